@@ -1,0 +1,57 @@
+//! toposcape-topology: exact merge trees of scalar fields on n-dimensional grids and graphs.
+//!
+//! Given values on the vertices of a regular grid of 1 to 8 dimensions (C order) or of an
+//! explicit undirected graph, this crate computes the augmented join tree of sublevel sets (the
+//! merge tree of a loss landscape: leaves are minima, inner nodes are where basins merge, the
+//! root is the global maximum), the segment of every vertex, the 0-dimensional persistence pairs
+//! by the elder rule, and persistence simplification. The split tree (maxima) is the same
+//! computation on the reversed order.
+//!
+//! Vertices are totally ordered by (value, vertex id), so ties behave as simulation of
+//! simplicity; NaN and `+inf` order above every finite value and are counted, never replaced.
+//! The algorithm is one radix sort of order-preserving integer keys and one union-find sweep
+//! over implicitly enumerated neighbours: `O(N log N)`-free in practice, about 20 bytes per
+//! vertex at its peak for `f32` input.
+//!
+//! ```
+//! use toposcape_topology::{Connectivity, Grid, join_tree};
+//!
+//! // Two basins on a 1-D grid, separated by the value 5 at vertex 2.
+//! let values = [1.0f32, 0.0, 5.0, 2.0, 3.0];
+//! let grid = Grid::new(&[5], Connectivity::Freudenthal).unwrap();
+//! let tree = join_tree(&values, &grid).unwrap();
+//! assert_eq!(tree.leaf_count(), 2);
+//! let pairs = tree.pairs();
+//! assert_eq!(pairs[0].death, None); // the global minimum never dies
+//! assert_eq!((pairs[1].birth, pairs[1].death), (2.0, Some(5.0)));
+//! ```
+
+mod error;
+mod graph;
+mod grid;
+mod sort;
+mod sweep;
+mod tree;
+mod value;
+
+pub use error::TopologyError;
+pub use graph::Graph;
+pub use grid::{Connectivity, Grid, MAX_DIMENSIONS, MAX_VERTICES, UnknownConnectivity};
+pub use tree::{
+    Arc, MergeTree, Node, NodeId, NodeKind, PersistencePair, Threshold, TreeKind, join_tree,
+    split_tree,
+};
+pub use value::FieldValue;
+
+/// A domain whose vertices a merge tree is computed on: which vertices are neighbours.
+///
+/// Implemented by [`Grid`] (neighbours enumerated from the shape) and [`Graph`] (explicit
+/// adjacency). The relation must be symmetric.
+pub trait Neighbourhood {
+    /// The number of vertices, with ids `0..vertex_count()`.
+    fn vertex_count(&self) -> usize;
+    /// The largest number of neighbours any vertex has.
+    fn max_degree(&self) -> usize;
+    /// Calls `visit` with every neighbour of `vertex`.
+    fn for_each_neighbour(&self, vertex: u32, visit: impl FnMut(u32));
+}
