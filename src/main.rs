@@ -1,1 +1,83 @@
-fn main() {}
+//! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
+
+mod error;
+mod field;
+mod output;
+mod topo;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+
+use crate::error::InputError;
+
+/// Topological loss-landscape profiles of neural networks.
+#[derive(Debug, Parser)]
+#[command(name = "toposcape", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Merge tree, persistence pairs and segmentation of a sampled landscape (.npy or .npz)
+    Topo(topo::TopoArgs),
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let result = match &cli.command {
+        Command::Topo(args) => topo::run(args, started),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if let Some(input) = error.downcast_ref::<InputError>() {
+                eprintln!("toposcape: error: {input}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("toposcape: internal error: {error:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Help and version go to stdout as clap prints them; a usage error becomes one line on stderr
+/// with exit status 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        _ => {}
+    }
+    let rendered = error.render().to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("Usage:") || line.starts_with("For more information")
+        {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    eprintln!(
+        "toposcape: error: {} (see toposcape --help)",
+        parts.join(" ")
+    );
+    ExitCode::from(2)
+}

@@ -20,7 +20,9 @@ impl Graph {
     pub fn from_csr(offsets: Vec<usize>, mut neighbours: Vec<u32>) -> Result<Self, TopologyError> {
         let invalid = |message: String| Err(TopologyError::InvalidGraph(message));
         let Some(&last) = offsets.last() else {
-            return invalid("the offsets array is empty; it needs one entry per vertex plus one".into());
+            return invalid(
+                "the offsets array is empty; it needs one entry per vertex plus one".into(),
+            );
         };
         let vertex_count = offsets.len() - 1;
         if vertex_count as u64 > MAX_VERTICES {
@@ -42,7 +44,9 @@ impl Graph {
             return invalid(format!("offsets decrease at vertex {v}"));
         }
         if let Some(&u) = neighbours.iter().find(|&&u| u as usize >= vertex_count) {
-            return invalid(format!("neighbour {u} is not a vertex (there are {vertex_count})"));
+            return invalid(format!(
+                "neighbour {u} is not a vertex (there are {vertex_count})"
+            ));
         }
         let mut max_degree = 0;
         for w in offsets.windows(2) {
@@ -140,12 +144,30 @@ mod tests {
     #[test]
     fn rejects_invalid_csr() {
         let err = |o: Vec<usize>, n: Vec<u32>| Graph::from_csr(o, n).unwrap_err();
-        assert!(matches!(err(vec![], vec![]), TopologyError::InvalidGraph(_)));
-        assert!(matches!(err(vec![1, 1], vec![0]), TopologyError::InvalidGraph(_)));
-        assert!(matches!(err(vec![0, 2, 1], vec![1, 0]), TopologyError::InvalidGraph(_)));
-        assert!(matches!(err(vec![0, 1, 1], vec![1]), TopologyError::InvalidGraph(_)));
-        assert!(matches!(err(vec![0, 1, 2], vec![5, 0]), TopologyError::InvalidGraph(_)));
-        assert!(matches!(Graph::from_edges(2, &[(0, 2)]), Err(TopologyError::InvalidGraph(_))));
+        assert!(matches!(
+            err(vec![], vec![]),
+            TopologyError::InvalidGraph(_)
+        ));
+        assert!(matches!(
+            err(vec![1, 1], vec![0]),
+            TopologyError::InvalidGraph(_)
+        ));
+        assert!(matches!(
+            err(vec![0, 2, 1], vec![1, 0]),
+            TopologyError::InvalidGraph(_)
+        ));
+        assert!(matches!(
+            err(vec![0, 1, 1], vec![1]),
+            TopologyError::InvalidGraph(_)
+        ));
+        assert!(matches!(
+            err(vec![0, 1, 2], vec![5, 0]),
+            TopologyError::InvalidGraph(_)
+        ));
+        assert!(matches!(
+            Graph::from_edges(2, &[(0, 2)]),
+            Err(TopologyError::InvalidGraph(_))
+        ));
         assert!(Graph::from_csr(vec![0, 1, 2], vec![1, 0]).is_ok());
     }
 }

@@ -263,7 +263,11 @@ mod tests {
             for c in Connectivity::ALL {
                 let grid = Grid::new(&shape, c).unwrap();
                 let v = grid.vertex(&centre);
-                assert_eq!(neighbours(&grid, v).len(), c.interior_degree(dims), "{c} {dims}");
+                assert_eq!(
+                    neighbours(&grid, v).len(),
+                    c.interior_degree(dims),
+                    "{c} {dims}"
+                );
             }
         }
         assert_eq!(Connectivity::Freudenthal.interior_degree(4), 30);

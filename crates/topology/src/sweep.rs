@@ -107,7 +107,10 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
                 });
                 leaf_position.resize(nodes.len(), NONE);
                 leaf_position[id as usize] = position as u32;
-                cells[v as usize] = Cell { parent: v, node: id };
+                cells[v as usize] = Cell {
+                    parent: v,
+                    node: id,
+                };
                 segmentation[v as usize] = id;
                 open_components += 1;
             }

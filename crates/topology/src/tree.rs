@@ -339,7 +339,9 @@ impl MergeTree {
         for id in (0..count).rev() {
             let branch = self.nodes[id].branch as usize;
             if !kept[branch] {
-                let death = self.nodes[branch].death.expect("a removed pair has a death");
+                let death = self.nodes[branch]
+                    .death
+                    .expect("a removed pair has a death");
                 representative[id] = representative[death as usize];
             }
         }

@@ -38,7 +38,11 @@ impl FieldValue for f32 {
             0x8000_0000
         } else {
             let bits = self.to_bits();
-            if bits & 0x8000_0000 != 0 { !bits } else { bits | 0x8000_0000 }
+            if bits & 0x8000_0000 != 0 {
+                !bits
+            } else {
+                bits | 0x8000_0000
+            }
         };
         u64::from(bits)
     }
@@ -60,7 +64,11 @@ impl FieldValue for f64 {
             0x8000_0000_0000_0000
         } else {
             let bits = self.to_bits();
-            if bits & 0x8000_0000_0000_0000 != 0 { !bits } else { bits | 0x8000_0000_0000_0000 }
+            if bits & 0x8000_0000_0000_0000 != 0 {
+                !bits
+            } else {
+                bits | 0x8000_0000_0000_0000
+            }
         }
     }
 

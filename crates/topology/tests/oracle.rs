@@ -11,15 +11,15 @@ use toposcape_topology::{
     Connectivity, Graph, Grid, MergeTree, NodeKind, Threshold, TreeKind, join_tree, split_tree,
 };
 
-/// A small shape of 1 to 5 axes with at most ~100 vertices.
+/// A small shape of 1 to 5 axes with at most 256 vertices.
 fn shape_strategy() -> impl Strategy<Value = Vec<usize>> {
     (1usize..=5).prop_flat_map(|dims| {
         let max_len = match dims {
-            1 => 40usize,
-            2 => 10,
-            3 => 5,
-            4 => 3,
-            _ => 2,
+            1 => 60usize,
+            2 => 12,
+            3 => 6,
+            4 => 4,
+            _ => 3,
         };
         prop::collection::vec(1..=max_len, dims)
     })

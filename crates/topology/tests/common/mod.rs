@@ -26,7 +26,11 @@ pub fn grid_neighbours(shape: &[usize], connectivity: Connectivity) -> Vec<Vec<u
         .map(|a| {
             (0..n)
                 .filter(|&b| {
-                    let d: Vec<i64> = coords[a].iter().zip(&coords[b]).map(|(x, y)| y - x).collect();
+                    let d: Vec<i64> = coords[a]
+                        .iter()
+                        .zip(&coords[b])
+                        .map(|(x, y)| y - x)
+                        .collect();
                     let nonzero = d.iter().filter(|&&x| x != 0).count();
                     let unit = d.iter().all(|x| x.abs() <= 1);
                     unit && nonzero > 0
@@ -179,8 +183,16 @@ pub fn observed(tree: &MergeTree) -> Expected {
     let nodes = tree.nodes();
     let vertex = |id: u32| nodes[id as usize].vertex as usize;
     Expected {
-        leaves: nodes.iter().filter(|n| n.is_leaf()).map(|n| n.vertex as usize).collect(),
-        saddles: nodes.iter().filter(|n| n.is_saddle()).map(|n| n.vertex as usize).collect(),
+        leaves: nodes
+            .iter()
+            .filter(|n| n.is_leaf())
+            .map(|n| n.vertex as usize)
+            .collect(),
+        saddles: nodes
+            .iter()
+            .filter(|n| n.is_saddle())
+            .map(|n| n.vertex as usize)
+            .collect(),
         roots: tree.roots().map(vertex).collect(),
         parents: nodes
             .iter()

@@ -1,0 +1,196 @@
+//! Reading landscapes: `.npy` files and `.npz` archives of float32 or float64 arrays.
+
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read, Seek};
+use std::path::Path;
+
+use npyz::{DType, NpyFile, Order, TypeChar};
+use toposcape_topology::MAX_DIMENSIONS;
+
+use crate::error::InputError;
+
+/// The array name Landscaper (the authors' Python package) saves its landscapes under.
+pub const DEFAULT_NPZ_KEY: &str = "loss";
+
+/// A field's values in the precision they were stored in.
+pub enum FieldValues {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+/// A landscape read from a file: C-order values and their shape.
+pub struct Field {
+    pub shape: Vec<usize>,
+    pub values: FieldValues,
+}
+
+impl Field {
+    /// `"float32"` or `"float64"`.
+    pub fn dtype_name(&self) -> &'static str {
+        match self.values {
+            FieldValues::F32(_) => "float32",
+            FieldValues::F64(_) => "float64",
+        }
+    }
+}
+
+/// Reads the field in `path`: a `.npy` file, or the array `key` (default `loss`) of a `.npz`
+/// archive. The format is recognised by the file's first bytes, not its name.
+pub fn load_field(path: &Path, key: Option<&str>) -> Result<Field, InputError> {
+    let name = path.display();
+    let fail = |what: String| InputError(format!("{name}: {what}"));
+    let file = File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let mut magic = [0u8; 6];
+    let read =
+        read_prefix(&mut reader, &mut magic).map_err(|e| fail(format!("cannot read: {e}")))?;
+    reader
+        .rewind()
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if magic[..read].starts_with(b"\x93NUMPY") && read == 6 {
+        if let Some(key) = key {
+            return Err(fail(format!(
+                "--key {key} was given, but this is a .npy file, which holds one array; --key is for .npz archives"
+            )));
+        }
+        let npy = NpyFile::new(reader).map_err(|e| fail(header_problem(e)))?;
+        read_array(npy).map_err(fail)
+    } else if magic[..read].starts_with(b"PK") {
+        let key = key.unwrap_or(DEFAULT_NPZ_KEY);
+        let mut archive = zip::ZipArchive::new(reader)
+            .map_err(|e| fail(format!("not a valid .npz archive: {e}")))?;
+        let entry_name = format!("{key}.npy");
+        if archive.index_for_name(&entry_name).is_none() {
+            let mut names: Vec<String> = archive
+                .file_names()
+                .filter_map(|n| Some(n.ok()?.strip_suffix(".npy")?.to_string()))
+                .collect();
+            names.sort_unstable();
+            let hint = if names.is_empty() {
+                "it holds no arrays".to_string()
+            } else {
+                format!("it holds {}; choose one with --key", names.join(", "))
+            };
+            return Err(fail(format!("has no array '{key}': {hint}")));
+        }
+        let entry = archive
+            .by_name(&entry_name)
+            .map_err(|e| fail(format!("cannot read array '{key}': {e}")))?;
+        let npy = NpyFile::new(entry)
+            .map_err(|e| fail(format!("array '{key}': {}", header_problem(e))))?;
+        read_array(npy).map_err(|what| fail(format!("array '{key}': {what}")))
+    } else {
+        Err(fail(
+            "not a .npy file or .npz archive (expected a NumPy array saved with numpy.save or numpy.savez)".into(),
+        ))
+    }
+}
+
+fn header_problem(e: std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::UnexpectedEof => "is truncated: it ends inside the .npy header".into(),
+        _ => format!("not a valid .npy header: {e}"),
+    }
+}
+
+fn read_prefix(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn read_array<R: Read>(npy: NpyFile<R>) -> Result<Field, String> {
+    let shape: Vec<usize> = npy.shape().iter().map(|&n| n as usize).collect();
+    if shape.is_empty() {
+        return Err("is a 0-dimensional scalar; expected an array of 1 to 8 dimensions".into());
+    }
+    if shape.len() > MAX_DIMENSIONS {
+        return Err(format!(
+            "has {} dimensions (shape {shape:?}); at most {MAX_DIMENSIONS} are supported",
+            shape.len()
+        ));
+    }
+    if shape.contains(&0) {
+        return Err(format!(
+            "is empty (shape {shape:?}); expected at least one value"
+        ));
+    }
+    let fortran = npy.order() == Order::Fortran;
+    let dtype = npy.dtype();
+    let width = match &dtype {
+        DType::Plain(ts) if ts.type_char() == TypeChar::Float => ts.size_field(),
+        _ => 0,
+    };
+    let truncated = |e: std::io::Error| match e.kind() {
+        ErrorKind::UnexpectedEof => format!(
+            "is truncated: it ends before all {} values of shape {shape:?}",
+            shape.iter().product::<usize>()
+        ),
+        _ => format!("cannot read its data: {e}"),
+    };
+    let values = match width {
+        4 => FieldValues::F32(c_order(
+            npy.into_vec::<f32>().map_err(truncated)?,
+            &shape,
+            fortran,
+        )),
+        8 => FieldValues::F64(c_order(
+            npy.into_vec::<f64>().map_err(truncated)?,
+            &shape,
+            fortran,
+        )),
+        _ => {
+            return Err(format!(
+                "has dtype {}; expected float32 or float64",
+                dtype.descr()
+            ));
+        }
+    };
+    Ok(Field { shape, values })
+}
+
+/// Reorders Fortran-order data (first axis fastest) into C order (last axis fastest).
+fn c_order<T: Copy>(data: Vec<T>, shape: &[usize], fortran: bool) -> Vec<T> {
+    if !fortran || shape.len() == 1 {
+        return data;
+    }
+    let dims = shape.len();
+    let mut fortran_strides = vec![1usize; dims];
+    for axis in 1..dims {
+        fortran_strides[axis] = fortran_strides[axis - 1] * shape[axis - 1];
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut index = vec![0usize; dims];
+    for _ in 0..data.len() {
+        let source: usize = index.iter().zip(&fortran_strides).map(|(i, s)| i * s).sum();
+        out.push(data[source]);
+        for axis in (0..dims).rev() {
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::c_order;
+
+    #[test]
+    fn fortran_data_is_reordered() {
+        // A 2x3 array [[0, 1, 2], [3, 4, 5]] stored in Fortran order is 0 3 1 4 2 5.
+        assert_eq!(
+            c_order(vec![0, 3, 1, 4, 2, 5], &[2, 3], true),
+            vec![0, 1, 2, 3, 4, 5]
+        );
+        assert_eq!(c_order(vec![0, 1, 2], &[3], true), vec![0, 1, 2]);
+    }
+}

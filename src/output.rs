@@ -1,0 +1,84 @@
+//! Writing results without leaving half-written files: every output is written to a temporary
+//! file beside its destination and renamed into place only when all outputs are complete.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::error::InputError;
+
+/// Checks, before any work is done, that `path` can be an output: its folder exists and it is
+/// not a folder itself, nor one of the inputs. `flag` names the option it came from.
+pub fn check_output_path(flag: &str, path: &Path, inputs: &[&Path]) -> Result<(), InputError> {
+    let fail = |what: &str| InputError(format!("{flag} {}: {what}", path.display()));
+    if path.is_dir() {
+        return Err(fail("is a folder; expected a file path"));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(fail("its folder does not exist"));
+    }
+    for input in inputs {
+        if let (Ok(a), Ok(b)) = (fs::canonicalize(path), fs::canonicalize(input)) {
+            if a == b {
+                return Err(fail("is the input file; refusing to overwrite it"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A set of output files written to temporaries and moved into place together by
+/// [`Outputs::commit`]; dropped without commit, it removes its temporaries.
+#[derive(Default)]
+pub struct Outputs {
+    pending: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    /// Writes one output through `write` into a temporary file next to `path`.
+    pub fn write(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+    ) -> Result<()> {
+        let file_name = path
+            .file_name()
+            .with_context(|| format!("{} has no file name", path.display()))?;
+        let mut temporary_name = std::ffi::OsString::from(".");
+        temporary_name.push(file_name);
+        temporary_name.push(format!(".partial-{}", std::process::id()));
+        let temporary = path.with_file_name(temporary_name);
+        let file = File::create(&temporary)
+            .with_context(|| format!("cannot create {}", temporary.display()))?;
+        self.pending.push((temporary.clone(), path.to_path_buf()));
+        let mut writer = BufWriter::new(file);
+        write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+        writer
+            .flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Moves every written output into place.
+    pub fn commit(mut self) -> Result<()> {
+        for (temporary, path) in std::mem::take(&mut self.pending) {
+            fs::rename(&temporary, &path)
+                .with_context(|| format!("cannot move {} into place", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for (temporary, _) in &self.pending {
+            let _ = fs::remove_file(temporary);
+        }
+    }
+}

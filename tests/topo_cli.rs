@@ -1,0 +1,396 @@
+//! End-to-end tests of `toposcape topo`: the summary, the JSON and segmentation contracts, and
+//! every kind of bad input (exit status 2, one line on stderr naming the file, no output left).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn toposcape(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh, empty folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("toposcape-test-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The bytes of a version-1.0 .npy file, written by hand (independently of the reader).
+fn npy_bytes(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+    let shape_text = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let order = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn f64_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn npz_bytes(entries: &[(&str, Vec<u8>)], compressed: bool) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let method = if compressed {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, bytes) in entries {
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A 2-D field with two basins: minima 0 at (0,0) and 1 at (3,4), a ridge of 5 between them.
+fn two_basins() -> (Vec<usize>, Vec<f64>) {
+    let shape = vec![4, 5];
+    let values = vec![
+        0.0, 2.0, 5.0, 5.0, 5.0, //
+        2.0, 3.0, 5.0, 4.0, 3.0, //
+        5.0, 5.0, 5.0, 3.0, 2.0, //
+        6.0, 5.0, 4.0, 2.0, 1.0,
+    ];
+    (shape, values)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn example_landscape_has_four_minima() {
+    let out = toposcape(&["topo", "examples/landscapes/himmelblau.npy"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("minima       4\n"), "{text}");
+    assert!(text.contains("saddles      3\n"), "{text}");
+    assert!(text.contains("vertices     10201\n"), "{text}");
+}
+
+#[test]
+fn json_follows_the_contract() {
+    let dir = scratch("json");
+    let (shape, values) = two_basins();
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    let json = dir.join("tree.json");
+    let seg = dir.join("seg.npy");
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--connectivity",
+        "axis",
+        "--json",
+        json.to_str().unwrap(),
+        "--segmentation",
+        seg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["shape"], serde_json::json!([4, 5]));
+    assert_eq!(doc["connectivity"], "axis");
+    let nodes = doc["nodes"].as_array().unwrap();
+    let kinds: Vec<&str> = nodes.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    // Minima 0 at vertex 0 and 1 at vertex 19; the basins first meet at the level 5.
+    assert_eq!(kinds.iter().filter(|&&k| k == "minimum").count(), 2);
+    assert_eq!(kinds.iter().filter(|&&k| k == "saddle").count(), 1);
+    assert_eq!(kinds.iter().filter(|&&k| k == "root").count(), 1);
+    for node in nodes {
+        let vertex = node["vertex"].as_u64().unwrap() as usize;
+        assert_eq!(node["value"].as_f64().unwrap(), values[vertex]);
+    }
+    let pairs = doc["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    let essential: Vec<&Value> = pairs.iter().filter(|p| p["death"].is_null()).collect();
+    assert_eq!(essential.len(), 1);
+    assert_eq!(essential[0]["birth_vertex"], 0);
+    assert!(essential[0]["death_vertex"].is_null());
+    let finite = pairs.iter().find(|p| !p["death"].is_null()).unwrap();
+    assert_eq!(finite["birth_vertex"], 19);
+    assert_eq!(finite["birth"], 1.0);
+    assert_eq!(finite["death"], 5.0);
+    let arcs = doc["arcs"].as_array().unwrap();
+    assert_eq!(arcs.len(), nodes.len() - 1);
+    let sizes: u64 = arcs.iter().map(|a| a["size"].as_u64().unwrap()).sum();
+    assert_eq!(sizes, 20 - 1, "every vertex but the root's is on an arc");
+
+    // The segmentation file: uint32 node ids in the field's shape.
+    let bytes = fs::read(&seg).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[4, 5]);
+    let labels: Vec<u32> = npy.into_vec().unwrap();
+    assert!(labels.iter().all(|&l| (l as usize) < nodes.len()));
+    let root = nodes.iter().find(|n| n["kind"] == "root").unwrap();
+    assert_eq!(
+        labels[root["vertex"].as_u64().unwrap() as usize],
+        root["id"].as_u64().unwrap() as u32
+    );
+    assert_eq!(files_in(&dir), vec!["field.npy", "seg.npy", "tree.json"]);
+}
+
+#[test]
+fn simplification_removes_the_shallow_basin() {
+    let dir = scratch("simplify");
+    let (shape, values) = two_basins();
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    let json = dir.join("tree.json");
+    // The shallow basin has persistence 5 - 1 = 4; the value range is 6, so 4 is 66.7%.
+    for (threshold, minima) in [("3.99", 2), ("4", 2), ("4.01", 1), ("66%", 2), ("67%", 1)] {
+        let out = toposcape(&[
+            "topo",
+            field.to_str().unwrap(),
+            "--simplify",
+            threshold,
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let doc: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(
+            doc["pairs"].as_array().unwrap().len(),
+            minima,
+            "threshold {threshold}"
+        );
+        assert!(
+            stdout(&out).contains(&format!("{minima} minima and")),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn fortran_order_float32_and_compressed_npz_give_the_same_tree() {
+    let dir = scratch("formats");
+    let (shape, values) = two_basins();
+    let single: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    // The same array in Fortran order: first axis fastest.
+    let mut fortran = Vec::new();
+    for j in 0..shape[1] {
+        for i in 0..shape[0] {
+            fortran.push(single[i * shape[1] + j]);
+        }
+    }
+    let c_file = dir.join("c.npy");
+    let f_file = dir.join("f.npy");
+    let z_file = dir.join("landscape.npz");
+    fs::write(
+        &c_file,
+        npy_bytes("<f4", false, &shape, &f32_bytes(&single)),
+    )
+    .unwrap();
+    fs::write(
+        &f_file,
+        npy_bytes("<f4", true, &shape, &f32_bytes(&fortran)),
+    )
+    .unwrap();
+    let entry = npy_bytes("<f4", false, &shape, &f32_bytes(&single));
+    fs::write(
+        &z_file,
+        npz_bytes(&[("coords", entry.clone()), ("loss", entry)], true),
+    )
+    .unwrap();
+    let mut trees = Vec::new();
+    for file in [&c_file, &f_file, &z_file] {
+        let json = dir.join("out.json");
+        let out = toposcape(&[
+            "topo",
+            file.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+        trees.push(fs::read_to_string(&json).unwrap());
+    }
+    assert_eq!(trees[0], trees[1]);
+    assert_eq!(trees[0], trees[2]);
+}
+
+#[test]
+fn nonfinite_values_are_counted_and_written_as_strings() {
+    let dir = scratch("nonfinite");
+    let values = [1.0f32, f32::NAN, 0.0, f32::INFINITY, 2.0];
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f4", false, &[5], &f32_bytes(&values))).unwrap();
+    let json = dir.join("tree.json");
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("non-finite   2\n"),
+        "{}",
+        stdout(&out)
+    );
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    // Minima 0 (vertex 2), 1 (vertex 0) and 2 (vertex 4); the global maximum is the NaN.
+    assert_eq!(doc["pairs"].as_array().unwrap().len(), 3);
+    let root = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "root")
+        .unwrap();
+    assert_eq!(root["value"], "nan");
+    assert_eq!(root["vertex"], 1);
+    assert_eq!(doc["nonfinite_count"], 2);
+}
+
+/// Runs a command that must fail on bad input: status 2, one line on stderr that contains
+/// `needle`, and no file left beside the requested output.
+fn assert_bad_input(dir: &Path, args: &[&str], needle: &str) {
+    let before = files_in(dir);
+    let json = dir.join("out.json");
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--json", json.to_str().unwrap()]);
+    let out = toposcape(&full);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(files_in(dir), before, "{args:?} left files behind");
+}
+
+#[test]
+fn bad_inputs_exit_2_with_one_line_and_no_output() {
+    let dir = scratch("bad");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let good = npy_bytes("<f4", false, &[3, 4], &f32_bytes(&[0.5; 12]));
+    fs::write(path("good.npy"), &good).unwrap();
+    fs::write(path("truncated.npy"), &good[..good.len() - 7]).unwrap();
+    fs::write(path("header-only.npy"), &good[..20]).unwrap();
+    fs::write(path("ints.npy"), npy_bytes("<i4", false, &[3], &[0u8; 12])).unwrap();
+    fs::write(path("empty.npy"), npy_bytes("<f4", false, &[3, 0], &[])).unwrap();
+    fs::write(
+        path("scalar.npy"),
+        npy_bytes("<f8", false, &[], &f64_bytes(&[1.0])),
+    )
+    .unwrap();
+    fs::write(
+        path("nine.npy"),
+        npy_bytes("<f4", false, &[1; 9], &f32_bytes(&[1.0])),
+    )
+    .unwrap();
+    fs::write(path("text.npy"), "not numpy at all\n").unwrap();
+    fs::write(
+        path("nokey.npz"),
+        npz_bytes(&[("weights", good.clone())], false),
+    )
+    .unwrap();
+    fs::write(path("broken.npz"), b"PK\x03\x04 broken").unwrap();
+
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![path("missing.npy")], "missing.npy: cannot open"),
+        (vec![path("truncated.npy")], "truncated.npy: is truncated"),
+        (
+            vec![path("header-only.npy")],
+            "header-only.npy: is truncated",
+        ),
+        (
+            vec![path("ints.npy")],
+            "ints.npy: has dtype '<i4'; expected float32 or float64",
+        ),
+        (vec![path("empty.npy")], "empty.npy: is empty"),
+        (
+            vec![path("scalar.npy")],
+            "scalar.npy: is a 0-dimensional scalar",
+        ),
+        (vec![path("nine.npy")], "nine.npy: has 9 dimensions"),
+        (
+            vec![path("text.npy")],
+            "text.npy: not a .npy file or .npz archive",
+        ),
+        (
+            vec![path("nokey.npz")],
+            "nokey.npz: has no array 'loss': it holds weights",
+        ),
+        (
+            vec![path("nokey.npz"), "--key".into(), "bias".into()],
+            "has no array 'bias'",
+        ),
+        (
+            vec![path("broken.npz")],
+            "broken.npz: not a valid .npz archive",
+        ),
+        (
+            vec![path("good.npy"), "--key".into(), "loss".into()],
+            "--key is for .npz archives",
+        ),
+        (
+            vec![path("good.npy"), "--connectivity".into(), "diagonal".into()],
+            "invalid value 'diagonal'",
+        ),
+        (
+            vec![path("good.npy"), "--simplify".into(), "-1".into()],
+            "non-negative",
+        ),
+        (
+            vec![path("good.npy"), "--simplify".into(), "lots".into()],
+            "non-negative",
+        ),
+        (
+            vec![
+                path("good.npy"),
+                "--segmentation".into(),
+                path("no/such/dir/seg.npy"),
+            ],
+            "its folder does not exist",
+        ),
+        (
+            vec![path("good.npy"), "--segmentation".into(), path("good.npy")],
+            "is the input file",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut full = vec!["topo"];
+        full.extend(args.iter().map(String::as_str));
+        assert_bad_input(&dir, &full, needle);
+    }
+}
