@@ -1,1 +1,168 @@
-fn main() {}
+//! Merge-tree benchmark: vertices per second and peak extra memory of the join tree on 41^3 and
+//! 41^4 grids (smooth and noisy fields), for each connectivity, against a baseline measured in
+//! the same run: the same sweep over an explicit adjacency list (CSR graph) of the same grid,
+//! which is what a generic graph-based merge-tree code does.
+//!
+//!     cargo bench --bench merge_tree            # all rows
+//!     cargo bench --bench merge_tree -- quick   # 41^3 only
+//!
+//! Times are medians over repeats; the memory column is the peak of bytes allocated during the
+//! computation (input excluded, output included) divided by the vertex count, counted by a
+//! wrapping global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use toposcape_topology::{Connectivity, Graph, Grid, Neighbourhood, join_tree};
+
+struct CountingAllocator;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                - layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        } else {
+            CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// A deterministic smooth landscape: a tilted bowl with a few Gaussian bumps and dips, scaled
+/// like a loss (positive, range a few units), optionally with uniform noise of the given
+/// amplitude.
+fn landscape(side: usize, dims: usize, noise: f32) -> Vec<f32> {
+    let n = side.pow(dims as u32);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let bumps: Vec<(Vec<f64>, f64, f64)> = (0..8)
+        .map(|_| {
+            let centre: Vec<f64> = (0..dims).map(|_| random() * 2.0 - 1.0).collect();
+            (centre, 0.15 + 0.3 * random(), random() * 2.0 - 1.0)
+        })
+        .collect();
+    let mut x = vec![0.0f64; dims];
+    (0..n)
+        .map(|mut v| {
+            for axis in (0..dims).rev() {
+                x[axis] = (v % side) as f64 / (side - 1) as f64 * 2.0 - 1.0;
+                v /= side;
+            }
+            let bowl: f64 = x.iter().map(|c| c * c).sum::<f64>() + 0.2 * x[0];
+            let extra: f64 = bumps
+                .iter()
+                .map(|(c, w, a)| {
+                    let r2: f64 = x.iter().zip(c).map(|(p, q)| (p - q) * (p - q)).sum();
+                    a * (-r2 / (2.0 * w * w)).exp()
+                })
+                .sum();
+            (1.0 + bowl + extra) as f32 + noise * (random() as f32 - 0.5)
+        })
+        .collect()
+}
+
+fn explicit_graph(grid: &Grid) -> Graph {
+    let n = grid.vertex_count();
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut neighbours = Vec::new();
+    offsets.push(0);
+    for v in 0..n as u32 {
+        grid.neighbours(v, &mut neighbours);
+        offsets.push(neighbours.len());
+    }
+    Graph::from_csr(offsets, neighbours).expect("a grid's adjacency is a valid graph")
+}
+
+/// Median seconds and peak extra bytes of `repeats` runs of `f`.
+fn measure(repeats: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
+    let mut times = Vec::with_capacity(repeats);
+    let mut peak = 0;
+    for _ in 0..repeats {
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let start = Instant::now();
+        std::hint::black_box(f());
+        times.push(start.elapsed().as_secs_f64());
+        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[repeats / 2], peak)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let mut sizes = vec![(41usize, 3usize)];
+    if !quick {
+        sizes.push((41, 4));
+    }
+    println!(
+        "{:<8} {:<7} {:<12} {:>9} {:>10} {:>8} {:>9} {:>13} {:>8}",
+        "grid",
+        "field",
+        "connectivity",
+        "minima",
+        "ms",
+        "Mvert/s",
+        "B/vertex",
+        "explicit ms",
+        "ratio"
+    );
+    for (side, dims) in sizes {
+        let n = side.pow(dims as u32);
+        let repeats = if n > 1_000_000 { 5 } else { 15 };
+        for (label, noise) in [("smooth", 0.0f32), ("noisy", 0.05)] {
+            let values = landscape(side, dims, noise);
+            for connectivity in Connectivity::ALL {
+                let grid = Grid::new(&vec![side; dims], connectivity).unwrap();
+                let minima = join_tree(&values, &grid).unwrap().leaf_count();
+                let (seconds, peak) =
+                    measure(repeats, || join_tree(&values, &grid).unwrap().leaf_count());
+                // The explicit baseline's adjacency is built outside the timing, and skipped where
+                // it would need more than ~1 GB.
+                let baseline = (n * connectivity.interior_degree(dims) * 4 < 1 << 30).then(|| {
+                    let graph = explicit_graph(&grid);
+                    let (s, _) =
+                        measure(repeats, || join_tree(&values, &graph).unwrap().leaf_count());
+                    let check = join_tree(&values, &graph).unwrap().leaf_count();
+                    assert_eq!(check, minima, "the baseline computes the same tree");
+                    s
+                });
+                println!(
+                    "{:<8} {:<7} {:<12} {:>9} {:>10.1} {:>8.2} {:>9.1} {:>13} {:>8}",
+                    format!("{side}^{dims}"),
+                    label,
+                    connectivity.name(),
+                    minima,
+                    seconds * 1e3,
+                    n as f64 / seconds / 1e6,
+                    peak as f64 / n as f64,
+                    baseline.map_or("-".into(), |b| format!("{:.1}", b * 1e3)),
+                    baseline.map_or("-".into(), |b| format!("{:.2}x", b / seconds)),
+                );
+            }
+        }
+    }
+}

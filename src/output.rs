@@ -24,10 +24,10 @@ pub fn check_output_path(flag: &str, path: &Path, inputs: &[&Path]) -> Result<()
         return Err(fail("its folder does not exist"));
     }
     for input in inputs {
-        if let (Ok(a), Ok(b)) = (fs::canonicalize(path), fs::canonicalize(input)) {
-            if a == b {
-                return Err(fail("is the input file; refusing to overwrite it"));
-            }
+        if let (Ok(a), Ok(b)) = (fs::canonicalize(path), fs::canonicalize(input))
+            && a == b
+        {
+            return Err(fail("is the input file; refusing to overwrite it"));
         }
     }
     Ok(())

@@ -71,7 +71,7 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
         None => (text, false),
     };
     let value: f64 = number.trim().parse().map_err(|_| expected.to_string())?;
-    if !(value >= 0.0) || value.is_infinite() {
+    if value.is_nan() || value < 0.0 || value.is_infinite() {
         return Err(expected.to_string());
     }
     Ok(if percent {
@@ -93,13 +93,13 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     for &(flag, path) in &outputs {
         check_output_path(flag, path, &[&args.field])?;
     }
-    if let (Some(a), Some(b)) = (&args.json, &args.segmentation) {
-        if a == b {
-            bail_input!(
-                "--json and --segmentation both name {}; give two different files",
-                a.display()
-            );
-        }
+    if let (Some(a), Some(b)) = (&args.json, &args.segmentation)
+        && a == b
+    {
+        bail_input!(
+            "--json and --segmentation both name {}; give two different files",
+            a.display()
+        );
     }
 
     let field = load_field(&args.field, args.key.as_deref())?;

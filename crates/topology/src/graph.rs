@@ -123,10 +123,15 @@ impl crate::Neighbourhood for Graph {
     }
 
     #[inline]
-    fn for_each_neighbour(&self, vertex: u32, mut visit: impl FnMut(u32)) {
+    fn prefetch_neighbours<T>(&self, vertex: u32, data: &[T]) {
         for &u in self.row(vertex) {
-            visit(u);
+            crate::prefetch(data, u as usize);
         }
+    }
+
+    #[inline]
+    fn neighbours(&self, vertex: u32, out: &mut Vec<u32>) {
+        out.extend_from_slice(self.row(vertex));
     }
 }
 

@@ -105,6 +105,8 @@ pub struct Grid {
     strides: Vec<usize>,
     connectivity: Connectivity,
     offsets: Vec<Offset>,
+    /// The offsets whose last component is 0: one per cache line of the neighbourhood.
+    prefetch_deltas: Vec<isize>,
     vertex_count: usize,
 }
 
@@ -161,11 +163,18 @@ impl Grid {
             offset[axis] += 1;
             offset[axis + 1..].fill(-1);
         }
+        let last_axis = 1u8 << (dims - 1);
+        let prefetch_deltas = offsets
+            .iter()
+            .filter(|o| (o.down_axes | o.up_axes) & last_axis == 0)
+            .map(|o| o.delta)
+            .collect();
         Ok(Self {
             shape: shape.to_vec(),
             strides,
             connectivity,
             offsets,
+            prefetch_deltas,
             vertex_count: count as usize,
         })
     }
@@ -226,19 +235,28 @@ impl crate::Neighbourhood for Grid {
     }
 
     #[inline]
-    fn for_each_neighbour(&self, vertex: u32, mut visit: impl FnMut(u32)) {
+    fn prefetch_neighbours<T>(&self, vertex: u32, data: &[T]) {
+        // Without the boundary test: at a boundary some hints point elsewhere, which is harmless.
+        // Offsets that differ only along the last axis share a cache line, so one hint per line.
+        crate::prefetch(data, vertex as usize);
+        for &delta in &self.prefetch_deltas {
+            crate::prefetch(data, (vertex as isize).wrapping_add(delta) as usize);
+        }
+    }
+
+    #[inline]
+    fn neighbours(&self, vertex: u32, out: &mut Vec<u32>) {
         let (low, high) = self.boundary_masks(vertex);
         let v = vertex as isize;
         if low | high == 0 {
-            for o in &self.offsets {
-                visit((v + o.delta) as u32);
-            }
+            out.extend(self.offsets.iter().map(|o| (v + o.delta) as u32));
         } else {
-            for o in &self.offsets {
-                if o.down_axes & low == 0 && o.up_axes & high == 0 {
-                    visit((v + o.delta) as u32);
-                }
-            }
+            out.extend(
+                self.offsets
+                    .iter()
+                    .filter(|o| o.down_axes & low == 0 && o.up_axes & high == 0)
+                    .map(|o| (v + o.delta) as u32),
+            );
         }
     }
 }
@@ -250,7 +268,7 @@ mod tests {
 
     fn neighbours(grid: &Grid, v: u32) -> Vec<u32> {
         let mut out = Vec::new();
-        grid.for_each_neighbour(v, |u| out.push(u));
+        grid.neighbours(v, &mut out);
         out.sort_unstable();
         out
     }

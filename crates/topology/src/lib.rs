@@ -52,6 +52,26 @@ pub trait Neighbourhood {
     fn vertex_count(&self) -> usize;
     /// The largest number of neighbours any vertex has.
     fn max_degree(&self) -> usize;
-    /// Calls `visit` with every neighbour of `vertex`.
-    fn for_each_neighbour(&self, vertex: u32, visit: impl FnMut(u32));
+    /// Appends every neighbour of `vertex` to `out` (which the caller has cleared).
+    fn neighbours(&self, vertex: u32, out: &mut Vec<u32>);
+    /// A hint that the entries of `data` at the neighbours of `vertex` will be read soon. The
+    /// default does nothing; an implementation may issue prefetches (it must not fault on a
+    /// vertex at the boundary).
+    fn prefetch_neighbours<T>(&self, vertex: u32, data: &[T]) {
+        let _ = (vertex, data);
+    }
+}
+
+/// Asks the processor to bring `data[index]` into the cache. Never faults: an index out of range
+/// only wastes the hint.
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let address = data.as_ptr().wrapping_add(index) as *const i8;
+        // SAFETY: prefetch instructions never fault and do not access memory architecturally.
+        unsafe { std::arch::x86_64::_mm_prefetch(address, std::arch::x86_64::_MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, index);
 }

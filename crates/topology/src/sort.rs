@@ -67,7 +67,7 @@ fn radix_sort<T: RadixItem>(items: &mut Vec<T>, first_bit: u32, key_bits: u32) {
     let len = items.len();
     let mut scratch: Vec<T> = Vec::new();
     for (pass, histogram) in histograms.iter().enumerate() {
-        if histogram.iter().any(|&count| count == len) {
+        if histogram.contains(&len) {
             continue; // every item has the same digit here: the pass would not move anything
         }
         if scratch.is_empty() {

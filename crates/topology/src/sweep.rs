@@ -5,8 +5,9 @@
 //! that touches several components merges them (a saddle), and by the elder rule every merged
 //! component except the one with the oldest leaf dies there. The last vertex of each connected
 //! component becomes the root of its tree. Per vertex the sweep keeps 8 bytes of union-find data
-//! (parent and, at set roots, the component's current node, side by side for cache locality)
-//! and writes its 4-byte segment label.
+//! (the parent, and at set roots the component's current node) and writes its 4-byte segment
+//! label. The union-find entries of the neighbours of the vertex a few steps ahead in the order
+//! are prefetched, so the cache misses of the random accesses overlap instead of queueing.
 
 use crate::Neighbourhood;
 
@@ -42,58 +43,63 @@ pub(crate) struct SweepResult {
     pub segmentation: Vec<u32>,
 }
 
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct Cell {
-    /// Union-find parent, or [`NONE`] while the vertex has not been reached.
-    parent: u32,
-    /// At a set root: the component's current node (the lower end of the arc it grows).
-    node: u32,
-}
-
 #[inline]
-fn find(cells: &mut [Cell], mut x: u32) -> u32 {
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
     loop {
-        let parent = cells[x as usize].parent;
-        if parent == x {
-            return x;
+        let p = parent[x as usize];
+        let grandparent = parent[p as usize];
+        if grandparent == p {
+            return p; // also when x is the root itself (then p == x)
         }
-        let grandparent = cells[parent as usize].parent;
-        cells[x as usize].parent = grandparent; // path halving
+        parent[x as usize] = grandparent; // path halving; never a write when nothing changes
         x = grandparent;
     }
 }
 
+/// How many vertices ahead of the sweep the union-find entries of neighbours are prefetched.
+const LOOKAHEAD: usize = 12;
+
 /// Builds the merge tree of the vertices taken in `order` (every vertex exactly once).
 pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult {
     let n = order.len();
-    let mut cells = vec![
-        Cell {
-            parent: NONE,
-            node: NONE,
-        };
-        n
-    ];
+    // Union-find parent of every reached vertex, NONE before. Kept alone in its array so the
+    // random accesses of the sweep touch 4 bytes per vertex.
+    let mut parent = vec![NONE; n];
+    // At a union-find root: the component's current node (the lower end of the arc it grows).
+    // Only roots' entries are read, so this array stays mostly out of the cache's way.
+    let mut current_node = vec![NONE; n];
     let mut segmentation = vec![NONE; n];
     let mut nodes: Vec<RawNode> = Vec::new();
     // The sweep position at which each leaf was born, for the elder rule.
     let mut leaf_position: Vec<u32> = Vec::new();
     let mut components = Vec::with_capacity(domain.max_degree());
+    let mut neighbours = Vec::with_capacity(domain.max_degree());
     let mut open_components = 0usize;
 
     for (position, &v) in order.iter().enumerate() {
+        if let Some(&ahead) = order.get(position + LOOKAHEAD) {
+            domain.prefetch_neighbours(ahead, &parent);
+            crate::prefetch(&segmentation, ahead as usize);
+        }
         components.clear();
+        neighbours.clear();
+        domain.neighbours(v, &mut neighbours);
+        // Keep the neighbours reached already, without a branch on that coin flip: each is
+        // written, and the count only advances past the reached ones.
+        let mut reached = 0;
+        for i in 0..neighbours.len() {
+            let u = neighbours[i];
+            neighbours[reached] = u;
+            reached += usize::from(parent[u as usize] != NONE);
+        }
         let mut last = NONE;
-        domain.for_each_neighbour(v, |u| {
-            if cells[u as usize].parent == NONE {
-                return; // not reached yet
-            }
-            let root = find(&mut cells, u);
+        for &u in &neighbours[..reached] {
+            let root = find(&mut parent, u);
             if root != last && !components.contains(&root) {
                 components.push(root);
             }
             last = root;
-        });
+        }
         match components.len() {
             0 => {
                 let id = nodes.len() as u32;
@@ -107,37 +113,35 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
                 });
                 leaf_position.resize(nodes.len(), NONE);
                 leaf_position[id as usize] = position as u32;
-                cells[v as usize] = Cell {
-                    parent: v,
-                    node: id,
-                };
+                parent[v as usize] = v;
+                current_node[v as usize] = id;
                 segmentation[v as usize] = id;
                 open_components += 1;
             }
             1 => {
                 let root = components[0];
-                cells[v as usize].parent = root;
-                segmentation[v as usize] = cells[root as usize].node;
+                parent[v as usize] = root;
+                segmentation[v as usize] = current_node[root as usize];
             }
             merged => {
                 let saddle = nodes.len() as u32;
                 let elder = *components
                     .iter()
                     .min_by_key(|&&root| {
-                        let branch = nodes[cells[root as usize].node as usize].branch;
+                        let branch = nodes[current_node[root as usize] as usize].branch;
                         leaf_position[branch as usize]
                     })
                     .expect("at least two components");
                 for &root in &components {
-                    let child = cells[root as usize].node as usize;
+                    let child = current_node[root as usize] as usize;
                     nodes[child].parent = saddle;
                     if root != elder {
                         let dying = nodes[child].branch as usize;
                         nodes[dying].death = saddle;
-                        cells[root as usize].parent = elder;
+                        parent[root as usize] = elder;
                     }
                 }
-                let branch = nodes[cells[elder as usize].node as usize].branch;
+                let branch = nodes[current_node[elder as usize] as usize].branch;
                 nodes.push(RawNode {
                     vertex: v,
                     kind: RawKind::Saddle,
@@ -146,8 +150,8 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
                     death: NONE,
                     child_count: merged as u32,
                 });
-                cells[elder as usize].node = saddle;
-                cells[v as usize].parent = elder;
+                current_node[elder as usize] = saddle;
+                parent[v as usize] = elder;
                 segmentation[v as usize] = saddle;
                 open_components -= merged - 1;
             }
@@ -162,8 +166,8 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
         if rooted == open_components {
             break;
         }
-        let root = find(&mut cells, v);
-        let current = cells[root as usize].node;
+        let root = find(&mut parent, v);
+        let current = current_node[root as usize];
         if current == DONE {
             continue;
         }
@@ -184,7 +188,7 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
             nodes[current as usize].parent = id;
             segmentation[v as usize] = id;
         }
-        cells[root as usize].node = DONE;
+        current_node[root as usize] = DONE;
         rooted += 1;
     }
     SweepResult {

@@ -285,7 +285,7 @@ impl MergeTree {
     /// The absolute persistence value a threshold stands for on this tree.
     pub fn threshold_value(&self, threshold: Threshold) -> Result<f64, TopologyError> {
         let (Threshold::Absolute(x) | Threshold::FractionOfRange(x)) = threshold;
-        if !(x >= 0.0) || x.is_infinite() {
+        if x.is_nan() || x < 0.0 || x.is_infinite() {
             return Err(TopologyError::InvalidThreshold(x));
         }
         Ok(match threshold {
