@@ -7,9 +7,12 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
 use serde::{Serialize, Serializer};
-use toposcape_topology::{Connectivity, Grid, MergeTree, NodeKind, Threshold, TreeKind};
+use toposcape_topology::{
+    Connectivity, Grid, MergeTree, Neighbourhood, NodeKind, Threshold, TreeKind,
+};
 
 use crate::bail_input;
 use crate::field::{FieldValues, load_field};
@@ -114,10 +117,17 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     } else {
         TreeKind::Join
     };
+    let bar = progress_bar(grid.vertex_count());
+    let mut report = |done: usize| bar.set_position(done as u64);
     let tree = match &field.values {
-        FieldValues::F32(values) => MergeTree::compute(values, &grid, kind)?,
-        FieldValues::F64(values) => MergeTree::compute(values, &grid, kind)?,
+        FieldValues::F32(values) => {
+            MergeTree::compute_with_progress(values, &grid, kind, &mut report)?
+        }
+        FieldValues::F64(values) => {
+            MergeTree::compute_with_progress(values, &grid, kind, &mut report)?
+        }
     };
+    bar.finish_and_clear();
     let simplified = match args.simplify {
         None => None,
         Some(threshold) => match tree.simplify(threshold) {
@@ -163,6 +173,24 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         written.duration_since(computed).as_secs_f64(),
     );
     Ok(())
+}
+
+/// Fields below this many vertices take a second or less: no progress bar for them.
+const PROGRESS_BAR_VERTICES: usize = 1 << 24;
+
+/// A progress bar on stderr for large fields (hidden when stderr is not a terminal).
+fn progress_bar(vertices: usize) -> ProgressBar {
+    if vertices < PROGRESS_BAR_VERTICES {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(vertices as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "merge tree {bar:40} {percent:>3}% of {human_len} vertices, {eta} left",
+        )
+        .expect("a valid progress template"),
+    );
+    bar
 }
 
 fn print_summary(

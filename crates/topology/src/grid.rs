@@ -8,8 +8,9 @@ use crate::TopologyError;
 /// The most axes a grid may have.
 pub const MAX_DIMENSIONS: usize = 8;
 
-/// The largest number of vertices a field may have (vertex ids are `u32`, one value is reserved).
-pub const MAX_VERTICES: u64 = u32::MAX as u64 - 1;
+/// The largest number of vertices a field may have (vertex and node ids are `u32`; the top few
+/// values are reserved as markers).
+pub const MAX_VERTICES: u64 = u32::MAX as u64 - 3;
 
 /// Which grid vertices are neighbours: the edges of the grid's 1-skeleton.
 ///

@@ -59,8 +59,17 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 /// How many vertices ahead of the sweep the union-find entries of neighbours are prefetched.
 const LOOKAHEAD: usize = 12;
 
-/// Builds the merge tree of the vertices taken in `order` (every vertex exactly once).
-pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult {
+/// How often (in vertices) the sweep reports its progress.
+const PROGRESS_INTERVAL: usize = 1 << 18;
+
+/// Builds the merge tree of the vertices taken in `order` (every vertex exactly once), calling
+/// `progress` with the number of vertices swept every [`PROGRESS_INTERVAL`] vertices and at the
+/// end.
+pub(crate) fn sweep<N: Neighbourhood>(
+    order: &[u32],
+    domain: &N,
+    progress: &mut dyn FnMut(usize),
+) -> SweepResult {
     let n = order.len();
     // Union-find parent of every reached vertex, NONE before. Kept alone in its array so the
     // random accesses of the sweep touch 4 bytes per vertex.
@@ -77,6 +86,9 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
     let mut open_components = 0usize;
 
     for (position, &v) in order.iter().enumerate() {
+        if position % PROGRESS_INTERVAL == 0 {
+            progress(position);
+        }
         if let Some(&ahead) = order.get(position + LOOKAHEAD) {
             domain.prefetch_neighbours(ahead, &parent);
             crate::prefetch(&segmentation, ahead as usize);
@@ -157,6 +169,8 @@ pub(crate) fn sweep<N: Neighbourhood>(order: &[u32], domain: &N) -> SweepResult 
             }
         }
     }
+
+    progress(n);
 
     // The last vertex of each connected component is its root. Walk the order backwards until
     // every component has been given one (a grid has exactly one).

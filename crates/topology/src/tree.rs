@@ -152,6 +152,18 @@ impl MergeTree {
         domain: &N,
         kind: TreeKind,
     ) -> Result<Self, TopologyError> {
+        Self::compute_with_progress(values, domain, kind, &mut |_| {})
+    }
+
+    /// As [`MergeTree::compute`], calling `progress` with the number of vertices swept so far,
+    /// from time to time and once at the end (with the vertex count), for progress bars. The
+    /// sort before the sweep takes about a tenth of the time and reports nothing.
+    pub fn compute_with_progress<V: FieldValue, N: Neighbourhood>(
+        values: &[V],
+        domain: &N,
+        kind: TreeKind,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, TopologyError> {
         if values.len() != domain.vertex_count() {
             return Err(TopologyError::LengthMismatch {
                 values: values.len(),
@@ -168,7 +180,7 @@ impl MergeTree {
         let SweepResult {
             nodes: raw,
             segmentation,
-        } = sweep(&order, domain);
+        } = sweep(&order, domain, progress);
         drop(order);
         let (nonfinite_count, finite_range) = value_summary(values);
         let nodes = finish_nodes(&raw, &segmentation, |v| values[v as usize].to_f64());
