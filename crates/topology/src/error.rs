@@ -17,6 +17,9 @@ pub enum TopologyError {
     /// Vertex ids are 32-bit: a field has fewer than 2^32 - 1 vertices.
     #[error("{count} vertices is too many: at most {max} are supported")]
     TooManyVertices { count: u128, max: u64 },
+    /// A domain without vertices has no merge tree.
+    #[error("the domain has no vertices")]
+    NoVertices,
     /// The number of values differs from the number of vertices of the domain.
     #[error("{values} values were given for a domain of {vertices} vertices")]
     LengthMismatch { values: usize, vertices: usize },

@@ -35,6 +35,8 @@ pub(crate) struct RawNode {
     /// For a leaf: the node where its branch ends, or [`NONE`] if it never dies.
     pub death: u32,
     pub child_count: u32,
+    /// The node's position in the sweep order; for leaves this decides the elder rule.
+    pub position: u32,
 }
 
 /// The sweep's result: nodes and the node of every vertex's segment.
@@ -79,8 +81,6 @@ pub(crate) fn sweep<N: Neighbourhood>(
     let mut current_node = vec![NONE; n];
     let mut segmentation = vec![NONE; n];
     let mut nodes: Vec<RawNode> = Vec::new();
-    // The sweep position at which each leaf was born, for the elder rule.
-    let mut leaf_position: Vec<u32> = Vec::new();
     let mut components = Vec::with_capacity(domain.max_degree());
     let mut neighbours = Vec::with_capacity(domain.max_degree());
     let mut open_components = 0usize;
@@ -122,9 +122,8 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     branch: id,
                     death: NONE,
                     child_count: 0,
+                    position: position as u32,
                 });
-                leaf_position.resize(nodes.len(), NONE);
-                leaf_position[id as usize] = position as u32;
                 parent[v as usize] = v;
                 current_node[v as usize] = id;
                 segmentation[v as usize] = id;
@@ -141,7 +140,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     .iter()
                     .min_by_key(|&&root| {
                         let branch = nodes[current_node[root as usize] as usize].branch;
-                        leaf_position[branch as usize]
+                        nodes[branch as usize].position
                     })
                     .expect("at least two components");
                 for &root in &components {
@@ -161,6 +160,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     branch,
                     death: NONE,
                     child_count: merged as u32,
+                    position: position as u32,
                 });
                 current_node[elder as usize] = saddle;
                 parent[v as usize] = elder;
@@ -176,7 +176,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
     // every component has been given one (a grid has exactly one).
     const DONE: u32 = NONE - 1;
     let mut rooted = 0;
-    for &v in order.iter().rev() {
+    for (position, &v) in order.iter().enumerate().rev() {
         if rooted == open_components {
             break;
         }
@@ -198,6 +198,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
                 branch,
                 death: NONE,
                 child_count: 1,
+                position: position as u32,
             });
             nodes[current as usize].parent = id;
             segmentation[v as usize] = id;

@@ -171,7 +171,7 @@ impl MergeTree {
             });
         }
         if values.is_empty() {
-            return Err(TopologyError::EmptyAxis { axis: 0 });
+            return Err(TopologyError::NoVertices);
         }
         let mut order = sort::sorted_vertices(values);
         if kind == TreeKind::Split {
@@ -453,4 +453,74 @@ fn finish_nodes(raw: &[RawNode], segmentation: &[u32], value: impl Fn(u32) -> f6
         nodes[s as usize].segment_size += 1;
     }
     nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Connectivity, Graph, Grid};
+
+    #[test]
+    fn rejects_empty_domains_and_wrong_lengths() {
+        let empty = Graph::from_csr(vec![0], vec![]).unwrap();
+        assert_eq!(
+            join_tree::<f32, _>(&[], &empty).unwrap_err(),
+            TopologyError::NoVertices
+        );
+        let grid = Grid::new(&[3, 2], Connectivity::Axis).unwrap();
+        assert_eq!(
+            join_tree(&[1.0f32; 5], &grid).unwrap_err(),
+            TopologyError::LengthMismatch {
+                values: 5,
+                vertices: 6
+            }
+        );
+    }
+
+    #[test]
+    fn a_single_vertex_is_a_leaf_and_the_root() {
+        let grid = Grid::new(&[1], Connectivity::Freudenthal).unwrap();
+        let tree = join_tree(&[2.5f64], &grid).unwrap();
+        assert_eq!(tree.nodes().len(), 1);
+        assert_eq!(tree.node(0).kind, NodeKind::Root);
+        assert_eq!((tree.leaf_count(), tree.saddle_count()), (1, 0));
+        assert_eq!(tree.pairs()[0].death, None);
+        assert_eq!(tree.arcs().count(), 0);
+    }
+
+    #[test]
+    fn a_disconnected_graph_gives_a_forest() {
+        // Components {0, 1, 2} (a path with two minima) and {3, 4}, and the lone vertex 5.
+        let graph = Graph::from_edges(6, &[(0, 1), (1, 2), (3, 4)]).unwrap();
+        let values = [1.0f32, 5.0, 0.0, 2.0, 3.0, 4.0];
+        let tree = join_tree(&values, &graph).unwrap();
+        let mut roots: Vec<(u32, u32)> = tree
+            .roots()
+            .map(|r| (tree.node(r).vertex, tree.node(r).child_count))
+            .collect();
+        roots.sort_unstable();
+        // The path's maximum merges its two minima; vertex 4 tops its edge; 5 stands alone.
+        assert_eq!(roots, vec![(1, 2), (4, 1), (5, 0)]);
+        let mut essential: Vec<u32> = tree
+            .pairs()
+            .iter()
+            .filter(|p| p.death.is_none())
+            .map(|p| p.birth_vertex)
+            .collect();
+        essential.sort_unstable();
+        assert_eq!(essential, vec![2, 3, 5]);
+        assert_eq!(tree.leaf_count(), 4);
+        // The pair that dies: vertex 0 (value 1) merges with vertex 2's basin at vertex 1.
+        let finite: Vec<_> = tree
+            .pairs()
+            .into_iter()
+            .filter(|p| p.death.is_some())
+            .collect();
+        assert_eq!(finite.len(), 1);
+        assert_eq!(
+            (finite[0].birth_vertex, finite[0].death_vertex),
+            (0, Some(1))
+        );
+        assert_eq!(finite[0].persistence, 4.0);
+    }
 }
