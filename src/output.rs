@@ -41,21 +41,24 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// Writes one output through `write` into a temporary file next to `path`.
+    /// Writes one output through `write` into a temporary file next to `path`. A file that
+    /// cannot be created is the user's to fix (a read-only folder): an [`InputError`] naming
+    /// `flag`. A failure while writing (a full disk) is an internal error.
     pub fn write(
         &mut self,
+        flag: &str,
         path: &Path,
         write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
     ) -> Result<()> {
-        let file_name = path
-            .file_name()
-            .with_context(|| format!("{} has no file name", path.display()))?;
+        let file_name = path.file_name().ok_or_else(|| {
+            InputError(format!("{flag} {}: expected a file name", path.display()))
+        })?;
         let mut temporary_name = std::ffi::OsString::from(".");
         temporary_name.push(file_name);
         temporary_name.push(format!(".partial-{}", std::process::id()));
         let temporary = path.with_file_name(temporary_name);
         let file = File::create(&temporary)
-            .with_context(|| format!("cannot create {}", temporary.display()))?;
+            .map_err(|e| InputError(format!("{flag} {}: cannot create: {e}", path.display())))?;
         self.pending.push((temporary.clone(), path.to_path_buf()));
         let mut writer = BufWriter::new(file);
         write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;

@@ -146,14 +146,16 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             connectivity,
             simplified.as_ref().map(|(t, _)| *t),
         );
-        files.write(path, |w| {
+        files.write("--json", path, |w| {
             serde_json::to_writer(&mut *w, &document)?;
             w.write_all(b"\n")?;
             Ok(())
         })?;
     }
     if let Some(path) = &args.segmentation {
-        files.write(path, |w| write_segmentation(w, reported, &field.shape))?;
+        files.write("--segmentation", path, |w| {
+            write_segmentation(w, reported, &field.shape)
+        })?;
     }
     files.commit()?;
     let written = Instant::now();
