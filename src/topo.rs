@@ -258,9 +258,9 @@ fn write_segmentation(w: &mut BufWriter<File>, tree: &MergeTree, shape: &[usize]
 /// A value in JSON: a number when finite, else the string "nan", "inf" or "-inf" (which
 /// Python's `float()` reads back).
 #[derive(Clone, Copy)]
-struct Value(f64);
+struct JsonNumber(f64);
 
-impl Serialize for Value {
+impl Serialize for JsonNumber {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
             x if x.is_finite() => s.serialize_f64(x),
@@ -278,7 +278,7 @@ struct TreeDocument {
     connectivity: &'static str,
     tree: &'static str,
     /// The absolute persistence threshold the tree was simplified with, if any.
-    simplification_threshold: Option<Value>,
+    simplification_threshold: Option<JsonNumber>,
     vertex_count: usize,
     nonfinite_count: usize,
     nodes: Vec<NodeJson>,
@@ -290,7 +290,7 @@ struct TreeDocument {
 struct NodeJson {
     id: u32,
     vertex: u32,
-    value: Value,
+    value: JsonNumber,
     kind: &'static str,
 }
 
@@ -303,11 +303,11 @@ struct ArcJson {
 
 #[derive(Serialize)]
 struct PairJson {
-    birth: Value,
-    death: Option<Value>,
+    birth: JsonNumber,
+    death: Option<JsonNumber>,
     birth_vertex: u32,
     death_vertex: Option<u32>,
-    persistence: Value,
+    persistence: JsonNumber,
 }
 
 impl TreeDocument {
@@ -324,7 +324,7 @@ impl TreeDocument {
             .map(|(id, node)| NodeJson {
                 id: id as u32,
                 vertex: node.vertex,
-                value: Value(node.value),
+                value: JsonNumber(node.value),
                 kind: match node.kind {
                     NodeKind::Leaf => tree.kind().leaf_name(),
                     NodeKind::Saddle => "saddle",
@@ -344,18 +344,18 @@ impl TreeDocument {
             .pairs()
             .iter()
             .map(|p| PairJson {
-                birth: Value(p.birth),
-                death: p.death.map(Value),
+                birth: JsonNumber(p.birth),
+                death: p.death.map(JsonNumber),
                 birth_vertex: p.birth_vertex,
                 death_vertex: p.death_vertex,
-                persistence: Value(p.persistence),
+                persistence: JsonNumber(p.persistence),
             })
             .collect();
         Self {
             shape: shape.to_vec(),
             connectivity: connectivity.name(),
             tree: tree.kind().name(),
-            simplification_threshold: threshold.map(Value),
+            simplification_threshold: threshold.map(JsonNumber),
             vertex_count: tree.vertex_count(),
             nonfinite_count: tree.nonfinite_count(),
             nodes,
