@@ -9,6 +9,18 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use toposcape_topology::{Connectivity, MergeTree};
 
+/// Whether two grid points whose coordinates differ by `d` are joined by an edge.
+fn offset_is_edge(d: &[i64], connectivity: Connectivity) -> bool {
+    let nonzero = d.iter().filter(|&&x| x != 0).count();
+    let unit = d.iter().all(|x| x.abs() <= 1);
+    unit && nonzero > 0
+        && match connectivity {
+            Connectivity::Axis => nonzero == 1,
+            Connectivity::Full => true,
+            Connectivity::Freudenthal => d.iter().all(|&x| x >= 0) || d.iter().all(|&x| x <= 0),
+        }
+}
+
 /// Explicit neighbour lists of a C-order grid, by comparing coordinates of every pair.
 pub fn grid_neighbours(shape: &[usize], connectivity: Connectivity) -> Vec<Vec<usize>> {
     let n: usize = shape.iter().product();
@@ -31,16 +43,7 @@ pub fn grid_neighbours(shape: &[usize], connectivity: Connectivity) -> Vec<Vec<u
                         .zip(&coords[b])
                         .map(|(x, y)| y - x)
                         .collect();
-                    let nonzero = d.iter().filter(|&&x| x != 0).count();
-                    let unit = d.iter().all(|x| x.abs() <= 1);
-                    unit && nonzero > 0
-                        && match connectivity {
-                            Connectivity::Axis => nonzero == 1,
-                            Connectivity::Full => true,
-                            Connectivity::Freudenthal => {
-                                d.iter().all(|&x| x >= 0) || d.iter().all(|&x| x <= 0)
-                            }
-                        }
+                    offset_is_edge(&d, connectivity)
                 })
                 .collect()
         })
@@ -62,17 +65,7 @@ pub fn grid_edges(shape: &[usize], connectivity: Connectivity) -> Vec<(u32, u32)
                 })
                 .collect::<Vec<i64>>()
         })
-        .filter(|d| {
-            let nonzero = d.iter().filter(|&&x| x != 0).count();
-            nonzero > 0
-                && match connectivity {
-                    Connectivity::Axis => nonzero == 1,
-                    Connectivity::Full => true,
-                    Connectivity::Freudenthal => {
-                        d.iter().all(|&x| x >= 0) || d.iter().all(|&x| x <= 0)
-                    }
-                }
-        })
+        .filter(|d| offset_is_edge(d, connectivity))
         .collect();
     let mut edges = Vec::new();
     for a in 0..n {
