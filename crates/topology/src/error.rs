@@ -26,6 +26,9 @@ pub enum TopologyError {
     /// A graph's adjacency is not a valid compressed sparse row structure.
     #[error("invalid graph: {0}")]
     InvalidGraph(String),
+    /// A profile was asked of a split tree, or with options out of range.
+    #[error("{0}")]
+    InvalidProfileOption(String),
     /// A simplification threshold must be a non-negative number.
     #[error("the simplification threshold must be a non-negative number, not {0}")]
     InvalidThreshold(f64),

@@ -29,6 +29,7 @@
 mod error;
 mod graph;
 mod grid;
+mod profile;
 mod sort;
 mod sweep;
 mod tree;
@@ -37,6 +38,7 @@ mod value;
 pub use error::TopologyError;
 pub use graph::Graph;
 pub use grid::{Connectivity, Grid, MAX_DIMENSIONS, MAX_VERTICES, UnknownConnectivity};
+pub use profile::{Basin, Profile, ProfileOptions, landscape_profile};
 pub use tree::{
     Arc, MergeTree, Node, NodeId, NodeKind, PersistencePair, Threshold, TreeKind, join_tree,
     split_tree,
