@@ -26,18 +26,22 @@
 //! assert_eq!((pairs[1].birth, pairs[1].death), (2.0, Some(5.0)));
 //! ```
 
+mod diagram;
 mod error;
 mod graph;
 mod grid;
+mod metrics;
 mod profile;
 mod sort;
 mod sweep;
 mod tree;
 mod value;
 
+pub use diagram::{Diagram, bottleneck_distance, wasserstein_distance};
 pub use error::TopologyError;
 pub use graph::Graph;
 pub use grid::{Connectivity, Grid, MAX_DIMENSIONS, MAX_VERTICES, UnknownConnectivity};
+pub use metrics::{LARGEST_BASINS, Metrics};
 pub use profile::{Basin, Profile, ProfileOptions, landscape_profile};
 pub use tree::{
     Arc, MergeTree, Node, NodeId, NodeKind, PersistencePair, Threshold, TreeKind, join_tree,

@@ -123,13 +123,7 @@ pub fn landscape_profile<V: FieldValue>(
         }
     };
 
-    // Subtree sizes: children come before their parents in node order.
-    let mut size: Vec<u64> = nodes.iter().map(|n| n.segment_size).collect();
-    for (id, node) in nodes.iter().enumerate() {
-        if let Some(p) = node.parent {
-            size[p as usize] += size[id];
-        }
-    }
+    let size = tree.subtree_sizes();
 
     // Children of every node, largest first, in one flat array (CSR).
     let mut child_start = vec![0usize; count + 1];

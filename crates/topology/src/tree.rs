@@ -229,6 +229,19 @@ impl MergeTree {
         })
     }
 
+    /// The number of vertices in every node's subtree (its segment and all segments below it),
+    /// indexed by node id.
+    pub fn subtree_sizes(&self) -> Vec<u64> {
+        let mut size: Vec<u64> = self.nodes.iter().map(|n| n.segment_size).collect();
+        // Children come before their parents.
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let Some(p) = node.parent {
+                size[p as usize] += size[id];
+            }
+        }
+        size
+    }
+
     /// The roots, one per connected component of the domain.
     pub fn roots(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.nodes
