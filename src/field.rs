@@ -5,7 +5,10 @@ use std::io::{BufReader, ErrorKind, Read, Seek};
 use std::path::Path;
 
 use npyz::{DType, NpyFile, Order, TypeChar};
-use toposcape_topology::MAX_DIMENSIONS;
+use toposcape_topology::{
+    Grid, MAX_DIMENSIONS, MergeTree, Profile, ProfileOptions, TopologyError, TreeKind,
+    landscape_profile,
+};
 
 use crate::error::InputError;
 
@@ -16,6 +19,33 @@ pub const DEFAULT_NPZ_KEY: &str = "loss";
 pub enum FieldValues {
     F32(Vec<f32>),
     F64(Vec<f64>),
+}
+
+impl FieldValues {
+    /// The merge tree of these values on `grid`, reporting progress as vertices are swept.
+    pub fn merge_tree(
+        &self,
+        grid: &Grid,
+        kind: TreeKind,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<MergeTree, TopologyError> {
+        match self {
+            Self::F32(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
+            Self::F64(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
+        }
+    }
+
+    /// The landscape profile of `tree`, a join tree of these values.
+    pub fn profile(
+        &self,
+        tree: &MergeTree,
+        options: ProfileOptions,
+    ) -> Result<Profile, TopologyError> {
+        match self {
+            Self::F32(v) => landscape_profile(tree, v, options),
+            Self::F64(v) => landscape_profile(tree, v, options),
+        }
+    }
 }
 
 /// A landscape read from a file: C-order values and their shape.

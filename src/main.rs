@@ -1,5 +1,7 @@
 //! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
 
+mod compare;
+mod documents;
 mod error;
 mod field;
 mod output;
@@ -25,6 +27,9 @@ struct Cli {
 enum Command {
     /// Merge tree, persistence pairs and segmentation of a sampled landscape (.npy or .npz)
     Topo(topo::TopoArgs),
+    /// Compare two landscapes (fields or metrics.json files): diagram distances and metric
+    /// differences
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Topo(args) => topo::run(args, started),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

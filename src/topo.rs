@@ -1,21 +1,22 @@
-//! `toposcape topo`: the merge tree of a landscape stored in a file.
+//! `toposcape topo`: the merge tree, profile and metrics of a landscape stored in a file.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use toposcape_topology::{
-    Connectivity, Grid, MergeTree, Neighbourhood, NodeKind, Threshold, TreeKind,
+    Connectivity, Grid, MergeTree, Neighbourhood, ProfileOptions, Threshold, TreeKind,
 };
 
 use crate::bail_input;
-use crate::field::{FieldValues, load_field};
+use crate::documents::{MetricsDocument, ProfileDocument, TreeDocument};
+use crate::field::{Field, load_field};
 use crate::output::{Outputs, check_output_path};
 
 /// Command-line names of the grid connectivities.
@@ -40,12 +41,9 @@ impl From<ConnectivityArg> for Connectivity {
     }
 }
 
-/// Arguments of `toposcape topo`.
+/// How a field is read and its tree computed (shared by `topo` and `compare`).
 #[derive(Debug, Args)]
-pub struct TopoArgs {
-    /// The landscape: a .npy file of float32 or float64 values with 1 to 8 dimensions, or a .npz
-    /// archive (as the Python package Landscaper writes)
-    pub field: PathBuf,
+pub struct TreeOptions {
     /// The array to read from a .npz archive [default: loss]
     #[arg(long, value_name = "NAME")]
     pub key: Option<String>,
@@ -56,6 +54,16 @@ pub struct TopoArgs {
     /// the finite loss range (1%)
     #[arg(long, value_name = "X", value_parser = parse_threshold, allow_hyphen_values = true)]
     pub simplify: Option<Threshold>,
+}
+
+/// Arguments of `toposcape topo`.
+#[derive(Debug, Args)]
+pub struct TopoArgs {
+    /// The landscape: a .npy file of float32 or float64 values with 1 to 8 dimensions, or a .npz
+    /// archive (as the Python package Landscaper writes)
+    pub field: PathBuf,
+    #[command(flatten)]
+    pub tree: TreeOptions,
     /// Compute the split tree (maxima) instead of the join tree (minima)
     #[arg(long)]
     pub split: bool,
@@ -65,6 +73,16 @@ pub struct TopoArgs {
     /// Write every vertex's node id (uint32, the field's shape) as a .npy file
     #[arg(long, value_name = "OUT.npy")]
     pub segmentation: Option<PathBuf>,
+    /// Write the landscape profile's geometry as JSON (basins with node, size, x, polygon)
+    #[arg(long, value_name = "OUT.json")]
+    pub profile_json: Option<PathBuf>,
+    /// Write the metrics and persistence diagram as JSON (of the simplified tree too, with
+    /// --simplify)
+    #[arg(long, value_name = "OUT.json")]
+    pub metrics: Option<PathBuf>,
+    /// In profiles, hide basins with fewer than this fraction of all vertices (0 draws all)
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0005, value_parser = parse_fraction)]
+    pub hide_below: f64,
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -84,94 +102,145 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
     })
 }
 
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err("expected a fraction between 0 and 1 (0.0005)".into()),
+    }
+}
+
+/// A field and its merge tree, simplified too if asked.
+pub struct Analysis {
+    pub field: Field,
+    pub connectivity: Connectivity,
+    pub tree: MergeTree,
+    /// The absolute threshold and the simplified tree.
+    pub simplified: Option<(f64, MergeTree)>,
+    pub loaded: Instant,
+}
+
+impl Analysis {
+    /// Reads `path` and computes its tree of the given kind.
+    pub fn run(path: &Path, options: &TreeOptions, kind: TreeKind) -> Result<Self> {
+        let field = load_field(path, options.key.as_deref())?;
+        let loaded = Instant::now();
+        let connectivity = Connectivity::from(options.connectivity);
+        let grid = match Grid::new(&field.shape, connectivity) {
+            Ok(grid) => grid,
+            Err(e) => bail_input!("{}: {e}", path.display()),
+        };
+        let bar = progress_bar(grid.vertex_count());
+        let tree = field
+            .values
+            .merge_tree(&grid, kind, &mut |done| bar.set_position(done as u64))?;
+        bar.finish_and_clear();
+        let simplified = match options.simplify {
+            None => None,
+            Some(threshold) => match tree.simplify(threshold) {
+                Ok(simple) => Some((tree.threshold_value(threshold)?, simple)),
+                Err(e) => bail_input!("--simplify: {e}"),
+            },
+        };
+        Ok(Self {
+            field,
+            connectivity,
+            tree,
+            simplified,
+            loaded,
+        })
+    }
+
+    /// The tree that outputs describe: the simplified one if there is one.
+    pub fn reported(&self) -> &MergeTree {
+        self.simplified
+            .as_ref()
+            .map_or(&self.tree, |(_, simple)| simple)
+    }
+}
+
 /// Runs the command; `started` is when the process started, for the time it reports.
 pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     let outputs: Vec<(&str, &PathBuf)> = [
         ("--json", &args.json),
         ("--segmentation", &args.segmentation),
+        ("--profile-json", &args.profile_json),
+        ("--metrics", &args.metrics),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.as_ref().map(|p| (flag, p)))
     .collect();
-    for &(flag, path) in &outputs {
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
         check_output_path(flag, path, &[&args.field])?;
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| *p == path) {
+            bail_input!(
+                "{other} and {flag} both name {}; give different files",
+                path.display()
+            );
+        }
     }
-    if let (Some(a), Some(b)) = (&args.json, &args.segmentation)
-        && a == b
-    {
-        bail_input!(
-            "--json and --segmentation both name {}; give two different files",
-            a.display()
-        );
+    if args.split && (args.profile_json.is_some() || args.metrics.is_some()) {
+        bail_input!("--split: profiles and metrics describe the join tree (minima); drop --split");
     }
 
-    let field = load_field(&args.field, args.key.as_deref())?;
-    let loaded = Instant::now();
-    let connectivity = Connectivity::from(args.connectivity);
-    let grid = match Grid::new(&field.shape, connectivity) {
-        Ok(grid) => grid,
-        Err(e) => bail_input!("{}: {e}", args.field.display()),
-    };
     let kind = if args.split {
         TreeKind::Split
     } else {
         TreeKind::Join
     };
-    let bar = progress_bar(grid.vertex_count());
-    let mut report = |done: usize| bar.set_position(done as u64);
-    let tree = match &field.values {
-        FieldValues::F32(values) => {
-            MergeTree::compute_with_progress(values, &grid, kind, &mut report)?
-        }
-        FieldValues::F64(values) => {
-            MergeTree::compute_with_progress(values, &grid, kind, &mut report)?
-        }
-    };
-    bar.finish_and_clear();
-    let simplified = match args.simplify {
+    let analysis = Analysis::run(&args.field, &args.tree, kind)?;
+    let reported = analysis.reported();
+    let shape = &analysis.field.shape;
+    let connectivity = analysis.connectivity.name();
+    let profile = match &args.profile_json {
         None => None,
-        Some(threshold) => match tree.simplify(threshold) {
-            Ok(simple) => Some((tree.threshold_value(threshold)?, simple)),
-            Err(e) => bail_input!("--simplify: {e}"),
-        },
+        Some(_) => {
+            let options = ProfileOptions {
+                min_size_fraction: args.hide_below,
+                ..ProfileOptions::default()
+            };
+            Some(analysis.field.values.profile(reported, options)?)
+        }
     };
     let computed = Instant::now();
-    let reported = simplified.as_ref().map_or(&tree, |(_, simple)| simple);
 
     let mut files = Outputs::default();
     if let Some(path) = &args.json {
-        let document = TreeDocument::new(
-            reported,
-            &field.shape,
-            connectivity,
-            simplified.as_ref().map(|(t, _)| *t),
-        );
-        files.write("--json", path, |w| {
-            serde_json::to_writer(&mut *w, &document)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        })?;
+        let threshold = analysis.simplified.as_ref().map(|(t, _)| *t);
+        let document = TreeDocument::new(reported, shape, connectivity, threshold);
+        files.write("--json", path, |w| write_json(w, &document))?;
     }
     if let Some(path) = &args.segmentation {
         files.write("--segmentation", path, |w| {
-            write_segmentation(w, reported, &field.shape)
+            write_segmentation(w, reported, shape)
         })?;
+    }
+    if let (Some(path), Some(profile)) = (&args.profile_json, &profile) {
+        let document = ProfileDocument::new(reported, profile);
+        files.write("--profile-json", path, |w| write_json(w, &document))?;
+    }
+    if let Some(path) = &args.metrics {
+        let simplified = analysis.simplified.as_ref().map(|(t, simple)| (*t, simple));
+        let name = args.field.display().to_string();
+        let document = MetricsDocument::new(&name, shape, connectivity, &analysis.tree, simplified);
+        files.write("--metrics", path, |w| write_json(w, &document))?;
     }
     files.commit()?;
     let written = Instant::now();
 
-    print_summary(
-        args,
-        &field.shape,
-        field.dtype_name(),
-        &tree,
-        simplified.as_ref(),
-    );
+    print_summary(args, &analysis);
+    if let Some(profile) = &profile {
+        println!(
+            "profile      {} basins drawn, {} hidden (fewer than {} of the vertices each)",
+            profile.basins.len(),
+            profile.hidden_basins,
+            args.hide_below
+        );
+    }
     println!(
         "time         {:.3} s (read {:.3} s, tree {:.3} s, write {:.3} s)",
         written.duration_since(started).as_secs_f64(),
-        loaded.duration_since(started).as_secs_f64(),
-        computed.duration_since(loaded).as_secs_f64(),
+        analysis.loaded.duration_since(started).as_secs_f64(),
+        computed.duration_since(analysis.loaded).as_secs_f64(),
         written.duration_since(computed).as_secs_f64(),
     );
     Ok(())
@@ -195,28 +264,24 @@ fn progress_bar(vertices: usize) -> ProgressBar {
     bar
 }
 
-fn print_summary(
-    args: &TopoArgs,
-    shape: &[usize],
-    dtype: &str,
-    tree: &MergeTree,
-    simplified: Option<&(f64, MergeTree)>,
-) {
-    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+fn print_summary(args: &TopoArgs, analysis: &Analysis) {
+    let tree = &analysis.tree;
+    let dims: Vec<String> = analysis.field.shape.iter().map(|n| n.to_string()).collect();
     let leaves = match tree.kind() {
         TreeKind::Join => "minima",
         TreeKind::Split => "maxima",
     };
     println!(
-        "field        {} ({}, {dtype})",
+        "field        {} ({}, {})",
         args.field.display(),
-        dims.join(" x ")
+        dims.join(" x "),
+        analysis.field.dtype_name()
     );
     println!("vertices     {}", tree.vertex_count());
     println!(
         "tree         {}, {} connectivity",
         tree.kind().name(),
-        Connectivity::from(args.connectivity)
+        analysis.connectivity
     );
     println!("{leaves:<12} {}", tree.leaf_count());
     println!("saddles      {}", tree.saddle_count());
@@ -225,7 +290,7 @@ fn print_summary(
         Some(p) => println!("largest persistence {}", format_value(p)),
         None => println!("largest persistence none (no pair dies at a finite level)"),
     }
-    if let Some((threshold, simple)) = simplified {
+    if let Some((threshold, simple)) = &analysis.simplified {
         println!(
             "simplified   below {}: {} {leaves} and {} saddles remain",
             format_value(*threshold),
@@ -235,12 +300,19 @@ fn print_summary(
     }
 }
 
-fn format_value(x: f64) -> String {
-    if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+/// A number for people: fixed-point in the usual range, scientific outside it.
+pub fn format_value(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && (x.abs() >= 1e5 || x.abs() < 1e-3) {
         format!("{x:.4e}")
     } else {
         format!("{x:.6}")
     }
+}
+
+fn write_json(w: &mut BufWriter<File>, document: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *w, document)?;
+    w.write_all(b"\n")?;
+    Ok(())
 }
 
 fn write_segmentation(w: &mut BufWriter<File>, tree: &MergeTree, shape: &[usize]) -> Result<()> {
@@ -255,116 +327,6 @@ fn write_segmentation(w: &mut BufWriter<File>, tree: &MergeTree, shape: &[usize]
     Ok(())
 }
 
-/// A value in JSON: a number when finite, else the string "nan", "inf" or "-inf" (which
-/// Python's `float()` reads back).
-#[derive(Clone, Copy)]
-struct JsonNumber(f64);
-
-impl Serialize for JsonNumber {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            x if x.is_finite() => s.serialize_f64(x),
-            x if x.is_nan() => s.serialize_str("nan"),
-            x if x > 0.0 => s.serialize_str("inf"),
-            _ => s.serialize_str("-inf"),
-        }
-    }
-}
-
-/// The merge-tree JSON of DESIGN.md contract 3.
-#[derive(Serialize)]
-struct TreeDocument {
-    shape: Vec<usize>,
-    connectivity: &'static str,
-    tree: &'static str,
-    /// The absolute persistence threshold the tree was simplified with, if any.
-    simplification_threshold: Option<JsonNumber>,
-    vertex_count: usize,
-    nonfinite_count: usize,
-    nodes: Vec<NodeJson>,
-    arcs: Vec<ArcJson>,
-    pairs: Vec<PairJson>,
-}
-
-#[derive(Serialize)]
-struct NodeJson {
-    id: u32,
-    vertex: u32,
-    value: JsonNumber,
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct ArcJson {
-    down: u32,
-    up: u32,
-    size: u64,
-}
-
-#[derive(Serialize)]
-struct PairJson {
-    birth: JsonNumber,
-    death: Option<JsonNumber>,
-    birth_vertex: u32,
-    death_vertex: Option<u32>,
-    persistence: JsonNumber,
-}
-
-impl TreeDocument {
-    fn new(
-        tree: &MergeTree,
-        shape: &[usize],
-        connectivity: Connectivity,
-        threshold: Option<f64>,
-    ) -> Self {
-        let nodes = tree
-            .nodes()
-            .iter()
-            .enumerate()
-            .map(|(id, node)| NodeJson {
-                id: id as u32,
-                vertex: node.vertex,
-                value: JsonNumber(node.value),
-                kind: match node.kind {
-                    NodeKind::Leaf => tree.kind().leaf_name(),
-                    NodeKind::Saddle => "saddle",
-                    NodeKind::Root => "root",
-                },
-            })
-            .collect();
-        let arcs = tree
-            .arcs()
-            .map(|arc| ArcJson {
-                down: arc.down,
-                up: arc.up,
-                size: arc.size,
-            })
-            .collect();
-        let pairs = tree
-            .pairs()
-            .iter()
-            .map(|p| PairJson {
-                birth: JsonNumber(p.birth),
-                death: p.death.map(JsonNumber),
-                birth_vertex: p.birth_vertex,
-                death_vertex: p.death_vertex,
-                persistence: JsonNumber(p.persistence),
-            })
-            .collect();
-        Self {
-            shape: shape.to_vec(),
-            connectivity: connectivity.name(),
-            tree: tree.kind().name(),
-            simplification_threshold: threshold.map(JsonNumber),
-            vertex_count: tree.vertex_count(),
-            nonfinite_count: tree.nonfinite_count(),
-            nodes,
-            arcs,
-            pairs,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +338,12 @@ mod tests {
         assert!(parse_threshold("-1").is_err());
         assert!(parse_threshold("nan").is_err());
         assert!(parse_threshold("abc%").is_err());
+    }
+
+    #[test]
+    fn fractions_parse() {
+        assert_eq!(parse_fraction("0.25"), Ok(0.25));
+        assert!(parse_fraction("1.5").is_err());
+        assert!(parse_fraction("-0.1").is_err());
     }
 }

@@ -394,3 +394,128 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
         assert_bad_input(&dir, &full, needle);
     }
 }
+
+#[test]
+fn profile_and_metrics_json() {
+    let dir = scratch("profile");
+    let (shape, values) = two_basins();
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    let profile = dir.join("profile.json");
+    let metrics = dir.join("metrics.json");
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--connectivity",
+        "axis",
+        "--simplify",
+        "4.5",
+        "--metrics",
+        metrics.to_str().unwrap(),
+        "--profile-json",
+        profile.to_str().unwrap(),
+        "--hide-below",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("profile      2 basins drawn, 0 hidden"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The profile is of the simplified tree: one minimum (the shallow basin, persistence 4, is
+    // gone) and the root.
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&profile).unwrap()).unwrap();
+    assert_eq!(doc["vertex_count"], 20);
+    let basins = doc["basins"].as_array().unwrap();
+    assert_eq!(basins.len(), 2);
+    let root = basins.iter().find(|b| b["kind"] == "root").unwrap();
+    assert_eq!(root["x"], serde_json::json!([0.0, 20.0]));
+    assert_eq!(root["size"], 20);
+    let minimum = basins.iter().find(|b| b["kind"] == "minimum").unwrap();
+    assert_eq!(minimum["size"], 19);
+    assert_eq!(minimum["x"], serde_json::json!([0.5, 19.5]));
+    let polygon = minimum["polygon"].as_array().unwrap();
+    assert_eq!(
+        polygon[0],
+        serde_json::json!([9.5, 0.0]),
+        "the bottom: width 1 at the minimum"
+    );
+
+    // Metrics of the unsimplified tree: minima 0 and 1 meet at 5; both arcs go to that saddle.
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&metrics).unwrap()).unwrap();
+    let m = &doc["metrics"];
+    assert_eq!(
+        (m["minima"].as_u64(), m["saddles"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(m["average_persistence"], 4.0);
+    assert_eq!(m["smad"], 4.5);
+    assert_eq!(m["smad_normalized"], 4.5 / 6.0);
+    assert_eq!(doc["diagram"]["points"], serde_json::json!([[1.0, 5.0]]));
+    assert_eq!(doc["diagram"]["essential"], serde_json::json!([0.0]));
+    let simple = &doc["simplified"];
+    assert_eq!(simple["threshold"], 4.5);
+    assert_eq!(simple["metrics"]["minima"], 1);
+    assert!(simple["metrics"]["smad"].is_null());
+}
+
+/// The last number on the line of `compare`'s output that starts with `label`.
+fn reported(text: &str, label: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no line '{label}'"));
+    line.split_whitespace().last().unwrap().parse().unwrap()
+}
+
+#[test]
+fn compare_reports_distances_between_fields_and_metrics_files() {
+    let dir = scratch("compare");
+    let (shape, values) = two_basins();
+    let a = dir.join("a.npy");
+    fs::write(&a, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    // B: the shallow basin 1 deeper (its minimum at 0 instead of 1).
+    let mut deeper = values.clone();
+    deeper[19] = 0.0;
+    let b = dir.join("b.npy");
+    fs::write(&b, npy_bytes("<f8", false, &shape, &f64_bytes(&deeper))).unwrap();
+    let same = toposcape(&[
+        "topo",
+        a.to_str().unwrap(),
+        "--metrics",
+        dir.join("a.json").to_str().unwrap(),
+    ]);
+    assert!(same.status.success(), "{}", stderr(&same));
+
+    let out = toposcape(&[
+        "compare",
+        a.to_str().unwrap(),
+        dir.join("a.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(reported(&text, "bottleneck distance"), 0.0, "{text}");
+    assert_eq!(reported(&text, "1-Wasserstein distance"), 0.0, "{text}");
+
+    // A's diagram: (1, 5) and an essential 0. B's: (0, 5) (the elder is the lower-id vertex 0)
+    // and an essential 0. The point moved by 1 (cheaper than 2 + 2.5 via the diagonal).
+    let out = toposcape(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(reported(&text, "bottleneck distance"), 1.0, "{text}");
+    assert_eq!(reported(&text, "1-Wasserstein distance"), 1.0, "{text}");
+    // Persistence 4 in A, 5 in B.
+    assert_eq!(reported(&text, "average_persistence"), 1.0, "{text}");
+
+    let bad = dir.join("bad.json");
+    fs::write(&bad, "{\"minima\": 3}").unwrap();
+    let out = toposcape(&["compare", bad.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.json: not a metrics file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -40,8 +40,10 @@ pub struct Metrics {
     pub loss_max: Option<f64>,
     /// How many values are NaN or infinite.
     pub nonfinite: usize,
-    /// The subtree sizes of the largest basins below the roots, largest first (at most
-    /// [`LARGEST_BASINS`]).
+    /// The sizes of the largest basins, largest first (at most [`LARGEST_BASINS`]): for every
+    /// minimum that dies, the number of vertices in its basin when it merges into an older one
+    /// (its branch's subtree just below the merging saddle). The global minimum, whose basin is
+    /// the whole domain, is not listed.
     pub largest_basins: Vec<u64>,
 }
 
@@ -54,7 +56,7 @@ impl Metrics {
             .filter(|p| p.death.is_some() && p.persistence.is_finite())
             .map(|p| p.persistence)
             .collect();
-        let total_persistence: f64 = finite.iter().sum();
+        let total_persistence = finite.iter().fold(0.0, |sum, p| sum + p);
         let range = tree.finite_range();
         let n = tree.vertex_count() as f64;
         let nodes = tree.nodes();
@@ -79,12 +81,15 @@ impl Metrics {
         let weight: f64 = gaps.iter().map(|g| g.1).sum();
         let smad_weighted =
             (weight > 0.0).then(|| gaps.iter().map(|(g, w)| g * w).sum::<f64>() / weight);
-        let mut sizes: Vec<u64> = tree
-            .subtree_sizes()
-            .into_iter()
-            .zip(nodes)
-            .filter(|(_, node)| node.parent.is_some())
-            .map(|(size, _)| size)
+        let subtree = tree.subtree_sizes();
+        let mut sizes: Vec<u64> = nodes
+            .iter()
+            .zip(&subtree)
+            .filter(|(node, _)| {
+                node.parent
+                    .is_some_and(|p| nodes[p as usize].branch != node.branch)
+            })
+            .map(|(_, &size)| size)
             .collect();
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         sizes.truncate(LARGEST_BASINS);
@@ -131,7 +136,8 @@ mod tests {
         // (2/9 * 4 + 1/9 * (5.5 + 1 + 0.5)) / (5/9) = 15 / 5.
         assert!((m.smad_weighted.unwrap() - 3.0).abs() < 1e-12);
         assert_eq!((m.loss_min, m.loss_max), (Some(0.0), Some(7.0)));
-        assert_eq!(m.largest_basins, vec![8, 6, 3, 2, 1, 1, 1]);
+        // Dying basins: v3's (with v5's and v4: 3 vertices) at v2, v5's and v7's (1 each).
+        assert_eq!(m.largest_basins, vec![3, 1, 1]);
 
         // After removing the pairs below 1 (v5's), v3 hangs from v2 directly: its gap is 3.
         let simple = Metrics::of(&tree.simplify(Threshold::Absolute(1.0)).unwrap());
@@ -147,7 +153,8 @@ mod tests {
         let m = Metrics::of(&join_tree(&values, &grid).unwrap());
         assert_eq!((m.minima, m.saddles), (1, 0));
         assert_eq!(m.average_persistence, None);
-        assert_eq!(m.total_persistence, 0.0);
+        assert_eq!(m.total_persistence.to_bits(), 0.0f64.to_bits());
+        assert!(m.largest_basins.is_empty());
         assert_eq!(
             (m.smad, m.smad_normalized, m.smad_weighted),
             (None, None, None)

@@ -1,0 +1,276 @@
+//! The JSON documents toposcape writes: merge trees, profiles and metrics.
+
+use serde::{Deserialize, Serialize, Serializer};
+use toposcape_topology::{Diagram, MergeTree, Metrics, NodeKind, Profile};
+
+/// A value in JSON: a number when finite, else the string "nan", "inf" or "-inf" (which
+/// Python's `float()` reads back).
+#[derive(Clone, Copy)]
+pub struct JsonNumber(pub f64);
+
+impl Serialize for JsonNumber {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            x if x.is_finite() => s.serialize_f64(x),
+            x if x.is_nan() => s.serialize_str("nan"),
+            x if x > 0.0 => s.serialize_str("inf"),
+            _ => s.serialize_str("-inf"),
+        }
+    }
+}
+
+fn kind_name(tree: &MergeTree, kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Leaf => tree.kind().leaf_name(),
+        NodeKind::Saddle => "saddle",
+        NodeKind::Root => "root",
+    }
+}
+
+/// The merge-tree JSON of DESIGN.md contract 3.
+#[derive(Serialize)]
+pub struct TreeDocument {
+    shape: Vec<usize>,
+    connectivity: &'static str,
+    tree: &'static str,
+    /// The absolute persistence threshold the tree was simplified with, if any.
+    simplification_threshold: Option<JsonNumber>,
+    vertex_count: usize,
+    nonfinite_count: usize,
+    nodes: Vec<NodeJson>,
+    arcs: Vec<ArcJson>,
+    pairs: Vec<PairJson>,
+}
+
+#[derive(Serialize)]
+struct NodeJson {
+    id: u32,
+    vertex: u32,
+    value: JsonNumber,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct ArcJson {
+    down: u32,
+    up: u32,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct PairJson {
+    birth: JsonNumber,
+    death: Option<JsonNumber>,
+    birth_vertex: u32,
+    death_vertex: Option<u32>,
+    persistence: JsonNumber,
+}
+
+impl TreeDocument {
+    pub fn new(
+        tree: &MergeTree,
+        shape: &[usize],
+        connectivity: &'static str,
+        threshold: Option<f64>,
+    ) -> Self {
+        let nodes = tree
+            .nodes()
+            .iter()
+            .enumerate()
+            .map(|(id, node)| NodeJson {
+                id: id as u32,
+                vertex: node.vertex,
+                value: JsonNumber(node.value),
+                kind: kind_name(tree, node.kind),
+            })
+            .collect();
+        let arcs = tree
+            .arcs()
+            .map(|arc| ArcJson {
+                down: arc.down,
+                up: arc.up,
+                size: arc.size,
+            })
+            .collect();
+        let pairs = tree
+            .pairs()
+            .iter()
+            .map(|p| PairJson {
+                birth: JsonNumber(p.birth),
+                death: p.death.map(JsonNumber),
+                birth_vertex: p.birth_vertex,
+                death_vertex: p.death_vertex,
+                persistence: JsonNumber(p.persistence),
+            })
+            .collect();
+        Self {
+            shape: shape.to_vec(),
+            connectivity,
+            tree: tree.kind().name(),
+            simplification_threshold: threshold.map(JsonNumber),
+            vertex_count: tree.vertex_count(),
+            nonfinite_count: tree.nonfinite_count(),
+            nodes,
+            arcs,
+            pairs,
+        }
+    }
+}
+
+/// The profile JSON: every drawn basin with its interval and outline.
+#[derive(Serialize)]
+pub struct ProfileDocument {
+    vertex_count: u64,
+    /// Basins too small to draw (below the size threshold), left out of `basins`.
+    hidden_basins: usize,
+    /// The finite value range: the profile's vertical extent.
+    loss_range: [f64; 2],
+    basins: Vec<BasinJson>,
+}
+
+#[derive(Serialize)]
+struct BasinJson {
+    node: u32,
+    parent: Option<u32>,
+    kind: &'static str,
+    size: u64,
+    x: [f64; 2],
+    bottom: f64,
+    top: f64,
+    mean_loss: JsonNumber,
+    polygon: Vec<[f64; 2]>,
+}
+
+impl ProfileDocument {
+    pub fn new(tree: &MergeTree, profile: &Profile) -> Self {
+        Self {
+            vertex_count: profile.vertex_count,
+            hidden_basins: profile.hidden_basins,
+            loss_range: [profile.value_range.0, profile.value_range.1],
+            basins: profile
+                .basins
+                .iter()
+                .map(|b| BasinJson {
+                    node: b.node,
+                    parent: b.parent,
+                    kind: kind_name(tree, b.kind),
+                    size: b.size,
+                    x: b.x,
+                    bottom: b.bottom,
+                    top: b.top,
+                    mean_loss: JsonNumber(b.mean_value),
+                    polygon: b.polygon.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The metrics of one tree, as written to and read from `metrics.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsJson {
+    pub minima: usize,
+    pub saddles: usize,
+    pub average_persistence: Option<f64>,
+    pub total_persistence: f64,
+    pub max_persistence: Option<f64>,
+    pub smad: Option<f64>,
+    pub smad_normalized: Option<f64>,
+    pub smad_weighted: Option<f64>,
+    pub loss_min: Option<f64>,
+    pub loss_max: Option<f64>,
+    pub nonfinite: usize,
+    pub largest_basins: Vec<u64>,
+}
+
+impl From<&Metrics> for MetricsJson {
+    fn from(m: &Metrics) -> Self {
+        Self {
+            minima: m.minima,
+            saddles: m.saddles,
+            average_persistence: m.average_persistence,
+            total_persistence: m.total_persistence,
+            max_persistence: m.max_persistence,
+            smad: m.smad,
+            smad_normalized: m.smad_normalized,
+            smad_weighted: m.smad_weighted,
+            loss_min: m.loss_min,
+            loss_max: m.loss_max,
+            nonfinite: m.nonfinite,
+            largest_basins: m.largest_basins.clone(),
+        }
+    }
+}
+
+/// A persistence diagram in JSON: finite points `[birth, death]` and essential births.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagramJson {
+    pub points: Vec<[f64; 2]>,
+    pub essential: Vec<f64>,
+}
+
+impl From<&Diagram> for DiagramJson {
+    fn from(d: &Diagram) -> Self {
+        Self {
+            points: d.points.iter().map(|&(b, d)| [b, d]).collect(),
+            essential: d.essential.clone(),
+        }
+    }
+}
+
+impl From<&DiagramJson> for Diagram {
+    fn from(d: &DiagramJson) -> Self {
+        Self {
+            points: d.points.iter().map(|p| (p[0], p[1])).collect(),
+            essential: d.essential.clone(),
+        }
+    }
+}
+
+/// The simplified tree's metrics and diagram, with its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimplifiedJson {
+    /// The absolute persistence threshold.
+    pub threshold: f64,
+    pub metrics: MetricsJson,
+    pub diagram: DiagramJson,
+}
+
+/// `metrics.json`: the metrics and diagram of the unsimplified tree, and of the simplified one
+/// when a threshold was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsDocument {
+    pub field: String,
+    pub shape: Vec<usize>,
+    pub connectivity: String,
+    pub metrics: MetricsJson,
+    pub diagram: DiagramJson,
+    pub simplified: Option<SimplifiedJson>,
+}
+
+impl MetricsDocument {
+    pub fn new(
+        field: &str,
+        shape: &[usize],
+        connectivity: &str,
+        tree: &MergeTree,
+        simplified: Option<(f64, &MergeTree)>,
+    ) -> Self {
+        Self {
+            field: field.to_string(),
+            shape: shape.to_vec(),
+            connectivity: connectivity.to_string(),
+            metrics: MetricsJson::from(&Metrics::of(tree)),
+            diagram: DiagramJson::from(&Diagram::of(tree)),
+            simplified: simplified.map(|(threshold, simple)| SimplifiedJson {
+                threshold,
+                metrics: MetricsJson::from(&Metrics::of(simple)),
+                diagram: DiagramJson::from(&Diagram::of(simple)),
+            }),
+        }
+    }
+}
