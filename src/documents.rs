@@ -131,6 +131,7 @@ pub struct ProfileDocument {
 #[derive(Serialize)]
 struct BasinJson {
     node: u32,
+    top_node: u32,
     parent: Option<u32>,
     kind: &'static str,
     size: u64,
@@ -152,6 +153,7 @@ impl ProfileDocument {
                 .iter()
                 .map(|b| BasinJson {
                     node: b.node,
+                    top_node: b.top_node,
                     parent: b.parent,
                     kind: kind_name(tree, b.kind),
                     size: b.size,

@@ -230,7 +230,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     print_summary(args, &analysis);
     if let Some(profile) = &profile {
         println!(
-            "profile      {} basins drawn, {} hidden (fewer than {} of the vertices each)",
+            "profile      {} basins drawn; {} tree nodes hidden (under {} of the vertices)",
             profile.basins.len(),
             profile.hidden_basins,
             args.hide_below

@@ -419,28 +419,37 @@ fn profile_and_metrics_json() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("profile      2 basins drawn, 0 hidden"),
+        stdout(&out).contains("profile      1 basins drawn; 0 tree nodes hidden"),
         "{}",
         stdout(&out)
     );
 
     // The profile is of the simplified tree: one minimum (the shallow basin, persistence 4, is
-    // gone) and the root.
+    // gone), continued by the root (its only child) into one basin spanning all 20 vertices.
     let doc: Value = serde_json::from_str(&fs::read_to_string(&profile).unwrap()).unwrap();
     assert_eq!(doc["vertex_count"], 20);
     let basins = doc["basins"].as_array().unwrap();
-    assert_eq!(basins.len(), 2);
-    let root = basins.iter().find(|b| b["kind"] == "root").unwrap();
-    assert_eq!(root["x"], serde_json::json!([0.0, 20.0]));
-    assert_eq!(root["size"], 20);
-    let minimum = basins.iter().find(|b| b["kind"] == "minimum").unwrap();
-    assert_eq!(minimum["size"], 19);
-    assert_eq!(minimum["x"], serde_json::json!([0.5, 19.5]));
-    let polygon = minimum["polygon"].as_array().unwrap();
+    assert_eq!(basins.len(), 1);
+    let basin = &basins[0];
+    assert_eq!(basin["kind"], "minimum");
+    assert_eq!(basin["size"], 20);
+    assert!(basin["parent"].is_null());
+    assert_eq!(basin["x"], serde_json::json!([0.0, 20.0]));
+    assert_eq!(
+        (basin["bottom"].as_f64(), basin["top"].as_f64()),
+        (Some(0.0), Some(6.0))
+    );
+    let polygon = basin["polygon"].as_array().unwrap();
     assert_eq!(
         polygon[0],
         serde_json::json!([9.5, 0.0]),
         "the bottom: width 1 at the minimum"
+    );
+    let half = polygon.len() / 2;
+    assert_eq!(
+        polygon[half - 1],
+        serde_json::json!([0.0, 6.0]),
+        "all 20 at the top"
     );
 
     // Metrics of the unsimplified tree: minima 0 and 1 meet at 5; both arcs go to that saddle.

@@ -1,6 +1,6 @@
 //! The topological landscape profile: the geometry of the basins of a merge tree.
 //!
-//! Every node of a (possibly simplified) join tree is drawn as one basin. Its **size** is the
+//! Every node of a (possibly simplified) join tree stands for a basin. Its **size** is the
 //! number of vertices in its subtree: its own segment and all segments below it. Its **width at
 //! level y** is the number of those vertices with value at most y, so a leaf basin narrows to its
 //! minimum (width 1), a saddle has a flat floor as wide as its children together (plus the
@@ -9,18 +9,21 @@
 //! only the node's own segment adds width, so the width steps up by one at each vertex of the
 //! segment: the polygons of all basins together have O(N) corners.
 //!
-//! **Layout**: the root occupies x in [0, N]; the children of a node sit side by side under it,
-//! largest first (ties by node id), as one block centred in the parent's interval, each in an
-//! interval exactly as wide as its size; a basin is centred in its interval. The roots of a
+//! **Layout**: the root occupies x in [0, N]; the drawn children of a node sit side by side
+//! under it, largest first (ties by node id), as one block centred in the parent's interval, each
+//! in an interval exactly as wide as its size; a basin is centred in its interval. The roots of a
 //! forest (a disconnected graph) sit side by side in [0, N], largest first.
 //!
 //! **Readability**: a landscape with 10^5 tiny basins would draw 10^5 slivers. Basins smaller
 //! than [`ProfileOptions::min_size_fraction`] of N (default 1/2000, under one pixel of a
 //! 2000-pixel-wide figure) are hidden with everything below them, and their count is reported;
-//! their vertices still count in their ancestors' widths. Simplifying the tree first
+//! their vertices still count in their ancestors' widths. A node left with a single drawn child
+//! (a regular root, or a saddle whose other children are hidden) continues that child's basin:
+//! the two are drawn as one polygon, a **chain** from a bottom node to a top node, so a rough
+//! landscape's long chains of tiny merges draw as one basin. Simplifying the tree first
 //! ([`MergeTree::simplify`]) removes shallow basins instead of small ones. Each polygon keeps at
-//! most [`ProfileOptions::max_points_per_side`] corners of the width curve per side, taken
-//! exactly from it (evenly spaced in width, the first and last included), plus the top corner.
+//! most [`ProfileOptions::max_points_per_side`] corners per side, taken exactly from the width
+//! curve (evenly spaced along it, the first and last included).
 //!
 //! Non-finite values (NaN, infinities) cannot be drawn: in polygons and colours they are placed
 //! at the nearest finite extreme (NaN and +inf at the largest finite value).
@@ -35,7 +38,7 @@ use crate::value::FieldValue;
 pub struct ProfileOptions {
     /// Basins with fewer than this fraction of all vertices are hidden (0 shows every basin).
     pub min_size_fraction: f64,
-    /// The most corners of the width curve kept on each side of a polygon (at least 2).
+    /// The most corners kept on each side of a polygon (at least 2).
     pub max_points_per_side: usize,
 }
 
@@ -48,24 +51,28 @@ impl Default for ProfileOptions {
     }
 }
 
-/// One basin of a profile.
+/// One drawn basin of a profile: a chain of tree nodes from `node` up to `top_node` (the same
+/// node unless a node above continues it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Basin {
-    /// The tree node the basin is drawn for.
+    /// The bottom node: a minimum, or a node where two or more drawn basins meet.
     pub node: NodeId,
-    /// Its parent's node, `None` for a root.
+    /// The top node of the chain.
+    pub top_node: NodeId,
+    /// The basin this one hangs from (its bottom node), `None` at a root.
     pub parent: Option<NodeId>,
+    /// The bottom node's kind.
     pub kind: NodeKind,
-    /// The number of vertices in the node's subtree.
+    /// The number of vertices in the top node's subtree.
     pub size: u64,
     /// The interval `[left, right]` of width `size` the basin is centred in.
     pub x: [f64; 2],
-    /// The node's value: the bottom of the drawn band.
+    /// The bottom node's value: the bottom of the drawn polygon.
     pub bottom: f64,
-    /// The parent's value (the node's own for a root): the top of the drawn band.
+    /// The value of the top node's parent (its own for a root): the top of the polygon.
     pub top: f64,
-    /// The mean value of the node's own segment (the vertices the band adds); finite values
-    /// only, NaN if it has none.
+    /// The mean value over the chain's own segments (the vertices its polygon adds); finite
+    /// values only, NaN if it has none.
     pub mean_value: f64,
     /// The outline: up the left side from the bottom, then down the right side, as
     /// `[x, value]` points.
@@ -77,9 +84,9 @@ pub struct Basin {
 pub struct Profile {
     /// N: the number of vertices, the width of the whole profile.
     pub vertex_count: u64,
-    /// The drawn basins, in node order.
+    /// The drawn basins, in the order of their bottom nodes.
     pub basins: Vec<Basin>,
-    /// How many basins were too small to draw.
+    /// How many tree nodes were too small to draw (with everything below them).
     pub hidden_basins: usize,
     /// The smallest and largest finite value (the profile's vertical extent).
     pub value_range: (f64, f64),
@@ -149,7 +156,24 @@ pub fn landscape_profile<V: FieldValue>(
         by_size(&mut children[child_start[i]..child_start[i + 1]]);
     }
 
-    // Intervals, top down: parents have larger ids than their children.
+    // Hidden basins: too small, or below a hidden one (ancestors first, by descending id).
+    let min_size = fraction * n as f64;
+    let mut hidden = vec![false; count];
+    for id in (0..count).rev() {
+        let parent_hidden = nodes[id].parent.is_some_and(|p| hidden[p as usize]);
+        hidden[id] = nodes[id].parent.is_some() && (parent_hidden || (size[id] as f64) < min_size);
+    }
+    let visible_children = |id: usize| {
+        children[child_start[id]..child_start[id + 1]]
+            .iter()
+            .copied()
+            .filter(|&c| !hidden[c as usize])
+    };
+    // A node with exactly one visible child continues that child's basin upwards: drawn as one.
+    let continues = |id: usize| visible_children(id).count() == 1;
+
+    // Intervals, top down (parents have larger ids than their children): the visible children
+    // of a node as one block centred in its interval, largest first.
     let mut left = vec![0.0f64; count];
     let mut roots: Vec<NodeId> = tree.roots().collect();
     by_size(&mut roots);
@@ -159,24 +183,18 @@ pub fn landscape_profile<V: FieldValue>(
         x += size[r as usize] as f64;
     }
     for id in (0..count).rev() {
-        let kids = &children[child_start[id]..child_start[id + 1]];
-        let total: u64 = kids.iter().map(|&c| size[c as usize]).sum();
+        if hidden[id] {
+            continue;
+        }
+        let total: u64 = visible_children(id).map(|c| size[c as usize]).sum();
         let mut x = left[id] + (size[id] - total) as f64 / 2.0;
-        for &c in kids {
+        for c in visible_children(id) {
             left[c as usize] = x;
             x += size[c as usize] as f64;
         }
     }
 
-    // Hidden basins: too small, or below a hidden one (ancestors first, by descending id).
-    let min_size = fraction * n as f64;
-    let mut hidden = vec![false; count];
-    for id in (0..count).rev() {
-        let parent_hidden = nodes[id].parent.is_some_and(|p| hidden[p as usize]);
-        hidden[id] = nodes[id].parent.is_some() && (parent_hidden || (size[id] as f64) < min_size);
-    }
-
-    // The values of every drawn node's segment, sorted by the total order.
+    // The values of every node's segment, grouped by node (a counting sort).
     let mut segment_start = vec![0usize; count + 1];
     for &s in tree.segmentation() {
         segment_start[s as usize + 1] += 1;
@@ -191,66 +209,104 @@ pub fn landscape_profile<V: FieldValue>(
         fill[s as usize] += 1;
     }
 
-    let mut basins = Vec::with_capacity(count);
-    for (id, node) in nodes.iter().enumerate() {
-        if hidden[id] {
-            continue;
+    // Each drawn basin is a chain: from a bottom node (a leaf, or a node where two or more
+    // visible basins meet) up through the nodes that continue it, to a top node whose parent
+    // does not continue it. The bottom node of every visible node's chain, bottom up:
+    let mut chain_bottom = vec![NONE; count];
+    for id in 0..count {
+        if !hidden[id] {
+            chain_bottom[id] = if continues(id) {
+                let child = visible_children(id).next().expect("one visible child");
+                chain_bottom[child as usize]
+            } else {
+                id as NodeId
+            };
         }
-        let segment = &mut segment_values[segment_start[id]..segment_start[id + 1]];
-        segment.sort_unstable_by_key(|v| v.order_key());
-        let finite: Vec<f64> = segment
-            .iter()
-            .map(|v| v.to_f64())
-            .filter(|v| v.is_finite())
-            .collect();
-        let mean_value = if finite.is_empty() {
-            f64::NAN
-        } else {
-            finite.iter().sum::<f64>() / finite.len() as f64
-        };
-        let bottom = node.value;
-        let top = node.parent.map_or(bottom, |p| nodes[p as usize].value);
-        let base = size[id] - segment.len() as u64;
-        let centre = left[id] + size[id] as f64 / 2.0;
-        // Corners of the width curve: after the k-th segment vertex (k = 1..=m) the width is
-        // base + k at that vertex's value; keep at most max_points_per_side of them.
-        let m = segment.len();
-        let keep = options.max_points_per_side.min(m);
-        let mut side: Vec<(f64, f64)> = (0..keep)
-            .map(|i| {
-                let k = if keep == 1 {
-                    0
+    }
+    let is_top = |id: usize| nodes[id].parent.is_none_or(|p| !continues(p as usize));
+
+    let mut basins = Vec::new();
+    for top_id in (0..count).filter(|&id| !hidden[id] && is_top(id)) {
+        let bottom_id = chain_bottom[top_id] as usize;
+        // The chain's nodes, bottom up.
+        let mut chain = vec![top_id];
+        while *chain.last().expect("non-empty") != bottom_id {
+            let k = *chain.last().expect("non-empty");
+            chain.push(visible_children(k).next().expect("a continued child") as usize);
+        }
+        chain.reverse();
+        // The width curve: inside node k's band (from its value to its parent's) the width is
+        // the size of k's subtree below its own segment plus the segment vertices reached.
+        let mut curve: Vec<(f64, f64)> = Vec::new();
+        let (mut sum, mut finite) = (0.0, 0usize);
+        for &k in &chain {
+            let segment = &mut segment_values[segment_start[k]..segment_start[k + 1]];
+            segment.sort_unstable_by_key(|v| v.order_key());
+            let base = size[k] - segment.len() as u64;
+            // In a simplified tree a segment also holds removed basins, which lie below the
+            // node; they count from the node's level up, as if filled to it (which is what the
+            // simplified tree describes).
+            let floor = values[nodes[k].vertex as usize];
+            for (j, &v) in segment.iter().enumerate() {
+                if v.to_f64().is_finite() {
+                    sum += v.to_f64();
+                    finite += 1;
+                }
+                let level = if v.order_key() < floor.order_key() {
+                    floor
                 } else {
-                    i * (m - 1) / (keep - 1)
+                    v
                 };
-                ((base + k as u64 + 1) as f64, drawable(segment[k].to_f64()))
-            })
-            .collect();
-        let (top, last) = (
-            drawable(top),
-            side.last().map_or(f64::NEG_INFINITY, |s| s.1),
-        );
-        if top > last {
-            side.push((size[id] as f64, top));
+                curve.push(((base + j as u64 + 1) as f64, drawable(level.to_f64())));
+            }
+            if let Some(p) = nodes[k].parent {
+                let level = drawable(nodes[p as usize].value);
+                if curve.last().is_some_and(|&(_, y)| level > y) {
+                    curve.push((size[k] as f64, level));
+                }
+            }
         }
-        let mut polygon: Vec<[f64; 2]> = side.iter().map(|&(w, y)| [centre - w / 2.0, y]).collect();
-        polygon.extend(side.iter().rev().map(|&(w, y)| [centre + w / 2.0, y]));
+        let curve = thin(curve, options.max_points_per_side);
+        let centre = left[top_id] + size[top_id] as f64 / 2.0;
+        let mut polygon: Vec<[f64; 2]> =
+            curve.iter().map(|&(w, y)| [centre - w / 2.0, y]).collect();
+        polygon.extend(curve.iter().rev().map(|&(w, y)| [centre + w / 2.0, y]));
+        let bottom = &nodes[bottom_id];
+        let top = &nodes[top_id];
         basins.push(Basin {
-            node: id as NodeId,
-            parent: node.parent,
-            kind: node.kind,
-            size: size[id],
-            x: [left[id], left[id] + size[id] as f64],
-            bottom: drawable(bottom),
-            top,
-            mean_value,
+            node: bottom_id as NodeId,
+            top_node: top_id as NodeId,
+            parent: top.parent.map(|p| chain_bottom[p as usize]),
+            kind: bottom.kind,
+            size: size[top_id],
+            x: [left[top_id], left[top_id] + size[top_id] as f64],
+            bottom: drawable(bottom.value),
+            top: drawable(top.parent.map_or(top.value, |p| nodes[p as usize].value)),
+            mean_value: if finite == 0 {
+                f64::NAN
+            } else {
+                sum / finite as f64
+            },
             polygon,
         });
     }
+    basins.sort_by_key(|b| b.node);
     Ok(Profile {
         vertex_count: n,
         basins,
         hidden_basins: hidden.iter().filter(|&&h| h).count(),
         value_range: (low, high),
     })
+}
+
+/// At most `limit` points of a monotone curve: the first, the last, and evenly spaced ones
+/// between (exact points of the curve, not interpolations).
+fn thin(curve: Vec<(f64, f64)>, limit: usize) -> Vec<(f64, f64)> {
+    let m = curve.len();
+    if m <= limit {
+        return curve;
+    }
+    (0..limit)
+        .map(|i| curve[i * (m - 1) / (limit - 1)])
+        .collect()
 }

@@ -32,11 +32,11 @@ fn hand_worked_profile_in_one_dimension() {
             .find(|b| tree.node(b.node).vertex == v)
             .unwrap()
     };
-    // Layout: root [0, 9]; n6 (8) centred in it: [0.5, 8.5]; under n6, n5 (6) then n1 (1),
+    // Layout: root [0, 9]; n6 (8) centred in it (drawn with the root, see below); under n6, n5 (6) then n1 (1),
     // a block of 7 from 1.0: [1, 7] and [7, 8]; under n5, n4 (3) then n0 (2), a block of 5
     // from 1.5: [1.5, 4.5] and [4.5, 6.5]; under n4, n2 then n3 (equal sizes, by id), a block
     // of 2 from 2: [2, 3] and [3, 4].
-    let expected: [(u32, [f64; 2], Vec<[f64; 2]>); 8] = [
+    let expected: [(u32, [f64; 2], Vec<[f64; 2]>); 7] = [
         // Leaf v3 (1) under the saddle at 2: width 1 from 1 to 2.
         (
             3,
@@ -77,13 +77,20 @@ fn hand_worked_profile_in_one_dimension() {
             [1.0, 7.0],
             vec![[1.0, 4.0], [1.0, 6.0], [7.0, 6.0], [7.0, 4.0]],
         ),
+        // The root has one child, so it continues the basin of the saddle v6 (6): one polygon
+        // from 6 up to 7, 8 wide below 7 and all 9 vertices at 7.
         (
             6,
-            [0.5, 8.5],
-            vec![[0.5, 6.0], [0.5, 7.0], [8.5, 7.0], [8.5, 6.0]],
+            [0.0, 9.0],
+            vec![
+                [0.5, 6.0],
+                [0.5, 7.0],
+                [0.0, 7.0],
+                [9.0, 7.0],
+                [8.5, 7.0],
+                [8.5, 6.0],
+            ],
         ),
-        // The root: all 9 vertices at the maximum, a flat line.
-        (8, [0.0, 9.0], vec![[0.0, 7.0], [9.0, 7.0]]),
     ];
     for (vertex, x, polygon) in expected {
         let basin = by_vertex(vertex);
@@ -92,16 +99,41 @@ fn hand_worked_profile_in_one_dimension() {
     }
     let leaf = by_vertex(1);
     assert_eq!((leaf.bottom, leaf.top, leaf.mean_value), (0.0, 4.0, 1.5));
-    assert_eq!(by_vertex(8).kind, NodeKind::Root);
+    assert_eq!(profile.basins.len(), 7);
+    let top = by_vertex(6);
+    assert_eq!(tree.node(top.top_node).kind, NodeKind::Root);
+    assert_eq!(
+        (top.size, top.bottom, top.top, top.parent),
+        (9, 6.0, 7.0, None)
+    );
 
-    // Hiding: basins of fewer than 2 of the 9 vertices go, with none below them.
+    // Hiding: basins of fewer than 2 of the 9 vertices go (v7's, v3's, v5's). v4's saddle is
+    // then drawn alone, and v6's saddle, left with one drawn child (v2's), continues it up to
+    // the root: three basins.
     let options = ProfileOptions {
         min_size_fraction: 2.0 / 9.0,
         ..SHOW_ALL
     };
     let profile = landscape_profile(&tree, &values, options).unwrap();
     assert_eq!(profile.hidden_basins, 3);
-    assert_eq!(profile.basins.len(), 5);
+    let drawn: Vec<(u32, u32, u64)> = profile
+        .basins
+        .iter()
+        .map(|b| {
+            (
+                tree.node(b.node).vertex,
+                tree.node(b.top_node).vertex,
+                b.size,
+            )
+        })
+        .collect();
+    assert_eq!(drawn, vec![(1, 1, 2), (4, 4, 3), (2, 8, 9)]);
+    // Hidden children leave their room empty: v2's two drawn children (3 and 2 wide) are
+    // centred in its 6-wide interval, itself centred in the root's 9 (v6 adds only hidden v7).
+    let chain = profile.basins.iter().find(|b| b.size == 9).unwrap();
+    assert_eq!(chain.x, [0.0, 9.0]);
+    let saddle = profile.basins.iter().find(|b| b.size == 3).unwrap();
+    assert_eq!(saddle.x, [2.0, 5.0]);
 }
 
 #[test]
@@ -119,16 +151,15 @@ fn polygons_keep_exact_corners_when_thinned() {
         .iter()
         .find(|b| b.kind == NodeKind::Leaf)
         .unwrap();
-    // One basin of 999 vertices centred at 500 under the root (vertex 999 alone, value 599),
-    // widths 1..=999 at values 0, 1, 1, 2, 2, ..., 598: 11 exact corners per side from the
-    // bottom to the last vertex, then the top corner at the root's value.
-    assert_eq!(basin.polygon.len(), 24);
+    // One basin of 999 vertices (vertex 400 up to 998) continued by the root (vertex 999,
+    // value 599): a width curve of 999 + 2 corners (the step up to 599 at width 999, then all
+    // 1000 vertices at 599), thinned to 11 exact ones per side, centred at 500.
+    assert_eq!(basin.polygon.len(), 22);
     assert_eq!(basin.polygon[0], [500.0 - 0.5, 0.0]);
-    // The 6th corner is vertex k = 5 * 998 / 10 = 499 of the sorted segment: width 500, and the
-    // sorted values are 0, 1, 1, 2, 2, ... so the 500th is 250.
-    assert_eq!(basin.polygon[5], [500.0 - 500.0 / 2.0, 250.0]);
-    assert_eq!(basin.polygon[10], [500.0 - 999.0 / 2.0, 598.0]);
-    assert_eq!(basin.polygon[11], [500.0 - 999.0 / 2.0, 599.0]);
+    // Corner 5 is curve point 500: the 501st smallest value (0, 1, 1, 2, 2, ...) is 250.
+    assert_eq!(basin.polygon[5], [500.0 - 501.0 / 2.0, 250.0]);
+    assert_eq!(basin.polygon[10], [0.0, 599.0]);
+    assert_eq!(basin.polygon[11], [1000.0, 599.0]);
 }
 
 proptest! {
@@ -155,9 +186,20 @@ proptest! {
             tree = tree.simplify(Threshold::Absolute(t)).unwrap();
         }
         let profile = landscape_profile(&tree, &values, SHOW_ALL).unwrap();
-        prop_assert_eq!(profile.basins.len(), tree.nodes().len());
         let basin_of = |node: u32| profile.basins.iter().find(|b| b.node == node).unwrap();
-        let root = basin_of(tree.roots().next().unwrap());
+        let root_node = tree.roots().next().unwrap();
+        let root = profile.basins.iter().find(|b| b.top_node == root_node).unwrap();
+        // Every node is drawn in exactly one chain: the chains' node counts add up.
+        let mut chained = 0;
+        for b in &profile.basins {
+            let mut k = b.node;
+            chained += 1;
+            while k != b.top_node {
+                k = tree.node(k).parent.unwrap();
+                chained += 1;
+            }
+        }
+        prop_assert_eq!(chained, tree.nodes().len());
         prop_assert_eq!(root.size, n as u64);
         prop_assert_eq!(root.x, [0.0, n as f64]);
         for basin in &profile.basins {
