@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
 use serde::Serialize;
+use toposcape_topology::render::{FigureOptions, profile_png, profile_svg};
 use toposcape_topology::{
     Connectivity, Grid, MergeTree, Neighbourhood, ProfileOptions, Threshold, TreeKind,
 };
@@ -73,9 +74,18 @@ pub struct TopoArgs {
     /// Write every vertex's node id (uint32, the field's shape) as a .npy file
     #[arg(long, value_name = "OUT.npy")]
     pub segmentation: Option<PathBuf>,
+    /// Draw the topological landscape profile as a PNG image
+    #[arg(long, value_name = "OUT.png")]
+    pub profile: Option<PathBuf>,
+    /// Draw the profile as an SVG image
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
     /// Write the landscape profile's geometry as JSON (basins with node, size, x, polygon)
     #[arg(long, value_name = "OUT.json")]
     pub profile_json: Option<PathBuf>,
+    /// Draw profiles with the loss on a logarithmic scale (needs positive losses)
+    #[arg(long)]
+    pub log_loss: bool,
     /// Write the metrics and persistence diagram as JSON (of the simplified tree too, with
     /// --simplify)
     #[arg(long, value_name = "OUT.json")]
@@ -163,6 +173,8 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     let outputs: Vec<(&str, &PathBuf)> = [
         ("--json", &args.json),
         ("--segmentation", &args.segmentation),
+        ("--profile", &args.profile),
+        ("--svg", &args.svg),
         ("--profile-json", &args.profile_json),
         ("--metrics", &args.metrics),
     ]
@@ -178,7 +190,8 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             );
         }
     }
-    if args.split && (args.profile_json.is_some() || args.metrics.is_some()) {
+    let wants_profile = args.profile.is_some() || args.svg.is_some() || args.profile_json.is_some();
+    if args.split && (wants_profile || args.metrics.is_some()) {
         bail_input!("--split: profiles and metrics describe the join tree (minima); drop --split");
     }
 
@@ -191,9 +204,9 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     let reported = analysis.reported();
     let shape = &analysis.field.shape;
     let connectivity = analysis.connectivity.name();
-    let profile = match &args.profile_json {
-        None => None,
-        Some(_) => {
+    let profile = match wants_profile {
+        false => None,
+        true => {
             let options = ProfileOptions {
                 min_size_fraction: args.hide_below,
                 ..ProfileOptions::default()
@@ -213,6 +226,27 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         files.write("--segmentation", path, |w| {
             write_segmentation(w, reported, shape)
         })?;
+    }
+    if let Some(profile) = &profile {
+        let figure = FigureOptions {
+            title: format!("Topological landscape profile: {}", file_name(&args.field)),
+            log_scale: args.log_loss,
+            ..FigureOptions::default()
+        };
+        if args.log_loss && profile.value_range.0 <= 0.0 {
+            bail_input!(
+                "--log-loss: the loss must be positive for a logarithmic scale; its minimum is {}",
+                profile.value_range.0
+            );
+        }
+        if let Some(path) = &args.profile {
+            let png = profile_png(profile, &figure)?;
+            files.write("--profile", path, |w| Ok(w.write_all(&png)?))?;
+        }
+        if let Some(path) = &args.svg {
+            let svg = profile_svg(profile, &figure)?;
+            files.write("--svg", path, |w| Ok(w.write_all(svg.as_bytes())?))?;
+        }
     }
     if let (Some(path), Some(profile)) = (&args.profile_json, &profile) {
         let document = ProfileDocument::new(reported, profile);
@@ -244,6 +278,13 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         written.duration_since(computed).as_secs_f64(),
     );
     Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Fields below this many vertices take a second or less: no progress bar for them.

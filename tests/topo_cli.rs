@@ -528,3 +528,42 @@ fn compare_reports_distances_between_fields_and_metrics_files() {
         stderr(&out)
     );
 }
+
+#[test]
+fn profile_figures_are_written() {
+    let dir = scratch("figures");
+    let png_path = dir.join("profile.png");
+    let svg_path = dir.join("profile.svg");
+    let out = toposcape(&[
+        "topo",
+        "examples/landscapes/himmelblau.npy",
+        "--profile",
+        png_path.to_str().unwrap(),
+        "--svg",
+        svg_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(&png_path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1200, 800));
+    let first = &pixels[..3];
+    assert!(pixels.chunks(3).any(|p| p != first), "a blank image");
+    let svg = fs::read_to_string(&svg_path).unwrap();
+    let document = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    assert!(svg.contains("himmelblau.npy"));
+
+    // A logarithmic scale needs positive losses: Himmelblau's minimum is 0.
+    let out = toposcape(&[
+        "topo",
+        "examples/landscapes/himmelblau.npy",
+        "--profile",
+        dir.join("log.png").to_str().unwrap(),
+        "--log-loss",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--log-loss"), "{}", stderr(&out));
+    assert!(!dir.join("log.png").exists());
+}

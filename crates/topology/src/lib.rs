@@ -32,6 +32,8 @@ mod graph;
 mod grid;
 mod metrics;
 mod profile;
+#[cfg(feature = "render")]
+pub mod render;
 mod sort;
 mod sweep;
 mod tree;

@@ -1,0 +1,310 @@
+//! Figures of profiles, drawn with `plotters` to PNG (encoded with `png`) or SVG.
+//!
+//! Text uses DejaVu Sans, embedded in the crate (its licence is `assets/DejaVuSans-LICENSE.txt`),
+//! so figures look the same on every machine and need no system fonts.
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::profile::Profile;
+use crate::tree::NodeKind;
+
+/// Drawing failed (a backend error, which with in-memory backends means a bug or no memory).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot draw the figure: {0}")]
+pub struct RenderError(pub String);
+
+fn failed(e: impl std::fmt::Display) -> RenderError {
+    RenderError(e.to_string())
+}
+
+/// Size, title and scale of a figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureOptions {
+    /// Width in pixels (PNG) or user units (SVG).
+    pub width: u32,
+    pub height: u32,
+    /// The caption above the plot.
+    pub title: String,
+    /// Plot the loss (and colour it) on a logarithmic scale; needs positive losses.
+    pub log_scale: bool,
+}
+
+impl Default for FigureOptions {
+    fn default() -> Self {
+        Self {
+            width: 1200,
+            height: 800,
+            title: "Topological landscape profile".into(),
+            log_scale: false,
+        }
+    }
+}
+
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn register_font() -> Result<(), RenderError> {
+    static REGISTER: Once = Once::new();
+    let mut result = Ok(());
+    REGISTER.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| RenderError("the embedded font is invalid".into()));
+    });
+    result
+}
+
+/// ColorBrewer's sequential "Blues", light to dark.
+const BLUES: [(u8, u8, u8); 9] = [
+    (247, 251, 255),
+    (222, 235, 247),
+    (198, 219, 239),
+    (158, 202, 225),
+    (107, 174, 214),
+    (66, 146, 198),
+    (33, 113, 181),
+    (8, 81, 156),
+    (8, 48, 107),
+];
+
+/// The colour of a loss at relative position `t` in [0, 1] of its range: darker is lower.
+fn blue(t: f64) -> RGBColor {
+    let t = if t.is_nan() { 0.5 } else { t.clamp(0.0, 1.0) };
+    // Low loss -> dark end; keep clear of the near-white end so basins stay visible.
+    let position = (1.0 - t) * 0.85 + 0.15;
+    let scaled = position * (BLUES.len() - 1) as f64;
+    let i = (scaled.floor() as usize).min(BLUES.len() - 2);
+    let f = scaled - i as f64;
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (BLUES[i], BLUES[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+const MINIMUM: RGBColor = RGBColor(214, 39, 40);
+const SADDLE: RGBColor = RGBColor(255, 127, 14);
+const OUTLINE: RGBColor = RGBColor(8, 48, 107);
+
+/// The profile as a PNG file's bytes.
+pub fn profile_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
+    register_font()?;
+    let (w, h) = (options.width, options.height);
+    let mut pixels = vec![255u8; w as usize * h as usize * 3];
+    {
+        let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        draw_profile(&area, profile, options)?;
+        area.present().map_err(failed)?;
+    }
+    encode_png(&pixels, w, h)
+}
+
+/// The profile as an SVG document.
+pub fn profile_svg(profile: &Profile, options: &FigureOptions) -> Result<String, RenderError> {
+    register_font()?;
+    let mut svg = String::new();
+    {
+        let area =
+            SVGBackend::with_string(&mut svg, (options.width, options.height)).into_drawing_area();
+        draw_profile(&area, profile, options)?;
+        area.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, RenderError> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(failed)?;
+    writer.write_image_data(rgb).map_err(failed)?;
+    writer.finish().map_err(failed)?;
+    Ok(bytes)
+}
+
+fn draw_profile<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    profile: &Profile,
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    let (low, high) = profile.value_range;
+    if options.log_scale && low <= 0.0 {
+        return Err(RenderError(format!(
+            "a logarithmic loss scale needs positive losses; the smallest is {low}"
+        )));
+    }
+    // The plotted level: the loss, or its base-10 logarithm.
+    let level = |y: f64| if options.log_scale { y.log10() } else { y };
+    let (bottom, top) = (level(low), level(high));
+    let pad = if top > bottom {
+        (top - bottom) * 0.04
+    } else {
+        0.5
+    };
+    let (y0, y1) = (bottom - pad, top + pad);
+    let label = |y: &f64| {
+        let loss = if options.log_scale {
+            10f64.powf(*y)
+        } else {
+            *y
+        };
+        short_number(loss)
+    };
+
+    area.fill(&WHITE).map_err(failed)?;
+    let bar_width = (options.width / 9).clamp(90, 160);
+    let (main, bar) = area.split_horizontally(options.width - bar_width);
+    let n = profile.vertex_count as f64;
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&options.title, (FONT, 26))
+        .margin(16)
+        .x_label_area_size(56)
+        .y_label_area_size(86)
+        .build_cartesian_2d(0.0..n.max(1.0), y0..y1)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_desc(if options.log_scale {
+            "loss (log scale)"
+        } else {
+            "loss"
+        })
+        .x_desc("basin size (grid points below the level)")
+        .y_label_formatter(&label)
+        .x_label_formatter(&|x| short_number(*x))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+
+    let colour_of =
+        |mean: f64| blue((level(mean) - bottom) / (top - bottom).max(f64::MIN_POSITIVE));
+    for basin in &profile.basins {
+        let points: Vec<(f64, f64)> = basin.polygon.iter().map(|p| (p[0], level(p[1]))).collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                points.clone(),
+                colour_of(basin.mean_value).filled(),
+            )))
+            .map_err(failed)?;
+        let mut outline = points;
+        if let Some(&first) = outline.first() {
+            outline.push(first);
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                outline,
+                OUTLINE.stroke_width(1),
+            )))
+            .map_err(failed)?;
+    }
+    let dot = |kind: NodeKind| match kind {
+        NodeKind::Leaf => Some(MINIMUM),
+        _ => None,
+    };
+    let centre = |b: &crate::profile::Basin| (b.x[0] + b.x[1]) / 2.0;
+    let minima: Vec<(f64, f64)> = profile
+        .basins
+        .iter()
+        .filter(|b| dot(b.kind).is_some())
+        .map(|b| (centre(b), level(b.bottom)))
+        .collect();
+    // A saddle is drawn where drawn basins meet: at the bottom of a basin that is not a leaf.
+    let saddles: Vec<(f64, f64)> = profile
+        .basins
+        .iter()
+        .filter(|b| b.kind != NodeKind::Leaf)
+        .map(|b| (centre(b), level(b.bottom)))
+        .collect();
+    chart
+        .draw_series(minima.iter().map(|&p| Circle::new(p, 5, MINIMUM.filled())))
+        .map_err(failed)?
+        .label(format!("minimum ({})", minima.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, MINIMUM.filled()));
+    chart
+        .draw_series(saddles.iter().map(|&p| Circle::new(p, 5, SADDLE.filled())))
+        .map_err(failed)?
+        .label(format!("saddle ({})", saddles.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, SADDLE.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(failed)?;
+    if profile.hidden_basins > 0 {
+        let note = format!("{} small basins not drawn", profile.hidden_basins);
+        main.draw(&Text::new(
+            note,
+            (100, options.height as i32 - 22),
+            (FONT, 14),
+        ))
+        .map_err(failed)?;
+    }
+
+    // The colour bar: mean loss of each basin.
+    let mut legend = ChartBuilder::on(&bar)
+        .caption("mean loss", (FONT, 16))
+        .margin_top(60)
+        .margin_bottom(72)
+        .margin_right(12)
+        .y_label_area_size(58)
+        .build_cartesian_2d(0.0..1.0, bottom..top.max(bottom + f64::EPSILON))
+        .map_err(failed)?;
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_label_formatter(&label)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(failed)?;
+    let steps = 96;
+    let span = top - bottom;
+    legend
+        .draw_series((0..steps).map(|i| {
+            let a = bottom + span * i as f64 / steps as f64;
+            let b = bottom + span * (i + 1) as f64 / steps as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                blue((i as f64 + 0.5) / steps as f64).filled(),
+            )
+        }))
+        .map_err(failed)?;
+    Ok(())
+}
+
+/// A compact number for axis labels.
+fn short_number(x: f64) -> String {
+    let a = x.abs();
+    if x == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{x:.1e}")
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_loss_is_darker() {
+        let brightness = |c: RGBColor| c.0 as u32 + c.1 as u32 + c.2 as u32;
+        assert!(brightness(blue(0.0)) < brightness(blue(0.5)));
+        assert!(brightness(blue(0.5)) < brightness(blue(1.0)));
+        assert_eq!(blue(-3.0), blue(0.0));
+    }
+}

@@ -1,0 +1,82 @@
+//! Figures: the PNG decodes to the requested size and is not blank; the SVG parses.
+#![cfg(feature = "render")]
+
+use std::collections::HashSet;
+
+use toposcape_topology::render::{FigureOptions, profile_png, profile_svg};
+use toposcape_topology::{Connectivity, Grid, ProfileOptions, join_tree, landscape_profile};
+
+fn himmelblau_profile() -> toposcape_topology::Profile {
+    let points = 101;
+    let values: Vec<f32> = (0..points * points)
+        .map(|v| {
+            let x = -5.0 + (v / points) as f32 * 0.1;
+            let y = -5.0 + (v % points) as f32 * 0.1;
+            (x * x + y - 11.0).powi(2) + (x + y * y - 7.0).powi(2)
+        })
+        .collect();
+    let grid = Grid::new(&[points, points], Connectivity::Freudenthal).unwrap();
+    let tree = join_tree(&values, &grid).unwrap();
+    landscape_profile(&tree, &values, ProfileOptions::default()).unwrap()
+}
+
+#[test]
+fn profile_png_has_the_size_and_content() {
+    let profile = himmelblau_profile();
+    let options = FigureOptions::default();
+    let bytes = profile_png(&profile, &options).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1200, 800));
+    let colours: HashSet<&[u8]> = pixels.chunks(3).collect();
+    assert!(colours.len() > 50, "only {} colours", colours.len());
+    // Some pixels are the minima's red dots, some a dark basin blue.
+    let red = pixels
+        .chunks(3)
+        .filter(|p| p[0] > 200 && p[1] < 60 && p[2] < 60)
+        .count();
+    let blue = pixels
+        .chunks(3)
+        .filter(|p| p[2] > 90 && p[0] < 40 && p[1] < 130)
+        .count();
+    assert!(red > 20, "{red} red pixels");
+    assert!(blue > 1000, "{blue} dark blue pixels");
+}
+
+#[test]
+fn profile_svg_parses() {
+    let profile = himmelblau_profile();
+    let options = FigureOptions {
+        title: "Himmelblau <test> & co".into(),
+        ..FigureOptions::default()
+    };
+    let svg = profile_svg(&profile, &options).unwrap();
+    let document = roxmltree::Document::parse(&svg).unwrap();
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.attribute("width"), Some("1200"));
+    let shapes = document
+        .descendants()
+        .filter(|n| matches!(n.tag_name().name(), "polygon" | "polyline" | "path"))
+        .count();
+    assert!(shapes >= profile.basins.len(), "{shapes} shapes");
+    let texts: String = document
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(texts.contains("Himmelblau <test> & co"), "{texts}");
+    assert!(texts.contains("minimum (4)"), "{texts}");
+}
+
+#[test]
+fn log_scale_needs_positive_losses() {
+    let profile = himmelblau_profile(); // its minimum is 0
+    let options = FigureOptions {
+        log_scale: true,
+        ..FigureOptions::default()
+    };
+    assert!(profile_png(&profile, &options).is_err());
+}
