@@ -10,9 +10,9 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
 use serde::Serialize;
-use toposcape_topology::render::{FigureOptions, profile_png, profile_svg};
+use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
-    Connectivity, Grid, MergeTree, Neighbourhood, ProfileOptions, Threshold, TreeKind,
+    Connectivity, Diagram, Grid, MergeTree, Neighbourhood, ProfileOptions, Threshold, TreeKind,
 };
 
 use crate::bail_input;
@@ -83,6 +83,10 @@ pub struct TopoArgs {
     /// Write the landscape profile's geometry as JSON (basins with node, size, x, polygon)
     #[arg(long, value_name = "OUT.json")]
     pub profile_json: Option<PathBuf>,
+    /// Write every figure into this folder (created if missing): profile, persistence diagram
+    /// and barcode, and merge tree, each as PNG and SVG
+    #[arg(long, value_name = "DIR")]
+    pub figures: Option<PathBuf>,
     /// Draw profiles with the loss on a logarithmic scale (needs positive losses)
     #[arg(long)]
     pub log_loss: bool,
@@ -190,7 +194,30 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             );
         }
     }
-    let wants_profile = args.profile.is_some() || args.svg.is_some() || args.profile_json.is_some();
+    let figures: Vec<(&'static str, PathBuf)> = match &args.figures {
+        None => Vec::new(),
+        Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                bail_input!("--figures {}: exists and is not a folder", dir.display());
+            }
+            if !dir.exists()
+                && let Err(e) = std::fs::create_dir(dir)
+            {
+                bail_input!("--figures {}: cannot create the folder: {e}", dir.display());
+            }
+            FIGURE_FILES
+                .iter()
+                .map(|&name| (name, dir.join(name)))
+                .collect()
+        }
+    };
+    for (_, path) in &figures {
+        check_output_path("--figures", path, &[&args.field])?;
+    }
+    let wants_profile = args.profile.is_some()
+        || args.svg.is_some()
+        || args.profile_json.is_some()
+        || !figures.is_empty();
     if args.split && (wants_profile || args.metrics.is_some()) {
         bail_input!("--split: profiles and metrics describe the join tree (minima); drop --split");
     }
@@ -228,24 +255,42 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         })?;
     }
     if let Some(profile) = &profile {
-        let figure = FigureOptions {
-            title: format!("Topological landscape profile: {}", file_name(&args.field)),
-            log_scale: args.log_loss,
-            ..FigureOptions::default()
-        };
         if args.log_loss && profile.value_range.0 <= 0.0 {
             bail_input!(
                 "--log-loss: the loss must be positive for a logarithmic scale; its minimum is {}",
                 profile.value_range.0
             );
         }
+        let name = file_name(&args.field);
+        let figure = |title: &str| FigureOptions {
+            title: format!("{title}: {name}"),
+            log_scale: args.log_loss,
+            ..FigureOptions::default()
+        };
+        let profile_figure = figure("Topological landscape profile");
         if let Some(path) = &args.profile {
-            let png = profile_png(profile, &figure)?;
+            let png = render::profile_png(profile, &profile_figure)?;
             files.write("--profile", path, |w| Ok(w.write_all(&png)?))?;
         }
         if let Some(path) = &args.svg {
-            let svg = profile_svg(profile, &figure)?;
+            let svg = render::profile_svg(profile, &profile_figure)?;
             files.write("--svg", path, |w| Ok(w.write_all(svg.as_bytes())?))?;
+        }
+        let diagram = Diagram::of(reported);
+        let persistence_figure = figure("Persistence");
+        let tree_figure = figure("Merge tree");
+        for (name, path) in &figures {
+            let bytes = match *name {
+                "profile.png" => render::profile_png(profile, &profile_figure)?,
+                "profile.svg" => render::profile_svg(profile, &profile_figure)?.into_bytes(),
+                "persistence.png" => render::persistence_png(&diagram, &persistence_figure)?,
+                "persistence.svg" => {
+                    render::persistence_svg(&diagram, &persistence_figure)?.into_bytes()
+                }
+                "tree.png" => render::merge_tree_png(profile, &tree_figure)?,
+                _ => render::merge_tree_svg(profile, &tree_figure)?.into_bytes(),
+            };
+            files.write("--figures", path, |w| Ok(w.write_all(&bytes)?))?;
         }
     }
     if let (Some(path), Some(profile)) = (&args.profile_json, &profile) {
@@ -279,6 +324,16 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     );
     Ok(())
 }
+
+/// The files `--figures` writes, in its folder.
+const FIGURE_FILES: [&str; 6] = [
+    "profile.png",
+    "profile.svg",
+    "persistence.png",
+    "persistence.svg",
+    "tree.png",
+    "tree.svg",
+];
 
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(

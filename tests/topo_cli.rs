@@ -555,6 +555,27 @@ fn profile_figures_are_written() {
     assert_eq!(document.root_element().tag_name().name(), "svg");
     assert!(svg.contains("himmelblau.npy"));
 
+    // --figures writes every figure into a new folder.
+    let figures = dir.join("figures");
+    let out = toposcape(&[
+        "topo",
+        "examples/landscapes/rastrigin-3d.npz",
+        "--figures",
+        figures.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        files_in(&figures),
+        vec![
+            "persistence.png",
+            "persistence.svg",
+            "profile.png",
+            "profile.svg",
+            "tree.png",
+            "tree.svg"
+        ]
+    );
+
     // A logarithmic scale needs positive losses: Himmelblau's minimum is 0.
     let out = toposcape(&[
         "topo",

@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use crate::profile::Profile;
+use crate::diagram::Diagram;
+use crate::profile::{Basin, Profile};
 use crate::tree::NodeKind;
 
 /// Drawing failed (a backend error, which with in-memory backends means a bug or no memory).
@@ -89,25 +90,61 @@ const OUTLINE: RGBColor = RGBColor(8, 48, 107);
 
 /// The profile as a PNG file's bytes.
 pub fn profile_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
+    png_of(options, |area| draw_profile(area, profile, options))
+}
+
+/// The profile as an SVG document.
+pub fn profile_svg(profile: &Profile, options: &FigureOptions) -> Result<String, RenderError> {
+    svg_of(options, |area| draw_profile(area, profile, options))
+}
+
+/// The persistence diagram (birth against death) beside the barcode of the most persistent
+/// pairs, as a PNG file's bytes.
+pub fn persistence_png(diagram: &Diagram, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
+    png_of(options, |area| draw_persistence(area, diagram, options))
+}
+
+/// The persistence diagram and barcode as an SVG document.
+pub fn persistence_svg(diagram: &Diagram, options: &FigureOptions) -> Result<String, RenderError> {
+    svg_of(options, |area| draw_persistence(area, diagram, options))
+}
+
+/// The merge tree drawn with its nodes at their loss values (the drawn basins of `profile`,
+/// laid out as in the profile), as a PNG file's bytes.
+pub fn merge_tree_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
+    png_of(options, |area| draw_merge_tree(area, profile, options))
+}
+
+/// The merge tree drawing as an SVG document.
+pub fn merge_tree_svg(profile: &Profile, options: &FigureOptions) -> Result<String, RenderError> {
+    svg_of(options, |area| draw_merge_tree(area, profile, options))
+}
+
+fn png_of(
+    options: &FigureOptions,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), RenderError>,
+) -> Result<Vec<u8>, RenderError> {
     register_font()?;
     let (w, h) = (options.width, options.height);
     let mut pixels = vec![255u8; w as usize * h as usize * 3];
     {
         let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        draw_profile(&area, profile, options)?;
+        draw(&area)?;
         area.present().map_err(failed)?;
     }
     encode_png(&pixels, w, h)
 }
 
-/// The profile as an SVG document.
-pub fn profile_svg(profile: &Profile, options: &FigureOptions) -> Result<String, RenderError> {
+fn svg_of(
+    options: &FigureOptions,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), RenderError>,
+) -> Result<String, RenderError> {
     register_font()?;
     let mut svg = String::new();
     {
         let area =
             SVGBackend::with_string(&mut svg, (options.width, options.height)).into_drawing_area();
-        draw_profile(&area, profile, options)?;
+        draw(&area)?;
         area.present().map_err(failed)?;
     }
     Ok(svg)
@@ -206,7 +243,7 @@ fn draw_profile<DB: DrawingBackend>(
         NodeKind::Leaf => Some(MINIMUM),
         _ => None,
     };
-    let centre = |b: &crate::profile::Basin| (b.x[0] + b.x[1]) / 2.0;
+    let centre = |b: &Basin| (b.x[0] + b.x[1]) / 2.0;
     let minima: Vec<(f64, f64)> = profile
         .basins
         .iter()
@@ -276,6 +313,268 @@ fn draw_profile<DB: DrawingBackend>(
                 blue((i as f64 + 0.5) / steps as f64).filled(),
             )
         }))
+        .map_err(failed)?;
+    Ok(())
+}
+
+/// How many of the most persistent pairs the barcode shows.
+const BARCODE_BARS: usize = 60;
+
+fn draw_persistence<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    diagram: &Diagram,
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    area.fill(&WHITE).map_err(failed)?;
+    let titled = area.titled(&options.title, (FONT, 26)).map_err(failed)?;
+    let (left, right) = titled.split_horizontally(options.width / 2);
+    // Both panels share the loss range of every birth and finite death.
+    let levels = diagram
+        .points
+        .iter()
+        .flat_map(|&(b, d)| [b, d])
+        .chain(diagram.essential.iter().copied());
+    let (low, high) = levels.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let (low, high) = if low.is_finite() {
+        (low, high)
+    } else {
+        (0.0, 1.0)
+    };
+    let pad = if high > low { (high - low) * 0.06 } else { 0.5 };
+    // Essential classes are drawn on a line above every finite death, marked "never dies".
+    let never = high + 3.0 * pad;
+    let (a, b) = (low - pad, never + pad);
+
+    let mut chart = ChartBuilder::on(&left)
+        .caption("persistence diagram", (FONT, 18))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(a..b, a..b)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .x_desc("birth (loss at the minimum)")
+        .y_desc("death (loss at the merging saddle)")
+        .x_label_formatter(&|x| short_number(*x))
+        .y_label_formatter(&|y| {
+            if *y > high + pad {
+                String::new()
+            } else {
+                short_number(*y)
+            }
+        })
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(a, a), (b, b)],
+            BLACK.stroke_width(1),
+        )))
+        .map_err(failed)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(a, never), (b, never)],
+            RGBColor(150, 150, 150).stroke_width(1),
+        )))
+        .map_err(failed)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            "never dies",
+            (a + pad * 0.3, never + pad * 0.35),
+            (FONT, 13),
+        )))
+        .map_err(failed)?;
+    chart
+        .draw_series(
+            diagram
+                .points
+                .iter()
+                .map(|&(b, d)| Circle::new((b, d), 4, MINIMUM.filled())),
+        )
+        .map_err(failed)?
+        .label(format!("pair ({})", diagram.points.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 4, MINIMUM.filled()));
+    chart
+        .draw_series(
+            diagram
+                .essential
+                .iter()
+                .map(|&b| TriangleMarker::new((b, never), 7, OUTLINE.filled())),
+        )
+        .map_err(failed)?
+        .label(format!("never dies ({})", diagram.essential.len()))
+        .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, OUTLINE.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(failed)?;
+
+    // The barcode: one bar per pair from birth to death, most persistent first.
+    let mut bars: Vec<(f64, f64)> = diagram.essential.iter().map(|&b| (b, never)).collect();
+    let mut finite = diagram.points.clone();
+    finite.sort_by(|p, q| (q.1 - q.0).abs().total_cmp(&(p.1 - p.0).abs()));
+    bars.extend(finite);
+    let shown = bars.len().min(BARCODE_BARS);
+    let caption = if bars.len() > shown {
+        format!(
+            "barcode: the {shown} most persistent of {} pairs",
+            bars.len()
+        )
+    } else {
+        "barcode".to_string()
+    };
+    let mut chart = ChartBuilder::on(&right)
+        .caption(caption, (FONT, 18))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(40)
+        .build_cartesian_2d(a..b, 0.0..(shown.max(1) as f64))
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc("loss")
+        .x_label_formatter(&|x| {
+            if *x > high + pad {
+                String::new()
+            } else {
+                short_number(*x)
+            }
+        })
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    chart
+        .draw_series(
+            bars.iter()
+                .take(shown)
+                .enumerate()
+                .map(|(i, &(birth, death))| {
+                    let y = (shown - i) as f64;
+                    let colour = if death >= never {
+                        OUTLINE
+                    } else {
+                        RGBColor(66, 146, 198)
+                    };
+                    Rectangle::new(
+                        [(birth.min(death), y - 0.8), (birth.max(death), y - 0.2)],
+                        colour.filled(),
+                    )
+                }),
+        )
+        .map_err(failed)?;
+    Ok(())
+}
+
+fn draw_merge_tree<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    profile: &Profile,
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    area.fill(&WHITE).map_err(failed)?;
+    let (low, high) = profile.value_range;
+    let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
+    // A dendrogram: the leaves (basins with no drawn basin below) evenly spaced in their profile
+    // order, every other basin above the mean position of its children (children have smaller
+    // node ids than their parents, so ascending order places them first).
+    let mut order: Vec<&Basin> = profile.basins.iter().collect();
+    order.sort_by_key(|b| b.node);
+    let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for b in &order {
+        if let Some(p) = b.parent {
+            children.entry(p).or_default().push(b.node);
+        }
+    }
+    let mut leaves: Vec<&Basin> = order
+        .iter()
+        .copied()
+        .filter(|b| !children.contains_key(&b.node))
+        .collect();
+    leaves.sort_by(|a, b| a.x[0].total_cmp(&b.x[0]));
+    let mut position: std::collections::HashMap<u32, f64> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.node, i as f64))
+        .collect();
+    for b in &order {
+        if let Some(kids) = children.get(&b.node) {
+            let mean = kids.iter().map(|k| position[k]).sum::<f64>() / kids.len() as f64;
+            position.insert(b.node, mean);
+        }
+    }
+    let width = leaves.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&options.title, (FONT, 26))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(86)
+        .build_cartesian_2d(-0.5..(width - 0.5), (low - pad)..(high + pad))
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("loss")
+        .x_desc("minima, in the order of the profile")
+        .y_label_formatter(&|y| short_number(*y))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    // Each basin is an arc from its bottom node up to the level where it joins its parent,
+    // then across to the parent's node.
+    chart
+        .draw_series(profile.basins.iter().map(|b| {
+            let x = position[&b.node];
+            let mut path = vec![(x, b.bottom), (x, b.top)];
+            if let Some(px) = b.parent.and_then(|p| position.get(&p)) {
+                path.push((*px, b.top));
+            }
+            PathElement::new(path, OUTLINE.stroke_width(2))
+        }))
+        .map_err(failed)?;
+    let centre = |b: &Basin| position[&b.node];
+    let nodes = |kind: fn(&Basin) -> bool| -> Vec<(f64, f64)> {
+        profile
+            .basins
+            .iter()
+            .filter(|b| kind(b))
+            .map(|b| (centre(b), b.bottom))
+            .collect()
+    };
+    let minima = nodes(|b| b.kind == NodeKind::Leaf);
+    let saddles = nodes(|b| b.kind != NodeKind::Leaf);
+    chart
+        .draw_series(minima.iter().map(|&p| Circle::new(p, 5, MINIMUM.filled())))
+        .map_err(failed)?
+        .label(format!("minimum ({})", minima.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, MINIMUM.filled()));
+    chart
+        .draw_series(saddles.iter().map(|&p| Circle::new(p, 5, SADDLE.filled())))
+        .map_err(failed)?
+        .label(format!("saddle ({})", saddles.len()))
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, SADDLE.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
         .map_err(failed)?;
     Ok(())
 }

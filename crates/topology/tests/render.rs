@@ -3,8 +3,13 @@
 
 use std::collections::HashSet;
 
-use toposcape_topology::render::{FigureOptions, profile_png, profile_svg};
-use toposcape_topology::{Connectivity, Grid, ProfileOptions, join_tree, landscape_profile};
+use toposcape_topology::render::{
+    FigureOptions, merge_tree_png, merge_tree_svg, persistence_png, persistence_svg, profile_png,
+    profile_svg,
+};
+use toposcape_topology::{
+    Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
+};
 
 fn himmelblau_profile() -> toposcape_topology::Profile {
     let points = 101;
@@ -20,16 +25,21 @@ fn himmelblau_profile() -> toposcape_topology::Profile {
     landscape_profile(&tree, &values, ProfileOptions::default()).unwrap()
 }
 
-#[test]
-fn profile_png_has_the_size_and_content() {
-    let profile = himmelblau_profile();
-    let options = FigureOptions::default();
-    let bytes = profile_png(&profile, &options).unwrap();
+/// The RGB pixels of a PNG, after checking its size.
+fn decode(bytes: Vec<u8>, width: u32, height: u32) -> Vec<u8> {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!((info.width, info.height), (1200, 800));
+    assert_eq!((info.width, info.height), (width, height));
+    pixels
+}
+
+#[test]
+fn profile_png_has_the_size_and_content() {
+    let profile = himmelblau_profile();
+    let options = FigureOptions::default();
+    let pixels = decode(profile_png(&profile, &options).unwrap(), 1200, 800);
     let colours: HashSet<&[u8]> = pixels.chunks(3).collect();
     assert!(colours.len() > 50, "only {} colours", colours.len());
     // Some pixels are the minima's red dots, some a dark basin blue.
@@ -79,4 +89,52 @@ fn log_scale_needs_positive_losses() {
         ..FigureOptions::default()
     };
     assert!(profile_png(&profile, &options).is_err());
+}
+
+#[test]
+fn persistence_and_merge_tree_figures() {
+    let profile = himmelblau_profile();
+    let diagram = Diagram {
+        points: vec![(0.5, 4.0), (1.0, 2.0), (0.2, 0.4)],
+        essential: vec![0.0],
+    };
+    let options = FigureOptions {
+        width: 1400,
+        height: 900,
+        ..FigureOptions::default()
+    };
+    for pixels in [
+        decode(persistence_png(&diagram, &options).unwrap(), 1400, 900),
+        decode(merge_tree_png(&profile, &options).unwrap(), 1400, 900),
+    ] {
+        let colours: HashSet<&[u8]> = pixels.chunks(3).collect();
+        assert!(colours.len() > 20, "only {} colours", colours.len());
+        let red = pixels
+            .chunks(3)
+            .filter(|p| p[0] > 200 && p[1] < 60 && p[2] < 60)
+            .count();
+        assert!(red > 20, "the red dots of pairs or minima: {red} pixels");
+    }
+    let svg = persistence_svg(&diagram, &options).unwrap();
+    let text: String = roxmltree::Document::parse(&svg)
+        .unwrap()
+        .descendants()
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        text.contains("pair (3)") && text.contains("never dies (1)"),
+        "{text}"
+    );
+    let svg = merge_tree_svg(&profile, &options).unwrap();
+    let text: String = roxmltree::Document::parse(&svg)
+        .unwrap()
+        .descendants()
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        text.contains("minimum (4)") && text.contains("saddle (3)"),
+        "{text}"
+    );
+    // An empty diagram still draws.
+    assert!(persistence_png(&Diagram::default(), &options).is_ok());
 }
