@@ -5,6 +5,7 @@ use std::io::{BufReader, ErrorKind, Read, Seek};
 use std::path::Path;
 
 use npyz::{DType, NpyFile, Order, TypeChar};
+use toposcape_topology::render::{self, FigureOptions, RenderError};
 use toposcape_topology::{
     Grid, MAX_DIMENSIONS, MergeTree, Profile, ProfileOptions, TopologyError, TreeKind,
     landscape_profile,
@@ -32,6 +33,25 @@ impl FieldValues {
         match self {
             Self::F32(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
             Self::F64(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
+        }
+    }
+
+    /// The landscape figure (heat map or slices): PNG bytes, or SVG text as bytes.
+    pub fn landscape_figure(
+        &self,
+        shape: &[usize],
+        options: &FigureOptions,
+        svg: bool,
+    ) -> Result<Vec<u8>, RenderError> {
+        match (self, svg) {
+            (Self::F32(v), false) => render::landscape_png(v, shape, options),
+            (Self::F64(v), false) => render::landscape_png(v, shape, options),
+            (Self::F32(v), true) => {
+                render::landscape_svg(v, shape, options).map(String::into_bytes)
+            }
+            (Self::F64(v), true) => {
+                render::landscape_svg(v, shape, options).map(String::into_bytes)
+            }
         }
     }
 

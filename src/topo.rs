@@ -84,7 +84,8 @@ pub struct TopoArgs {
     #[arg(long, value_name = "OUT.json")]
     pub profile_json: Option<PathBuf>,
     /// Write every figure into this folder (created if missing): profile, persistence diagram
-    /// and barcode, and merge tree, each as PNG and SVG
+    /// and barcode, merge tree, and the landscape (a heat map in 2-D, slices through the centre
+    /// in more), each as PNG and SVG
     #[arg(long, value_name = "DIR")]
     pub figures: Option<PathBuf>,
     /// Draw profiles with the loss on a logarithmic scale (needs positive losses)
@@ -277,8 +278,14 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             files.write("--svg", path, |w| Ok(w.write_all(svg.as_bytes())?))?;
         }
         let diagram = Diagram::of(reported);
+        let values = &analysis.field.values;
         let persistence_figure = figure("Persistence");
         let tree_figure = figure("Merge tree");
+        let landscape_figure = figure(if shape.len() == 2 {
+            "Landscape"
+        } else {
+            "Landscape slices through the centre"
+        });
         for (name, path) in &figures {
             let bytes = match *name {
                 "profile.png" => render::profile_png(profile, &profile_figure)?,
@@ -288,7 +295,9 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
                     render::persistence_svg(&diagram, &persistence_figure)?.into_bytes()
                 }
                 "tree.png" => render::merge_tree_png(profile, &tree_figure)?,
-                _ => render::merge_tree_svg(profile, &tree_figure)?.into_bytes(),
+                "tree.svg" => render::merge_tree_svg(profile, &tree_figure)?.into_bytes(),
+                "landscape.png" => values.landscape_figure(shape, &landscape_figure, false)?,
+                _ => values.landscape_figure(shape, &landscape_figure, true)?,
             };
             files.write("--figures", path, |w| Ok(w.write_all(&bytes)?))?;
         }
@@ -326,13 +335,15 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
 }
 
 /// The files `--figures` writes, in its folder.
-const FIGURE_FILES: [&str; 6] = [
+const FIGURE_FILES: [&str; 8] = [
     "profile.png",
     "profile.svg",
     "persistence.png",
     "persistence.svg",
     "tree.png",
     "tree.svg",
+    "landscape.png",
+    "landscape.svg",
 ];
 
 fn file_name(path: &Path) -> String {

@@ -567,6 +567,8 @@ fn profile_figures_are_written() {
     assert_eq!(
         files_in(&figures),
         vec![
+            "landscape.png",
+            "landscape.svg",
             "persistence.png",
             "persistence.svg",
             "profile.png",

@@ -12,6 +12,7 @@ use plotters::style::FontStyle;
 use crate::diagram::Diagram;
 use crate::profile::{Basin, Profile};
 use crate::tree::NodeKind;
+use crate::value::FieldValue;
 
 /// Drawing failed (a backend error, which with in-memory backends means a bug or no memory).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -315,6 +316,291 @@ fn draw_profile<DB: DrawingBackend>(
         }))
         .map_err(failed)?;
     Ok(())
+}
+
+/// The landscape itself: for two dimensions a heat map with contour lines; for more, a panel
+/// of 2-D slices through the centre (every pair of axes, the others at their middle index); for
+/// one, the curve. As a PNG file's bytes.
+pub fn landscape_png<V: FieldValue>(
+    values: &[V],
+    shape: &[usize],
+    options: &FigureOptions,
+) -> Result<Vec<u8>, RenderError> {
+    png_of(options, |area| draw_landscape(area, values, shape, options))
+}
+
+/// The landscape figure as an SVG document.
+pub fn landscape_svg<V: FieldValue>(
+    values: &[V],
+    shape: &[usize],
+    options: &FigureOptions,
+) -> Result<String, RenderError> {
+    svg_of(options, |area| draw_landscape(area, values, shape, options))
+}
+
+/// The most cells a heat map draws along one side; larger slices are sampled.
+const MAX_CELLS: usize = 160;
+/// How many contour levels a heat map draws.
+const CONTOURS: usize = 10;
+const NOT_FINITE: RGBColor = RGBColor(190, 190, 190);
+
+/// A 2-D slice of a field: `rows x columns` values, row-major.
+struct Slice {
+    rows: usize,
+    columns: usize,
+    values: Vec<f64>,
+    axes: (usize, usize),
+}
+
+fn slice<V: FieldValue>(values: &[V], shape: &[usize], a: usize, b: usize) -> Slice {
+    let mut strides = vec![1usize; shape.len()];
+    for axis in (0..shape.len().saturating_sub(1)).rev() {
+        strides[axis] = strides[axis + 1] * shape[axis + 1];
+    }
+    let base: usize = (0..shape.len())
+        .filter(|&k| k != a && k != b)
+        .map(|k| shape[k] / 2 * strides[k])
+        .sum();
+    let pick = |n: usize| -> Vec<usize> {
+        let cells = n.min(MAX_CELLS);
+        (0..cells)
+            .map(|i| i * (n - 1) / (cells - 1).max(1))
+            .collect()
+    };
+    let (rows, columns) = (pick(shape[a]), pick(shape[b]));
+    let (stride_a, stride_b) = (strides[a], strides[b]);
+    let values = rows
+        .iter()
+        .flat_map(|&i| {
+            columns
+                .iter()
+                .map(move |&j| base + i * stride_a + j * stride_b)
+        })
+        .map(|v| values[v].to_f64())
+        .collect();
+    Slice {
+        rows: rows.len(),
+        columns: columns.len(),
+        values,
+        axes: (a, b),
+    }
+}
+
+fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
+    area: &DrawingArea<DB, Shift>,
+    values: &[V],
+    shape: &[usize],
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    area.fill(&WHITE).map_err(failed)?;
+    let finite = values.iter().map(|v| v.to_f64()).filter(|v| v.is_finite());
+    let (low, high) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let (low, high) = if low.is_finite() {
+        (low, high)
+    } else {
+        (0.0, 1.0)
+    };
+    if options.log_scale && low <= 0.0 {
+        return Err(RenderError(format!(
+            "a logarithmic loss scale needs positive losses; the smallest is {low}"
+        )));
+    }
+    let level = |y: f64| if options.log_scale { y.log10() } else { y };
+    let (bottom, top) = (level(low), level(high));
+    let span = (top - bottom).max(f64::MIN_POSITIVE);
+    let colour = |v: f64| {
+        if v.is_finite() {
+            blue((level(v) - bottom) / span)
+        } else {
+            NOT_FINITE
+        }
+    };
+    let titled = area.titled(&options.title, (FONT, 26)).map_err(failed)?;
+    let bar_width = (options.width / 10).clamp(90, 150);
+    let (main, bar) = titled.split_horizontally(options.width - bar_width);
+
+    if shape.len() == 1 {
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64, v.to_f64()))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
+        let mut chart = ChartBuilder::on(&main)
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..(shape[0].max(2) - 1) as f64, (low - pad)..(high + pad))
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("grid index along direction 1")
+            .y_desc("loss")
+            .y_label_formatter(&|y| short_number(*y))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 16))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                points,
+                OUTLINE.stroke_width(2),
+            )))
+            .map_err(failed)?;
+    } else {
+        let pairs: Vec<(usize, usize)> = (0..shape.len())
+            .flat_map(|a| (a + 1..shape.len()).map(move |b| (a, b)))
+            .collect();
+        let columns = (pairs.len() as f64).sqrt().ceil() as usize;
+        let rows = pairs.len().div_ceil(columns);
+        let panels = main.split_evenly((rows, columns));
+        for (panel, &(a, b)) in panels.iter().zip(&pairs) {
+            draw_slice(
+                panel,
+                &slice(values, shape, a, b),
+                shape.len() > 2,
+                &colour,
+                low,
+                high,
+            )?;
+        }
+    }
+
+    let mut legend = ChartBuilder::on(&bar)
+        .caption("loss", (FONT, 16))
+        .margin_top(40)
+        .margin_bottom(60)
+        .margin_right(12)
+        .y_label_area_size(58)
+        .build_cartesian_2d(0.0..1.0, bottom..top.max(bottom + f64::EPSILON))
+        .map_err(failed)?;
+    let label = |y: &f64| {
+        short_number(if options.log_scale {
+            10f64.powf(*y)
+        } else {
+            *y
+        })
+    };
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_label_formatter(&label)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(failed)?;
+    let steps = 96;
+    legend
+        .draw_series((0..steps).map(|i| {
+            let a = bottom + span * i as f64 / steps as f64;
+            let b = bottom + span * (i + 1) as f64 / steps as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                blue((i as f64 + 0.5) / steps as f64).filled(),
+            )
+        }))
+        .map_err(failed)?;
+    Ok(())
+}
+
+fn draw_slice<DB: DrawingBackend>(
+    panel: &DrawingArea<DB, Shift>,
+    slice: &Slice,
+    through_centre: bool,
+    colour: &dyn Fn(f64) -> RGBColor,
+    low: f64,
+    high: f64,
+) -> Result<(), RenderError> {
+    let (a, b) = slice.axes;
+    let caption = if through_centre {
+        format!("directions {} and {} (others at the centre)", a + 1, b + 1)
+    } else {
+        "heat map with contours".to_string()
+    };
+    let (w, h) = (slice.columns as f64, slice.rows as f64);
+    let mut chart = ChartBuilder::on(panel)
+        .caption(caption, (FONT, 14))
+        .margin(8)
+        .x_label_area_size(34)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0.0..w, 0.0..h)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(format!("direction {}", b + 1))
+        .y_desc(format!("direction {}", a + 1))
+        .x_labels(3)
+        .y_labels(3)
+        .label_style((FONT, 11))
+        .axis_desc_style((FONT, 12))
+        .draw()
+        .map_err(failed)?;
+    let at = |i: usize, j: usize| slice.values[i * slice.columns + j];
+    chart
+        .draw_series((0..slice.rows).flat_map(|i| {
+            (0..slice.columns).map(move |j| {
+                let (x, y) = (j as f64, i as f64);
+                Rectangle::new([(x, y), (x + 1.0, y + 1.0)], colour(at(i, j)).filled())
+            })
+        }))
+        .map_err(failed)?;
+    // Contour lines by marching squares through the cell centres.
+    let mut segments: Vec<[(f64, f64); 2]> = Vec::new();
+    for k in 1..=CONTOURS {
+        let c = low + (high - low) * k as f64 / (CONTOURS + 1) as f64;
+        for i in 0..slice.rows.saturating_sub(1) {
+            for j in 0..slice.columns.saturating_sub(1) {
+                let corners = [at(i, j), at(i, j + 1), at(i + 1, j + 1), at(i + 1, j)];
+                if corners.iter().all(|v| v.is_finite()) {
+                    segments.extend(contour_cell(corners, c, i, j));
+                }
+            }
+        }
+    }
+    chart
+        .draw_series(
+            segments
+                .into_iter()
+                .map(|s| PathElement::new(s.to_vec(), WHITE.mix(0.75).stroke_width(1))),
+        )
+        .map_err(failed)?;
+    Ok(())
+}
+
+/// The contour segments of level `c` in the cell whose corners (lower left, lower right, upper
+/// right, upper left) are at cell centres `(j + 0.5, i + 0.5)` onwards.
+fn contour_cell(corners: [f64; 4], c: f64, i: usize, j: usize) -> Vec<[(f64, f64); 2]> {
+    let position = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
+    let above: Vec<bool> = corners.iter().map(|&v| v > c).collect();
+    // Where the level crosses edge k (from corner k to corner k + 1).
+    let crossing = |k: usize| {
+        let (p, q) = (k, (k + 1) % 4);
+        let t = (c - corners[p]) / (corners[q] - corners[p]);
+        let (x0, y0) = position[p];
+        let (x1, y1) = position[q];
+        (
+            j as f64 + 0.5 + x0 + t * (x1 - x0),
+            i as f64 + 0.5 + y0 + t * (y1 - y0),
+        )
+    };
+    let crossed: Vec<usize> = (0..4).filter(|&k| above[k] != above[(k + 1) % 4]).collect();
+    match crossed.len() {
+        2 => vec![[crossing(crossed[0]), crossing(crossed[1])]],
+        4 => {
+            // A saddle cell: pair the crossings by the value at the centre.
+            let centre_above = corners.iter().sum::<f64>() / 4.0 > c;
+            if centre_above == above[0] {
+                vec![[crossing(0), crossing(1)], [crossing(2), crossing(3)]]
+            } else {
+                vec![[crossing(3), crossing(0)], [crossing(1), crossing(2)]]
+            }
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// How many of the most persistent pairs the barcode shows.

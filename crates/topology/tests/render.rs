@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use toposcape_topology::render::{
-    FigureOptions, merge_tree_png, merge_tree_svg, persistence_png, persistence_svg, profile_png,
-    profile_svg,
+    FigureOptions, landscape_png, landscape_svg, merge_tree_png, merge_tree_svg, persistence_png,
+    persistence_svg, profile_png, profile_svg,
 };
 use toposcape_topology::{
     Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
@@ -119,6 +119,7 @@ fn persistence_and_merge_tree_figures() {
     let text: String = roxmltree::Document::parse(&svg)
         .unwrap()
         .descendants()
+        .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect();
     assert!(
@@ -129,6 +130,7 @@ fn persistence_and_merge_tree_figures() {
     let text: String = roxmltree::Document::parse(&svg)
         .unwrap()
         .descendants()
+        .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect();
     assert!(
@@ -137,4 +139,42 @@ fn persistence_and_merge_tree_figures() {
     );
     // An empty diagram still draws.
     assert!(persistence_png(&Diagram::default(), &options).is_ok());
+}
+
+#[test]
+fn landscape_figures_in_one_to_four_dimensions() {
+    let options = FigureOptions::default();
+    for shape in [vec![50], vec![30, 40], vec![9, 8, 7], vec![5, 6, 5, 4]] {
+        let n: usize = shape.iter().product();
+        let values: Vec<f64> = (0..n)
+            .map(|i| ((i as f64) * 0.37).sin() + (i % 7) as f64)
+            .collect();
+        let pixels = decode(landscape_png(&values, &shape, &options).unwrap(), 1200, 800);
+        let colours: HashSet<&[u8]> = pixels.chunks(3).collect();
+        assert!(
+            colours.len() > 20,
+            "{shape:?}: only {} colours",
+            colours.len()
+        );
+        let svg = landscape_svg(&values, &shape, &options).unwrap();
+        let document = roxmltree::Document::parse(&svg).unwrap();
+        let text: String = document
+            .descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect();
+        // One panel per pair of axes beyond two dimensions.
+        let panels = text.matches("others at the centre").count();
+        let expected = if shape.len() > 2 {
+            shape.len() * (shape.len() - 1) / 2
+        } else {
+            0
+        };
+        assert_eq!(panels, expected, "{shape:?}");
+    }
+    // Non-finite values are drawn grey, not dropped or failed on.
+    let mut values = vec![1.0f32; 100];
+    values[5] = f32::NAN;
+    values[6] = f32::INFINITY;
+    assert!(landscape_png(&values, &[10, 10], &options).is_ok());
 }
