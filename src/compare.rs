@@ -12,6 +12,9 @@ use crate::documents::{DiagramJson, MetricsDocument, MetricsJson};
 use crate::error::InputError;
 use crate::topo::{Analysis, TreeOptions, format_value};
 
+/// The most finite diagram points (both diagrams together) whose distances are computed.
+const MAX_MATCHED_POINTS: usize = 2000;
+
 /// Arguments of `toposcape compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -167,6 +170,14 @@ fn print_comparison(a: &MetricsJson, da: &DiagramJson, b: &MetricsJson, db: &Dia
         println!("{name:<24} {x:>16} {y:>16} {difference:>16}");
     }
     let (da, db) = (Diagram::from(da), Diagram::from(db));
+    let points = da.points.len() + db.points.len();
+    if points > MAX_MATCHED_POINTS {
+        println!(
+            "distances: not computed for {points} finite diagram points (at most {MAX_MATCHED_POINTS}: \
+             the exact matching takes O(n^3) time and O(n^2) memory); compare simplified trees (--simplify)"
+        );
+        return;
+    }
     println!(
         "{:<24} {:>16}",
         "bottleneck distance",

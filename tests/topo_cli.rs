@@ -590,3 +590,49 @@ fn profile_figures_are_written() {
     assert!(stderr(&out).contains("--log-loss"), "{}", stderr(&out));
     assert!(!dir.join("log.png").exists());
 }
+
+#[test]
+fn log_scale_profile_and_oversized_comparisons() {
+    let dir = scratch("log");
+    let (shape, values) = two_basins();
+    let positive: Vec<f64> = values.iter().map(|v| v + 1.0).collect();
+    let field = dir.join("positive.npy");
+    fs::write(
+        &field,
+        npy_bytes("<f8", false, &shape, &f64_bytes(&positive)),
+    )
+    .unwrap();
+    let png_path = dir.join("log.png");
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--profile",
+        png_path.to_str().unwrap(),
+        "--log-loss",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(png_path.exists());
+
+    // 1-D zigzags with 2,500 minima each: the metrics are compared, the distances declined.
+    let zigzag = |phase: f64| -> Vec<f64> {
+        (0..5000)
+            .map(|i| (i % 2) as f64 * 2.0 + phase * (i as f64 * 0.01).sin())
+            .collect()
+    };
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    fs::write(
+        &a,
+        npy_bytes("<f8", false, &[5000], &f64_bytes(&zigzag(0.1))),
+    )
+    .unwrap();
+    fs::write(
+        &b,
+        npy_bytes("<f8", false, &[5000], &f64_bytes(&zigzag(0.2))),
+    )
+    .unwrap();
+    let out = toposcape(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("distances: not computed for"), "{text}");
+    assert_eq!(reported(&text, "minima"), 0.0, "{text}");
+}
