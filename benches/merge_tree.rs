@@ -7,6 +7,9 @@
 //!     cargo bench --bench merge_tree            # all rows
 //!     cargo bench --bench merge_tree -- quick   # 41^3 only
 //!
+//! A second table times the landscape profile (default options) of each Freudenthal tree
+//! against the tree itself.
+//!
 //! Times are medians over repeats; the memory column is the peak of bytes allocated during the
 //! computation (input excluded, output included) divided by the vertex count, counted by a
 //! wrapping global allocator.
@@ -15,7 +18,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use toposcape_topology::{Connectivity, Graph, Grid, Neighbourhood, join_tree};
+use toposcape_topology::{
+    Connectivity, Graph, Grid, Neighbourhood, ProfileOptions, join_tree, landscape_profile,
+};
 
 struct CountingAllocator;
 
@@ -164,6 +169,34 @@ fn main() {
                     baseline.map_or("-".into(), |b| format!("{:.2}x", b / seconds)),
                 );
             }
+        }
+    }
+    println!();
+    println!(
+        "{:<8} {:<7} {:>10} {:>12} {:>8} {:>8}",
+        "grid", "field", "tree ms", "profile ms", "ratio", "basins"
+    );
+    for (side, dims) in [(41usize, 3usize), (41, 4)].into_iter().take(if quick { 1 } else { 2 }) {
+        let repeats = if dims == 4 { 5 } else { 15 };
+        for (label, noise) in [("smooth", 0.0f32), ("noisy", 0.5)] {
+            let values = landscape(side, dims, noise);
+            let grid = Grid::new(&vec![side; dims], Connectivity::Freudenthal).unwrap();
+            let (tree_seconds, _) = measure(repeats, || join_tree(&values, &grid).unwrap().leaf_count());
+            let tree = join_tree(&values, &grid).unwrap();
+            let options = ProfileOptions::default();
+            let (profile_seconds, _) = measure(repeats, || {
+                landscape_profile(&tree, &values, options).unwrap().basins.len()
+            });
+            let basins = landscape_profile(&tree, &values, options).unwrap().basins.len();
+            println!(
+                "{:<8} {:<7} {:>10.1} {:>12.1} {:>7.2}x {:>8}",
+                format!("{side}^{dims}"),
+                label,
+                tree_seconds * 1e3,
+                profile_seconds * 1e3,
+                profile_seconds / tree_seconds,
+                basins
+            );
         }
     }
 }
