@@ -176,18 +176,28 @@ fn main() {
         "{:<8} {:<7} {:>10} {:>12} {:>8} {:>8}",
         "grid", "field", "tree ms", "profile ms", "ratio", "basins"
     );
-    for (side, dims) in [(41usize, 3usize), (41, 4)].into_iter().take(if quick { 1 } else { 2 }) {
+    for (side, dims) in [(41usize, 3usize), (41, 4)]
+        .into_iter()
+        .take(if quick { 1 } else { 2 })
+    {
         let repeats = if dims == 4 { 5 } else { 15 };
         for (label, noise) in [("smooth", 0.0f32), ("noisy", 0.5)] {
             let values = landscape(side, dims, noise);
             let grid = Grid::new(&vec![side; dims], Connectivity::Freudenthal).unwrap();
-            let (tree_seconds, _) = measure(repeats, || join_tree(&values, &grid).unwrap().leaf_count());
+            let (tree_seconds, _) =
+                measure(repeats, || join_tree(&values, &grid).unwrap().leaf_count());
             let tree = join_tree(&values, &grid).unwrap();
             let options = ProfileOptions::default();
             let (profile_seconds, _) = measure(repeats, || {
-                landscape_profile(&tree, &values, options).unwrap().basins.len()
+                landscape_profile(&tree, &values, options)
+                    .unwrap()
+                    .basins
+                    .len()
             });
-            let basins = landscape_profile(&tree, &values, options).unwrap().basins.len();
+            let basins = landscape_profile(&tree, &values, options)
+                .unwrap()
+                .basins
+                .len();
             println!(
                 "{:<8} {:<7} {:>10.1} {:>12.1} {:>7.2}x {:>8}",
                 format!("{side}^{dims}"),

@@ -6,6 +6,7 @@
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -258,24 +259,7 @@ fn draw_profile<DB: DrawingBackend>(
         .filter(|b| b.kind != NodeKind::Leaf)
         .map(|b| (centre(b), level(b.bottom)))
         .collect();
-    chart
-        .draw_series(minima.iter().map(|&p| Circle::new(p, 5, MINIMUM.filled())))
-        .map_err(failed)?
-        .label(format!("minimum ({})", minima.len()))
-        .legend(|(x, y)| Circle::new((x + 10, y), 5, MINIMUM.filled()));
-    chart
-        .draw_series(saddles.iter().map(|&p| Circle::new(p, 5, SADDLE.filled())))
-        .map_err(failed)?
-        .label(format!("saddle ({})", saddles.len()))
-        .legend(|(x, y)| Circle::new((x + 10, y), 5, SADDLE.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(failed)?;
+    draw_critical_points(&mut chart, &minima, &saddles)?;
     if profile.hidden_basins > 0 {
         let note = format!("{} small basins not drawn", profile.hidden_basins);
         main.draw(&Text::new(
@@ -286,35 +270,7 @@ fn draw_profile<DB: DrawingBackend>(
         .map_err(failed)?;
     }
 
-    // The colour bar: mean loss of each basin.
-    let mut legend = ChartBuilder::on(&bar)
-        .caption("mean loss", (FONT, 16))
-        .margin_top(60)
-        .margin_bottom(72)
-        .margin_right(12)
-        .y_label_area_size(58)
-        .build_cartesian_2d(0.0..1.0, bottom..top.max(bottom + f64::EPSILON))
-        .map_err(failed)?;
-    legend
-        .configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_label_formatter(&label)
-        .label_style((FONT, 13))
-        .draw()
-        .map_err(failed)?;
-    let steps = 96;
-    let span = top - bottom;
-    legend
-        .draw_series((0..steps).map(|i| {
-            let a = bottom + span * i as f64 / steps as f64;
-            let b = bottom + span * (i + 1) as f64 / steps as f64;
-            Rectangle::new(
-                [(0.0, a), (1.0, b)],
-                blue((i as f64 + 0.5) / steps as f64).filled(),
-            )
-        }))
-        .map_err(failed)?;
+    draw_colour_bar(&bar, "mean loss", bottom, top, &label)?;
     Ok(())
 }
 
@@ -469,14 +425,6 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
         }
     }
 
-    let mut legend = ChartBuilder::on(&bar)
-        .caption("loss", (FONT, 16))
-        .margin_top(40)
-        .margin_bottom(60)
-        .margin_right(12)
-        .y_label_area_size(58)
-        .build_cartesian_2d(0.0..1.0, bottom..top.max(bottom + f64::EPSILON))
-        .map_err(failed)?;
     let label = |y: &f64| {
         short_number(if options.log_scale {
             10f64.powf(*y)
@@ -484,25 +432,7 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
             *y
         })
     };
-    legend
-        .configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_label_formatter(&label)
-        .label_style((FONT, 13))
-        .draw()
-        .map_err(failed)?;
-    let steps = 96;
-    legend
-        .draw_series((0..steps).map(|i| {
-            let a = bottom + span * i as f64 / steps as f64;
-            let b = bottom + span * (i + 1) as f64 / steps as f64;
-            Rectangle::new(
-                [(0.0, a), (1.0, b)],
-                blue((i as f64 + 0.5) / steps as f64).filled(),
-            )
-        }))
-        .map_err(failed)?;
+    draw_colour_bar(&bar, "loss", bottom, top, &label)?;
     Ok(())
 }
 
@@ -844,6 +774,18 @@ fn draw_merge_tree<DB: DrawingBackend>(
     };
     let minima = nodes(|b| b.kind == NodeKind::Leaf);
     let saddles = nodes(|b| b.kind != NodeKind::Leaf);
+    draw_critical_points(&mut chart, &minima, &saddles)?;
+    Ok(())
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The red minima and orange saddles, with their legend in the upper left.
+fn draw_critical_points<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    minima: &[(f64, f64)],
+    saddles: &[(f64, f64)],
+) -> Result<(), RenderError> {
     chart
         .draw_series(minima.iter().map(|&p| Circle::new(p, 5, MINIMUM.filled())))
         .map_err(failed)?
@@ -861,6 +803,46 @@ fn draw_merge_tree<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
         .draw()
+        .map_err(failed)
+}
+
+/// A vertical colour bar of the Blues map from `bottom` (dark) to `top` (light), labelled by
+/// `label` (the plotted level to text).
+fn draw_colour_bar<DB: DrawingBackend>(
+    bar: &DrawingArea<DB, Shift>,
+    caption: &str,
+    bottom: f64,
+    top: f64,
+    label: &dyn Fn(&f64) -> String,
+) -> Result<(), RenderError> {
+    let top = top.max(bottom + f64::EPSILON);
+    let mut legend = ChartBuilder::on(bar)
+        .caption(caption, (FONT, 16))
+        .margin_top(50)
+        .margin_bottom(66)
+        .margin_right(12)
+        .y_label_area_size(58)
+        .build_cartesian_2d(0.0..1.0, bottom..top)
+        .map_err(failed)?;
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_label_formatter(label)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(failed)?;
+    let steps = 96;
+    let span = top - bottom;
+    legend
+        .draw_series((0..steps).map(|i| {
+            let a = bottom + span * i as f64 / steps as f64;
+            let b = bottom + span * (i + 1) as f64 / steps as f64;
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                blue((i as f64 + 0.5) / steps as f64).filled(),
+            )
+        }))
         .map_err(failed)?;
     Ok(())
 }

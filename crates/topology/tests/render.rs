@@ -25,6 +25,16 @@ fn himmelblau_profile() -> toposcape_topology::Profile {
     landscape_profile(&tree, &values, ProfileOptions::default()).unwrap()
 }
 
+/// All text of an SVG document (which must parse).
+fn svg_text(svg: &str) -> String {
+    roxmltree::Document::parse(svg)
+        .unwrap()
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect()
+}
+
 /// The RGB pixels of a PNG, after checking its size.
 fn decode(bytes: Vec<u8>, width: u32, height: u32) -> Vec<u8> {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
@@ -116,23 +126,13 @@ fn persistence_and_merge_tree_figures() {
         assert!(red > 20, "the red dots of pairs or minima: {red} pixels");
     }
     let svg = persistence_svg(&diagram, &options).unwrap();
-    let text: String = roxmltree::Document::parse(&svg)
-        .unwrap()
-        .descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
+    let text = svg_text(&svg);
     assert!(
         text.contains("pair (3)") && text.contains("never dies (1)"),
         "{text}"
     );
     let svg = merge_tree_svg(&profile, &options).unwrap();
-    let text: String = roxmltree::Document::parse(&svg)
-        .unwrap()
-        .descendants()
-        .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
+    let text = svg_text(&svg);
     assert!(
         text.contains("minimum (4)") && text.contains("saddle (3)"),
         "{text}"
@@ -157,12 +157,7 @@ fn landscape_figures_in_one_to_four_dimensions() {
             colours.len()
         );
         let svg = landscape_svg(&values, &shape, &options).unwrap();
-        let document = roxmltree::Document::parse(&svg).unwrap();
-        let text: String = document
-            .descendants()
-            .filter(|n| n.is_text())
-            .filter_map(|n| n.text())
-            .collect();
+        let text = svg_text(&svg);
         // One panel per pair of axes beyond two dimensions.
         let panels = text.matches("others at the centre").count();
         let expected = if shape.len() > 2 {
