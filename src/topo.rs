@@ -195,16 +195,19 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             );
         }
     }
+    // The figures' folder is checked now but created only when the results are ready.
     let figures: Vec<(&'static str, PathBuf)> = match &args.figures {
         None => Vec::new(),
         Some(dir) => {
             if dir.exists() && !dir.is_dir() {
                 bail_input!("--figures {}: exists and is not a folder", dir.display());
             }
-            if !dir.exists()
-                && let Err(e) = std::fs::create_dir(dir)
-            {
-                bail_input!("--figures {}: cannot create the folder: {e}", dir.display());
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+            if !dir.exists() && parent.is_some_and(|p| !p.is_dir()) {
+                bail_input!(
+                    "--figures {}: its parent folder does not exist",
+                    dir.display()
+                );
             }
             FIGURE_FILES
                 .iter()
@@ -212,7 +215,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
                 .collect()
         }
     };
-    for (_, path) in &figures {
+    for (_, path) in figures.iter().filter(|(_, path)| path.exists()) {
         check_output_path("--figures", path, &[&args.field])?;
     }
     let wants_profile = args.profile.is_some()
@@ -232,15 +235,14 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     let reported = analysis.reported();
     let shape = &analysis.field.shape;
     let connectivity = analysis.connectivity.name();
-    let profile = match wants_profile {
-        false => None,
-        true => {
-            let options = ProfileOptions {
-                min_size_fraction: args.hide_below,
-                ..ProfileOptions::default()
-            };
-            Some(analysis.field.values.profile(reported, options)?)
-        }
+    let profile = if wants_profile {
+        let options = ProfileOptions {
+            min_size_fraction: args.hide_below,
+            ..ProfileOptions::default()
+        };
+        Some(analysis.field.values.profile(reported, options)?)
+    } else {
+        None
     };
     let computed = Instant::now();
 
@@ -276,6 +278,12 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         if let Some(path) = &args.svg {
             let svg = render::profile_svg(profile, &profile_figure)?;
             files.write("--svg", path, |w| Ok(w.write_all(svg.as_bytes())?))?;
+        }
+        if let Some(dir) = &args.figures
+            && !dir.exists()
+            && let Err(e) = std::fs::create_dir(dir)
+        {
+            bail_input!("--figures {}: cannot create the folder: {e}", dir.display());
         }
         let diagram = Diagram::of(reported);
         let values = &analysis.field.values;

@@ -305,6 +305,12 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
     let good = npy_bytes("<f4", false, &[3, 4], &f32_bytes(&[0.5; 12]));
     fs::write(path("good.npy"), &good).unwrap();
     fs::write(path("truncated.npy"), &good[..good.len() - 7]).unwrap();
+    let ramp: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    fs::write(
+        path("ramp.npy"),
+        npy_bytes("<f4", false, &[12], &f32_bytes(&ramp)),
+    )
+    .unwrap();
     fs::write(path("header-only.npy"), &good[..20]).unwrap();
     fs::write(path("ints.npy"), npy_bytes("<i4", false, &[3], &[0u8; 12])).unwrap();
     fs::write(path("empty.npy"), npy_bytes("<f4", false, &[3, 0], &[])).unwrap();
@@ -386,6 +392,55 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
         (
             vec![path("good.npy"), "--segmentation".into(), path("good.npy")],
             "is the input file",
+        ),
+        (
+            vec![path("good.npy"), "--hide-below".into(), "2".into()],
+            "expected a fraction between 0 and 1",
+        ),
+        (
+            vec![
+                path("good.npy"),
+                "--split".into(),
+                "--metrics".into(),
+                path("m.json"),
+            ],
+            "drop --split",
+        ),
+        (
+            vec![
+                path("good.npy"),
+                "--split".into(),
+                "--figures".into(),
+                path("figs"),
+            ],
+            "drop --split",
+        ),
+        (
+            vec![path("good.npy"), "--figures".into(), path("no/such/figs")],
+            "parent folder does not exist",
+        ),
+        (
+            vec![path("good.npy"), "--figures".into(), path("good.npy")],
+            "not a folder",
+        ),
+        (
+            vec![
+                path("good.npy"),
+                "--metrics".into(),
+                path("x.json"),
+                "--profile-json".into(),
+                path("x.json"),
+            ],
+            "--profile-json and --metrics both name",
+        ),
+        (
+            vec![
+                path("ramp.npy"),
+                "--profile".into(),
+                path("log.png"),
+                "--log-loss".into(),
+            ],
+            "--log-loss",
         ),
     ];
     for (args, needle) in cases {
