@@ -1,6 +1,11 @@
 //! toposcape-models: the neural networks whose loss landscapes toposcape analyses.
 //!
-//! Not written yet. This crate will hold the burn modules (a tanh MLP PINN for 1-D convection and a
-//! UNet for segmentation), their data generators and loaders, the training loops (Adam and L-BFGS),
-//! checkpoints and evaluation metrics, and the implementation of `toposcape-perturb`'s model trait
-//! for both models.
+//! Written so far: the physics-informed network for 1-D convection ([`pinn`]), a tanh MLP whose
+//! input derivatives come out of its forward pass, and the convection problem
+//! ([`convection`]): seeded sample points, the three-term PINN loss, and the relative L2 error
+//! against the exact solution. Still to come (issue "burn models"): the training command and
+//! configs, L-BFGS, the UNet for segmentation, checkpoints, and the implementation of
+//! `toposcape-perturb`'s model trait.
+
+pub mod convection;
+pub mod pinn;

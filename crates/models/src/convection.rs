@@ -1,0 +1,288 @@
+//! The 1-D convection problem the PINN solves: `u_t + beta u_x = 0` on `x` in `[0, 2 pi]`,
+//! `t` in `[0, 1]`, with `u(x, 0) = sin x` and the periodic boundary `u(0, t) = u(2 pi, t)`.
+//! Its exact solution is `sin(x - beta t)` (Krishnapriyan et al. 2021).
+
+use std::f64::consts::TAU;
+
+use burn::prelude::*;
+
+use crate::pinn::Pinn;
+
+/// The problem, its sample points and the weights of the loss terms.
+#[derive(Config, Debug)]
+pub struct ConvectionConfig {
+    /// The convection speed: the PDE is `u_t + beta u_x = 0`.
+    #[config(default = 1.0)]
+    pub beta: f64,
+    /// Interior points where the PDE residual is enforced.
+    #[config(default = 1000)]
+    pub collocation_points: usize,
+    /// Points on `t = 0` where `u = sin x` is enforced.
+    #[config(default = 100)]
+    pub initial_points: usize,
+    /// Times at which `u(0, t) = u(2 pi, t)` is enforced.
+    #[config(default = 100)]
+    pub boundary_points: usize,
+    #[config(default = 1.0)]
+    pub initial_weight: f64,
+    #[config(default = 1.0)]
+    pub residual_weight: f64,
+    #[config(default = 1.0)]
+    pub boundary_weight: f64,
+    /// Seed of the sample points (the same points on every backend).
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+/// The exact solution `sin(x - beta t)`.
+pub fn exact_solution(x: f64, t: f64, beta: f64) -> f64 {
+    (x - beta * t).sin()
+}
+
+/// A small deterministic generator (SplitMix64), so sample points do not depend on a backend's
+/// random number generator.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The sample points of the loss, as `[N, 2]` tensors of `(x, t)`.
+#[derive(Debug, Clone)]
+pub struct ConvectionData {
+    pub collocation: Tensor<2>,
+    pub initial: Tensor<2>,
+    /// `sin x` at the initial points, `[N, 1]`.
+    pub initial_target: Tensor<2>,
+    /// `(0, t)` and `(2 pi, t)` at the same times.
+    pub boundary_left: Tensor<2>,
+    pub boundary_right: Tensor<2>,
+}
+
+fn points(pairs: &[(f64, f64)], device: &Device) -> Tensor<2> {
+    let flat: Vec<f32> = pairs
+        .iter()
+        .flat_map(|&(x, t)| [x as f32, t as f32])
+        .collect();
+    Tensor::<1>::from_floats(flat.as_slice(), device).reshape([pairs.len(), 2])
+}
+
+/// The loss and its three terms (each a mean of squares), as one-element tensors.
+#[derive(Debug, Clone)]
+pub struct LossTerms {
+    pub total: Tensor<1>,
+    pub initial: Tensor<1>,
+    pub residual: Tensor<1>,
+    pub boundary: Tensor<1>,
+}
+
+impl ConvectionConfig {
+    /// The seeded sample points on `device`.
+    pub fn data(&self, device: &Device) -> ConvectionData {
+        let mut random = SplitMix(self.seed);
+        let collocation: Vec<(f64, f64)> = (0..self.collocation_points)
+            .map(|_| (TAU * random.uniform(), random.uniform()))
+            .collect();
+        let initial: Vec<(f64, f64)> = (0..self.initial_points)
+            .map(|_| (TAU * random.uniform(), 0.0))
+            .collect();
+        let times: Vec<f64> = (0..self.boundary_points)
+            .map(|_| random.uniform())
+            .collect();
+        let target: Vec<f32> = initial.iter().map(|&(x, _)| x.sin() as f32).collect();
+        ConvectionData {
+            collocation: points(&collocation, device),
+            initial: points(&initial, device),
+            initial_target: Tensor::<1>::from_floats(target.as_slice(), device)
+                .reshape([initial.len(), 1]),
+            boundary_left: points(&times.iter().map(|&t| (0.0, t)).collect::<Vec<_>>(), device),
+            boundary_right: points(&times.iter().map(|&t| (TAU, t)).collect::<Vec<_>>(), device),
+        }
+    }
+
+    /// The PINN loss: the weighted sum of the initial-condition, PDE-residual and boundary
+    /// mean squared errors.
+    pub fn loss(&self, model: &Pinn, data: &ConvectionData) -> LossTerms {
+        let initial = (model.forward(data.initial.clone()) - data.initial_target.clone())
+            .powi_scalar(2)
+            .mean();
+        let inside = model.forward_with_derivatives(data.collocation.clone());
+        let residual = (inside.u_t + inside.u_x.mul_scalar(self.beta))
+            .powi_scalar(2)
+            .mean();
+        let boundary = (model.forward(data.boundary_left.clone())
+            - model.forward(data.boundary_right.clone()))
+        .powi_scalar(2)
+        .mean();
+        let total = initial.clone().mul_scalar(self.initial_weight)
+            + residual.clone().mul_scalar(self.residual_weight)
+            + boundary.clone().mul_scalar(self.boundary_weight);
+        LossTerms {
+            total,
+            initial,
+            residual,
+            boundary,
+        }
+    }
+}
+
+/// The relative L2 error `||u - u_exact|| / ||u_exact||` of a solution on the standard 256 x 100
+/// grid of `(x, t)` in `[0, 2 pi] x [0, 1]` (endpoints included). `solution` maps the grid
+/// points (`[N, 2]`) to `u` (`[N, 1]` values).
+pub fn relative_l2_error(beta: f64, solution: impl Fn(&[(f64, f64)]) -> Vec<f64>) -> f64 {
+    let grid: Vec<(f64, f64)> = (0..256)
+        .flat_map(|i| (0..100).map(move |j| (TAU * i as f64 / 255.0, j as f64 / 99.0)))
+        .collect();
+    let u = solution(&grid);
+    let (mut error, mut norm) = (0.0, 0.0);
+    for (&(x, t), v) in grid.iter().zip(u) {
+        let exact = exact_solution(x, t, beta);
+        error += (v - exact).powi(2);
+        norm += exact * exact;
+    }
+    (error / norm).sqrt()
+}
+
+/// The relative L2 error of a trained network.
+pub fn model_error(model: &Pinn, beta: f64, device: &Device) -> f64 {
+    relative_l2_error(beta, |grid| {
+        let u = model.forward(points(grid, device));
+        u.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 values")
+            .into_iter()
+            .map(f64::from)
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::optim::{AdamConfig, GradientsParams};
+
+    use super::*;
+    use crate::pinn::PinnConfig;
+
+    fn scalar(t: Tensor<1>) -> f64 {
+        f64::from(
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32")[0],
+        )
+    }
+
+    #[test]
+    fn the_error_of_the_exact_solution_is_zero_and_of_a_shifted_one_is_known() {
+        assert_eq!(
+            relative_l2_error(3.0, |g| g
+                .iter()
+                .map(|&(x, t)| exact_solution(x, t, 3.0))
+                .collect()),
+            0.0
+        );
+        // u = 1.1 u_exact has relative error exactly 0.1.
+        let e = relative_l2_error(2.0, |g| {
+            g.iter()
+                .map(|&(x, t)| 1.1 * exact_solution(x, t, 2.0))
+                .collect()
+        });
+        assert!((e - 0.1).abs() < 1e-12, "{e}");
+    }
+
+    #[test]
+    fn loss_terms_match_a_direct_computation() {
+        let device = Device::flex();
+        device.seed(3);
+        let model = PinnConfig::new()
+            .with_widths(vec![2, 16, 16, 1])
+            .init(&device);
+        let config = ConvectionConfig::new()
+            .with_beta(5.0)
+            .with_collocation_points(64)
+            .with_initial_points(32)
+            .with_boundary_points(16);
+        let data = config.data(&device);
+        let terms = config.loss(&model, &data);
+        let column = |t: Tensor<2>| -> Vec<f64> {
+            t.into_data()
+                .try_to_vec::<f32>()
+                .expect("f32")
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        };
+        let mean_square = |v: Vec<f64>| v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64;
+        let d = model.forward_with_derivatives(data.collocation.clone());
+        let residual: Vec<f64> = column(d.u_t)
+            .iter()
+            .zip(column(d.u_x))
+            .map(|(t, x)| t + 5.0 * x)
+            .collect();
+        let initial_x = column(data.initial.clone());
+        let initial: Vec<f64> = column(model.forward(data.initial.clone()))
+            .iter()
+            .zip(initial_x.chunks(2))
+            .map(|(u, p)| u - (p[0] as f32).sin() as f64)
+            .collect();
+        let boundary: Vec<f64> = column(model.forward(data.boundary_left.clone()))
+            .iter()
+            .zip(column(model.forward(data.boundary_right.clone())))
+            .map(|(a, b)| a - b)
+            .collect();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs().max(1e-3);
+        assert!(close(scalar(terms.residual.clone()), mean_square(residual)));
+        assert!(close(scalar(terms.initial.clone()), mean_square(initial)));
+        assert!(close(scalar(terms.boundary.clone()), mean_square(boundary)));
+        let sum = scalar(terms.residual) + scalar(terms.initial) + scalar(terms.boundary);
+        assert!(close(scalar(terms.total), sum));
+        // The sample points lie in the domain, and the same seed gives the same points.
+        assert!(
+            initial_x
+                .chunks(2)
+                .all(|p| (0.0..=TAU).contains(&p[0]) && p[1] == 0.0)
+        );
+        assert_eq!(
+            column(config.data(&device).collocation),
+            column(data.collocation)
+        );
+    }
+
+    #[test]
+    fn adam_training_lowers_the_loss_and_the_error() {
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        let config = ConvectionConfig::new()
+            .with_beta(1.0)
+            .with_collocation_points(256)
+            .with_initial_points(64)
+            .with_boundary_points(32);
+        let data = config.data(&device);
+        let mut model = PinnConfig::new()
+            .with_widths(vec![2, 32, 32, 1])
+            .init(&device);
+        let mut optimizer = AdamConfig::new().init();
+        let first = scalar(config.loss(&model, &data).total);
+        let error_before = model_error(&model, 1.0, &device);
+        for _ in 0..300 {
+            let loss = config.loss(&model, &data).total;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(5e-3, model, grads);
+        }
+        let last = scalar(config.loss(&model, &data).total);
+        let error_after = model_error(&model, 1.0, &device);
+        assert!(last < first / 10.0, "loss {first} -> {last}");
+        assert!(
+            error_after < error_before / 2.0,
+            "relative L2 error {error_before} -> {error_after}"
+        );
+    }
+}
