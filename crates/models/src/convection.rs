@@ -135,7 +135,7 @@ impl ConvectionConfig {
 
 /// The relative L2 error `||u - u_exact|| / ||u_exact||` of a solution on the standard 256 x 100
 /// grid of `(x, t)` in `[0, 2 pi] x [0, 1]` (endpoints included). `solution` maps the grid
-/// points (`[N, 2]`) to `u` (`[N, 1]` values).
+/// points to the values of `u` there, in the same order.
 pub fn relative_l2_error(beta: f64, solution: impl Fn(&[(f64, f64)]) -> Vec<f64>) -> f64 {
     let grid: Vec<(f64, f64)> = (0..256)
         .flat_map(|i| (0..100).map(move |j| (TAU * i as f64 / 255.0, j as f64 / 99.0)))
