@@ -562,6 +562,14 @@ fn draw_persistence<DB: DrawingBackend>(
     // Essential classes are drawn on a line above every finite death, marked "never dies".
     let never = high + 3.0 * pad;
     let (a, b) = (low - pad, never + pad);
+    // Axis labels stop at the finite range: above it lies the "never dies" line.
+    let finite_label = |v: &f64| {
+        if *v > high + pad {
+            String::new()
+        } else {
+            short_number(*v)
+        }
+    };
 
     let mut chart = ChartBuilder::on(&left)
         .caption("persistence diagram", (FONT, 18))
@@ -575,13 +583,7 @@ fn draw_persistence<DB: DrawingBackend>(
         .x_desc("birth (loss at the minimum)")
         .y_desc("death (loss at the merging saddle)")
         .x_label_formatter(&|x| short_number(*x))
-        .y_label_formatter(&|y| {
-            if *y > high + pad {
-                String::new()
-            } else {
-                short_number(*y)
-            }
-        })
+        .y_label_formatter(&finite_label)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(235, 235, 235))
@@ -661,13 +663,7 @@ fn draw_persistence<DB: DrawingBackend>(
         .disable_y_mesh()
         .y_labels(0)
         .x_desc("loss")
-        .x_label_formatter(&|x| {
-            if *x > high + pad {
-                String::new()
-            } else {
-                short_number(*x)
-            }
-        })
+        .x_label_formatter(&finite_label)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(235, 235, 235))
