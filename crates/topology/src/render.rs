@@ -628,14 +628,7 @@ fn draw_persistence<DB: DrawingBackend>(
         .map_err(failed)?
         .label(format!("never dies ({})", diagram.essential.len()))
         .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, OUTLINE.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(failed)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
 
     // The barcode: one bar per pair from birth to death, most persistent first.
     let mut bars: Vec<(f64, f64)> = diagram.essential.iter().map(|&b| (b, never)).collect();
@@ -792,10 +785,19 @@ fn draw_critical_points<'a, DB: DrawingBackend + 'a>(
         .map_err(failed)?
         .label(format!("saddle ({})", saddles.len()))
         .legend(|(x, y)| Circle::new((x + 10, y), 5, SADDLE.filled()));
+    draw_legend(chart, SeriesLabelPosition::UpperLeft, 15)
+}
+
+/// The legend of a chart's labelled series, in a light box at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<(), RenderError> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 15))
+        .position(position)
+        .label_font((FONT, font_size))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
         .draw()
