@@ -1,7 +1,9 @@
 //! toposcape-perturb: sampling a loss landscape around trained weights.
 //!
-//! Not written yet. This crate will hold the model-as-one-parameter-vector trait, the directions
-//! (Hessian top-k by Lanczos, filter-normalised random directions, PCA of checkpoints,
-//! interpolation), the sampling plans (grids of 1 to 8 dimensions, scattered points with a
-//! nearest-neighbour graph), the batched evaluators for CPU and GPU backends, and the resumable
-//! landscape store.
+//! Written so far: [`params`], any burn module's parameters as one flat vector (layout by
+//! parameter path, flattening, loading a vector back, gradients as a vector). Still to come
+//! (issue "perturbation"): the model trait, the directions (Hessian top-k by Lanczos,
+//! filter-normalised random directions, PCA of checkpoints, interpolation), the sampling plans,
+//! the batched evaluators, and the resumable landscape store.
+
+pub mod params;
