@@ -7,5 +7,7 @@
 //! configs, L-BFGS, the UNet for segmentation, checkpoints, and the implementation of
 //! `toposcape-perturb`'s model trait.
 
+pub mod checkpoint;
 pub mod convection;
 pub mod pinn;
+pub mod train;
