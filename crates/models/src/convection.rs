@@ -41,10 +41,10 @@ pub fn exact_solution(x: f64, t: f64, beta: f64) -> f64 {
 
 /// A small deterministic generator (SplitMix64), so sample points do not depend on a backend's
 /// random number generator.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -10,4 +10,6 @@
 pub mod checkpoint;
 pub mod convection;
 pub mod pinn;
+pub mod segmentation;
 pub mod train;
+pub mod unet;

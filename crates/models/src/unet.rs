@@ -1,0 +1,262 @@
+//! A UNet for semantic segmentation (Ronneberger et al. 2015), small and configurable.
+//!
+//! Each level is a block of two 3x3 convolutions, each followed by group normalisation and
+//! ReLU; the encoder halves the resolution with 2x2 max pooling and doubles the width, the
+//! decoder doubles the resolution with a 2x2 transposed convolution, concatenates the encoder's
+//! output of the same level (the skip connection) and applies a block; a 1x1 convolution gives
+//! one logit per class and pixel.
+//!
+//! Group normalisation rather than batch normalisation: its output depends only on the
+//! parameters and the one image, so the loss is a function of the parameters alone (no running
+//! statistics, no difference between training and evaluation), which is what a loss landscape
+//! needs.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// The shape of the network.
+#[derive(Config, Debug)]
+pub struct UnetConfig {
+    /// Image channels (3 for RGB).
+    #[config(default = 3)]
+    pub in_channels: usize,
+    /// Segmentation classes: 3 (background, foreground, border, like the Oxford-IIIT Pet
+    /// trimaps) or 2 (background, foreground).
+    #[config(default = 3)]
+    pub classes: usize,
+    /// Number of down-sampling steps; images must be divisible by 2^depth.
+    #[config(default = 2)]
+    pub depth: usize,
+    /// Channels of the first level; each deeper level doubles them.
+    #[config(default = 8)]
+    pub base_width: usize,
+    /// Groups of the group normalisation; must divide base_width.
+    #[config(default = 4)]
+    pub norm_groups: usize,
+}
+
+#[derive(Module, Debug)]
+struct ConvBlock {
+    conv1: Conv2d,
+    norm1: GroupNorm,
+    conv2: Conv2d,
+    norm2: GroupNorm,
+}
+
+impl ConvBlock {
+    fn new(input: usize, output: usize, groups: usize, device: &Device) -> Self {
+        let conv = |i: usize| {
+            Conv2dConfig::new([i, output], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        let norm = || GroupNormConfig::new(groups, output).init(device);
+        ConvBlock {
+            conv1: conv(input),
+            norm1: norm(),
+            conv2: conv(output),
+            norm2: norm(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = relu(self.norm1.forward(self.conv1.forward(x)));
+        relu(self.norm2.forward(self.conv2.forward(x)))
+    }
+}
+
+/// The network.
+#[derive(Module, Debug)]
+pub struct Unet {
+    encoder: Vec<ConvBlock>,
+    bottom: ConvBlock,
+    upsample: Vec<ConvTranspose2d>,
+    decoder: Vec<ConvBlock>,
+    head: Conv2d,
+    pool: MaxPool2d,
+}
+
+impl UnetConfig {
+    /// What is wrong with this shape, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        if self.classes < 2 {
+            return Err(format!("classes = {}: expected at least 2", self.classes));
+        }
+        if self.base_width == 0 || self.norm_groups == 0 || self.base_width % self.norm_groups != 0
+        {
+            return Err(format!(
+                "norm_groups = {} must be positive and divide base_width = {}",
+                self.norm_groups, self.base_width
+            ));
+        }
+        if self.in_channels == 0 || self.depth > 6 {
+            return Err("in_channels must be positive and depth at most 6".into());
+        }
+        Ok(())
+    }
+
+    /// A freshly initialised network (burn's default initialisations).
+    ///
+    /// # Panics
+    /// If [`UnetConfig::check`] fails.
+    pub fn init(&self, device: &Device) -> Unet {
+        if let Err(problem) = self.check() {
+            panic!("invalid UNet config: {problem}");
+        }
+        let width = |level: usize| self.base_width << level;
+        let groups = self.norm_groups;
+        let encoder = (0..self.depth)
+            .map(|level| {
+                let input = if level == 0 {
+                    self.in_channels
+                } else {
+                    width(level - 1)
+                };
+                ConvBlock::new(input, width(level), groups, device)
+            })
+            .collect();
+        let bottom_input = if self.depth == 0 {
+            self.in_channels
+        } else {
+            width(self.depth - 1)
+        };
+        let bottom = ConvBlock::new(bottom_input, width(self.depth), groups, device);
+        let levels = (0..self.depth).rev();
+        let upsample = levels
+            .clone()
+            .map(|level| {
+                ConvTranspose2dConfig::new([width(level + 1), width(level)], [2, 2])
+                    .with_stride([2, 2])
+                    .init(device)
+            })
+            .collect();
+        let decoder = levels
+            .map(|level| ConvBlock::new(2 * width(level), width(level), groups, device))
+            .collect();
+        let head = Conv2dConfig::new([width(0), self.classes], [1, 1]).init(device);
+        Unet {
+            encoder,
+            bottom,
+            upsample,
+            decoder,
+            head,
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+        }
+    }
+}
+
+impl Unet {
+    /// Logits `[B, classes, H, W]` for images `[B, C, H, W]`; H and W divisible by 2^depth.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<4> {
+        let mut skips = Vec::with_capacity(self.encoder.len());
+        let mut h = images;
+        for block in &self.encoder {
+            h = block.forward(h);
+            skips.push(h.clone());
+            h = self.pool.forward(h);
+        }
+        h = self.bottom.forward(h);
+        for ((up, block), skip) in self
+            .upsample
+            .iter()
+            .zip(&self.decoder)
+            .zip(skips.into_iter().rev())
+        {
+            h = up.forward(h);
+            h = block.forward(Tensor::cat(vec![h, skip], 1));
+        }
+        self.head.forward(h)
+    }
+
+    /// Mean cross-entropy over all pixels of `images` against `labels` (`[B, H, W]` class ids).
+    pub fn loss(&self, images: Tensor<4>, labels: Tensor<3, Int>) -> Tensor<1> {
+        let logits = self.forward(images);
+        let [b, c, h, w] = logits.dims();
+        let logits = logits.permute([0, 2, 3, 1]).reshape([b * h * w, c]);
+        let labels = labels.reshape([b * h * w]);
+        CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits, labels)
+    }
+
+    /// The predicted class of every pixel, `[B, H, W]`.
+    pub fn predict(&self, images: Tensor<4>) -> Tensor<3, Int> {
+        self.forward(images).argmax(1).squeeze_dim(1)
+    }
+}
+
+/// Pixel accuracy and mean intersection over union of predicted against true classes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentationScores {
+    pub pixel_accuracy: f64,
+    /// The mean over the classes present in the prediction or the truth of |P ∩ T| / |P ∪ T|.
+    pub mean_iou: f64,
+}
+
+/// Scores of `predicted` against `truth` (class ids, same length) for `classes` classes.
+pub fn segmentation_scores(predicted: &[i64], truth: &[i64], classes: usize) -> SegmentationScores {
+    assert_eq!(predicted.len(), truth.len());
+    let mut intersection = vec![0u64; classes];
+    let mut union = vec![0u64; classes];
+    let mut correct = 0u64;
+    for (&p, &t) in predicted.iter().zip(truth) {
+        if p == t {
+            correct += 1;
+            intersection[p as usize] += 1;
+            union[p as usize] += 1;
+        } else {
+            union[p as usize] += 1;
+            union[t as usize] += 1;
+        }
+    }
+    let present: Vec<f64> = intersection
+        .iter()
+        .zip(&union)
+        .filter(|(_, u)| **u > 0)
+        .map(|(i, u)| *i as f64 / *u as f64)
+        .collect();
+    SegmentationScores {
+        pixel_accuracy: correct as f64 / truth.len().max(1) as f64,
+        mean_iou: present.iter().sum::<f64>() / present.len().max(1) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_by_hand() {
+        // truth 0 0 1 1 2, predicted 0 1 1 1 0: accuracy 3/5.
+        // IoU: class 0 1/3 (hit at 0; union {0,1,4}), class 1 2/3, class 2 0/1.
+        let s = segmentation_scores(&[0, 1, 1, 1, 0], &[0, 0, 1, 1, 2], 3);
+        assert!((s.pixel_accuracy - 0.6).abs() < 1e-12);
+        assert!((s.mean_iou - (1.0 / 3.0 + 2.0 / 3.0 + 0.0) / 3.0).abs() < 1e-12);
+        // A class absent from both does not count.
+        let s = segmentation_scores(&[0, 1], &[0, 1], 3);
+        assert_eq!(s.mean_iou, 1.0);
+    }
+
+    #[test]
+    fn shapes_and_parameter_count() {
+        let device = Device::flex();
+        let config = UnetConfig::new().with_depth(2).with_base_width(4).with_norm_groups(2);
+        let model = config.init(&device);
+        let images = Tensor::<4>::zeros([2, 3, 16, 12], &device);
+        assert_eq!(model.forward(images.clone()).dims(), [2, 3, 16, 12]);
+        assert_eq!(model.predict(images).dims(), [2, 16, 12]);
+        // Count by hand: a block (i -> o) has 9 i o + o + 9 o o + o conv weights and biases and
+        // 4 o norm parameters; up-sampling (2o -> o) 4 (2o) o + o; the head 4 * 3 + 3.
+        let block = |i: usize, o: usize| 9 * i * o + o + 9 * o * o + o + 4 * o;
+        let up = |o: usize| 4 * 2 * o * o + o;
+        let expected = block(3, 4) + block(4, 8) + block(8, 16)
+            + up(8) + block(16, 8) + up(4) + block(8, 4)
+            + 4 * 3 + 3;
+        assert_eq!(model.num_params(), expected);
+        assert!(UnetConfig::new().with_norm_groups(3).check().is_err());
+    }
+}
