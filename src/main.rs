@@ -1,11 +1,13 @@
 //! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
 
 mod compare;
+mod config;
 mod documents;
 mod error;
 mod field;
 mod output;
 mod topo;
+mod train;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -30,6 +32,8 @@ enum Command {
     /// Compare two landscapes (fields or metrics.json files): diagram distances and metric
     /// differences
     Compare(compare::CompareArgs),
+    /// Train the model of a run config (PINN or UNet) into a run directory
+    Train(train::TrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Topo(args) => topo::run(args, started),
         Command::Compare(args) => compare::run(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,6 +122,121 @@ pub fn merge_tree_svg(profile: &Profile, options: &FigureOptions) -> Result<Stri
     svg_of(options, |area| draw_merge_tree(area, profile, options))
 }
 
+/// One line of a [`curve_png`] chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    /// (x, y) points in drawing order; non-finite y values break the line.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart (a training curve) as a PNG file's bytes. With `options.log_scale` the y axis
+/// is logarithmic and points with y <= 0 are left out.
+pub fn curve_png(
+    series: &[Series],
+    x_desc: &str,
+    y_desc: &str,
+    options: &FigureOptions,
+) -> Result<Vec<u8>, RenderError> {
+    png_of(options, |area| draw_curves(area, series, x_desc, y_desc, options))
+}
+
+const LINE_COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+];
+
+fn draw_curves<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+    x_desc: &str,
+    y_desc: &str,
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    area.fill(&WHITE).map_err(failed)?;
+    let log = options.log_scale;
+    let scale = |y: f64| if log { y.log10() } else { y };
+    let visible = |y: f64| y.is_finite() && (!log || y > 0.0);
+    let points = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|&(x, y)| x.is_finite() && visible(y))
+    };
+    let (x0, x1, y0, y1) = points().fold(
+        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
+        |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(scale(y)), d.max(scale(y))),
+    );
+    let (x0, x1) = if x0 < x1 { (x0, x1) } else if x0.is_finite() { (x0 - 0.5, x0 + 0.5) } else { (0.0, 1.0) };
+    let (y0, y1) = if y0 < y1 { (y0, y1) } else if y0.is_finite() { (y0 - 0.5, y0 + 0.5) } else { (0.0, 1.0) };
+    let pad = (y1 - y0) * 0.05;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&options.title, (FONT, 26))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .map_err(failed)?;
+    let y_label = |v: &f64| {
+        if log {
+            format!("{:.0e}", 10f64.powf(*v))
+        } else {
+            short_number(*v)
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| {
+            if x.fract() == 0.0 && x.abs() < 1e9 {
+                format!("{x:.0}")
+            } else {
+                short_number(*x)
+            }
+        })
+        .y_label_formatter(&y_label)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    for (i, s) in series.iter().enumerate() {
+        let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
+        // Split the line at invisible points.
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for &(x, y) in &s.points {
+            if visible(y) && x.is_finite() {
+                runs.last_mut().expect("one run").push((x, scale(y)));
+            } else if !runs.last().expect("one run").is_empty() {
+                runs.push(Vec::new());
+            }
+        }
+        let mut first = true;
+        for run in runs.into_iter().filter(|r| !r.is_empty()) {
+            let marks = run.len() == 1;
+            let drawn = if marks {
+                chart
+                    .draw_series(run.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .map_err(failed)?
+            } else {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(run, colour.stroke_width(2))))
+                    .map_err(failed)?
+            };
+            if first {
+                drawn.label(s.name.clone()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+                first = false;
+            }
+        }
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 16)
+}
+
 fn png_of(
     options: &FigureOptions,
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), RenderError>,

@@ -1,0 +1,490 @@
+//! Run configs: TOML files read into serde structs that reject unknown keys, checked value by
+//! value, and written back fully resolved (every default filled in) into the run directory.
+//!
+//! Every problem is an [`InputError`] on one line naming the file and the key.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toposcape_models::convection::ConvectionConfig;
+use toposcape_models::pinn::PinnConfig;
+use toposcape_models::segmentation::{PetConfig, ShapesConfig};
+use toposcape_models::train::{OptimizerKind, TrainSettings};
+use toposcape_models::unet::UnetConfig;
+
+use crate::error::InputError;
+
+/// What is trained on what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// The PINN on 1-D convection.
+    #[serde(rename = "pinn-convection")]
+    PinnConvection,
+    /// The UNet on synthetic shapes.
+    #[serde(rename = "unet-shapes")]
+    UnetShapes,
+    /// The UNet on the Oxford-IIIT Pet layout.
+    #[serde(rename = "unet-pet")]
+    UnetPet,
+}
+
+/// A whole config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub task: Task,
+    /// Seed of the weight initialisation and of the data.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinn: Option<PinnSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convection: Option<ConvectionSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unet: Option<UnetSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shapes: Option<ShapesSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pet: Option<PetSection>,
+    #[serde(default)]
+    pub training: TrainingSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PinnSection {
+    pub widths: Vec<usize>,
+}
+
+impl Default for PinnSection {
+    fn default() -> Self {
+        PinnSection {
+            widths: PinnConfig::new().widths,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConvectionSection {
+    pub beta: f64,
+    pub collocation_points: usize,
+    pub initial_points: usize,
+    pub boundary_points: usize,
+    pub initial_weight: f64,
+    pub residual_weight: f64,
+    pub boundary_weight: f64,
+}
+
+impl Default for ConvectionSection {
+    fn default() -> Self {
+        let c = ConvectionConfig::new();
+        ConvectionSection {
+            beta: c.beta,
+            collocation_points: c.collocation_points,
+            initial_points: c.initial_points,
+            boundary_points: c.boundary_points,
+            initial_weight: c.initial_weight,
+            residual_weight: c.residual_weight,
+            boundary_weight: c.boundary_weight,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnetSection {
+    pub depth: usize,
+    pub base_width: usize,
+    pub norm_groups: usize,
+    pub classes: usize,
+}
+
+impl Default for UnetSection {
+    fn default() -> Self {
+        let u = UnetConfig::new();
+        UnetSection {
+            depth: u.depth,
+            base_width: u.base_width,
+            norm_groups: u.norm_groups,
+            classes: u.classes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShapesSection {
+    pub size: usize,
+    pub train_images: usize,
+    pub test_images: usize,
+    pub max_shapes: usize,
+    pub border_width: usize,
+    pub noise: f64,
+}
+
+impl Default for ShapesSection {
+    fn default() -> Self {
+        let s = ShapesConfig::new();
+        ShapesSection {
+            size: s.size,
+            train_images: s.train_images,
+            test_images: s.test_images,
+            max_shapes: s.max_shapes,
+            border_width: s.border_width,
+            noise: s.noise,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PetSection {
+    /// The folder holding `images/` and `annotations/trimaps/`; relative to the config file.
+    pub root: String,
+    #[serde(default = "pet_size")]
+    pub size: usize,
+    #[serde(default)]
+    pub max_images: usize,
+    #[serde(default = "pet_test_fraction")]
+    pub test_fraction: f64,
+}
+
+fn pet_size() -> usize {
+    64
+}
+
+fn pet_test_fraction() -> f64 {
+    0.2
+}
+
+/// Optimiser names in configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerName {
+    Adam,
+    Lbfgs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSection {
+    pub optimizer: OptimizerName,
+    pub learning_rate: f64,
+    pub epochs: usize,
+    /// UNet only: images per step.
+    #[serde(default = "batch_size")]
+    pub batch_size: usize,
+    /// Save a checkpoint every this many epochs (0: only the final weights).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    #[serde(default = "lbfgs_iterations")]
+    pub lbfgs_iterations: usize,
+    #[serde(default = "lbfgs_history")]
+    pub lbfgs_history: usize,
+}
+
+fn batch_size() -> usize {
+    16
+}
+
+fn lbfgs_iterations() -> usize {
+    20
+}
+
+fn lbfgs_history() -> usize {
+    100
+}
+
+impl Default for TrainingSection {
+    fn default() -> Self {
+        TrainingSection {
+            optimizer: OptimizerName::Adam,
+            learning_rate: 1e-3,
+            epochs: 20,
+            batch_size: batch_size(),
+            checkpoint_every: 0,
+            lbfgs_iterations: lbfgs_iterations(),
+            lbfgs_history: lbfgs_history(),
+        }
+    }
+}
+
+/// Reads and checks a config file.
+pub fn load(path: &Path) -> Result<RunConfig, InputError> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("{name}: cannot read the config: {e}")))?;
+    parse(&text, &name.to_string())
+}
+
+/// Parses and checks config text; `name` is the file's name for messages.
+pub fn parse(text: &str, name: &str) -> Result<RunConfig, InputError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        InputError(format!(
+            "{name}{at}: not valid TOML: {}",
+            e.message().trim().replace('\n', " ")
+        ))
+    })?;
+    let mut config: RunConfig = serde_path_to_error::deserialize(table).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.inner().message().trim().replace('\n', " ");
+        if key == "." || key.is_empty() {
+            InputError(format!("{name}: {message}"))
+        } else {
+            InputError(format!("{name}: key {key}: {message}"))
+        }
+    })?;
+    config.fill_sections();
+    config
+        .check()
+        .map_err(|(key, what)| InputError(format!("{name}: key {key}: {what}")))?;
+    Ok(config)
+}
+
+fn positive(key: &str, value: usize) -> Result<(), (String, String)> {
+    if value == 0 {
+        return Err((key.into(), "expected a positive integer, got 0".into()));
+    }
+    Ok(())
+}
+
+fn finite(key: &str, value: f64, low: f64) -> Result<(), (String, String)> {
+    if !(value.is_finite() && value >= low) {
+        return Err((key.into(), format!("expected a finite number >= {low}, got {value}")));
+    }
+    Ok(())
+}
+
+impl RunConfig {
+    /// The sections the task uses get their defaults when absent.
+    fn fill_sections(&mut self) {
+        match self.task {
+            Task::PinnConvection => {
+                self.pinn.get_or_insert_with(PinnSection::default);
+                self.convection.get_or_insert_with(ConvectionSection::default);
+            }
+            Task::UnetShapes => {
+                self.unet.get_or_insert_with(UnetSection::default);
+                self.shapes.get_or_insert_with(ShapesSection::default);
+            }
+            Task::UnetPet => {
+                self.unet.get_or_insert_with(UnetSection::default);
+            }
+        }
+    }
+
+    /// Every value in range, and no section the task does not use.
+    fn check(&self) -> Result<(), (String, String)> {
+        let task = match self.task {
+            Task::PinnConvection => "pinn-convection",
+            Task::UnetShapes => "unet-shapes",
+            Task::UnetPet => "unet-pet",
+        };
+        let unused = |key: &str, present: bool| {
+            if present {
+                Err((key.to_string(), format!("not used by task \"{task}\"")))
+            } else {
+                Ok(())
+            }
+        };
+        let is_pinn = self.task == Task::PinnConvection;
+        unused("pinn", !is_pinn && self.pinn.is_some())?;
+        unused("convection", !is_pinn && self.convection.is_some())?;
+        unused("unet", is_pinn && self.unet.is_some())?;
+        unused("shapes", self.task != Task::UnetShapes && self.shapes.is_some())?;
+        unused("pet", self.task != Task::UnetPet && self.pet.is_some())?;
+        let t = &self.training;
+        finite("training.learning_rate", t.learning_rate, 0.0)?;
+        if t.learning_rate == 0.0 {
+            return Err(("training.learning_rate".into(), "expected a positive number, got 0".into()));
+        }
+        positive("training.epochs", t.epochs)?;
+        positive("training.batch_size", t.batch_size)?;
+        positive("training.lbfgs_iterations", t.lbfgs_iterations)?;
+        positive("training.lbfgs_history", t.lbfgs_history)?;
+        if let Some(p) = &self.pinn {
+            let w = &p.widths;
+            if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {
+                return Err((
+                    "pinn.widths".into(),
+                    format!("expected positive widths from 2 (x, t) to 1 (u), got {w:?}"),
+                ));
+            }
+        }
+        if let Some(c) = &self.convection {
+            finite("convection.beta", c.beta, f64::NEG_INFINITY)?;
+            positive("convection.collocation_points", c.collocation_points)?;
+            positive("convection.initial_points", c.initial_points)?;
+            positive("convection.boundary_points", c.boundary_points)?;
+            finite("convection.initial_weight", c.initial_weight, 0.0)?;
+            finite("convection.residual_weight", c.residual_weight, 0.0)?;
+            finite("convection.boundary_weight", c.boundary_weight, 0.0)?;
+        }
+        if let Some(u) = &self.unet {
+            self.unet_config()
+                .check()
+                .map_err(|what| ("unet".to_string(), what))?;
+            if !(2..=3).contains(&u.classes) {
+                return Err(("unet.classes".into(), format!("expected 2 or 3, got {}", u.classes)));
+            }
+        }
+        let multiple = 1usize << self.unet.as_ref().map_or(0, |u| u.depth);
+        let size_ok = |key: &str, size: usize| {
+            if size < 8 || size % multiple != 0 {
+                Err((
+                    key.to_string(),
+                    format!("expected at least 8 and a multiple of 2^unet.depth = {multiple}, got {size}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(s) = &self.shapes {
+            size_ok("shapes.size", s.size)?;
+            positive("shapes.train_images", s.train_images)?;
+            positive("shapes.test_images", s.test_images)?;
+            positive("shapes.max_shapes", s.max_shapes)?;
+            finite("shapes.noise", s.noise, 0.0)?;
+        }
+        match (&self.pet, self.task) {
+            (None, Task::UnetPet) => {
+                return Err(("pet".into(), "task \"unet-pet\" needs a [pet] section with root".into()));
+            }
+            (Some(p), _) => {
+                size_ok("pet.size", p.size)?;
+                if !(p.test_fraction > 0.0 && p.test_fraction < 1.0) {
+                    return Err((
+                        "pet.test_fraction".into(),
+                        format!("expected a number between 0 and 1, got {}", p.test_fraction),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn train_settings(&self) -> TrainSettings {
+        let t = &self.training;
+        TrainSettings {
+            optimizer: match t.optimizer {
+                OptimizerName::Adam => OptimizerKind::Adam,
+                OptimizerName::Lbfgs => OptimizerKind::Lbfgs,
+            },
+            learning_rate: t.learning_rate,
+            epochs: t.epochs,
+            lbfgs_iterations: t.lbfgs_iterations,
+            lbfgs_history: t.lbfgs_history,
+        }
+    }
+
+    pub fn pinn_config(&self) -> PinnConfig {
+        PinnConfig::new().with_widths(self.pinn.clone().unwrap_or_default().widths)
+    }
+
+    pub fn convection_config(&self) -> ConvectionConfig {
+        let c = self.convection.clone().unwrap_or_default();
+        ConvectionConfig::new()
+            .with_beta(c.beta)
+            .with_collocation_points(c.collocation_points)
+            .with_initial_points(c.initial_points)
+            .with_boundary_points(c.boundary_points)
+            .with_initial_weight(c.initial_weight)
+            .with_residual_weight(c.residual_weight)
+            .with_boundary_weight(c.boundary_weight)
+            .with_seed(self.seed)
+    }
+
+    pub fn unet_config(&self) -> UnetConfig {
+        let u = self.unet.clone().unwrap_or_default();
+        UnetConfig::new()
+            .with_depth(u.depth)
+            .with_base_width(u.base_width)
+            .with_norm_groups(u.norm_groups)
+            .with_classes(u.classes)
+    }
+
+    pub fn shapes_config(&self) -> ShapesConfig {
+        let s = self.shapes.clone().unwrap_or_default();
+        ShapesConfig::new()
+            .with_size(s.size)
+            .with_train_images(s.train_images)
+            .with_test_images(s.test_images)
+            .with_max_shapes(s.max_shapes)
+            .with_border_width(s.border_width)
+            .with_noise(s.noise)
+            .with_classes(self.unet_config().classes)
+            .with_seed(self.seed)
+    }
+
+    /// The Pet data's config, its root resolved against the config file's folder.
+    pub fn pet_config(&self, config_dir: &Path) -> Option<PetConfig> {
+        let p = self.pet.as_ref()?;
+        Some(
+            PetConfig::new(config_dir.join(&p.root).display().to_string())
+                .with_size(p.size)
+                .with_max_images(p.max_images)
+                .with_test_fraction(p.test_fraction)
+                .with_classes(self.unet_config().classes)
+                .with_seed(self.seed),
+        )
+    }
+
+    /// The resolved config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a config serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(text, "c.toml").unwrap_err().0
+    }
+
+    #[test]
+    fn defaults_fill_in_and_round_trip() {
+        let config = parse("task = \"pinn-convection\"\n", "c.toml").unwrap();
+        assert_eq!(config.convection.as_ref().unwrap().beta, 1.0);
+        assert_eq!(config.pinn.as_ref().unwrap().widths, vec![2, 50, 50, 50, 50, 1]);
+        let again = parse(&config.to_toml(), "resolved.toml").unwrap();
+        assert_eq!(again, config);
+        let unet = parse("task = \"unet-shapes\"\n[unet]\ndepth = 3\n", "c.toml").unwrap();
+        assert_eq!(unet.unet.as_ref().unwrap().base_width, 8);
+        assert_eq!(parse(&unet.to_toml(), "r.toml").unwrap(), unet);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key_on_one_line() {
+        let cases = [
+            ("task = \"pinn-convection\"\n[convection]\nbetta = 2\n", "key convection"),
+            ("task = \"pinn-convection\"\n[convection]\nbeta = \"fast\"\n", "key convection.beta"),
+            ("task = \"pinn-convection\"\n[convection]\nbeta = nan\n", "key convection.beta"),
+            ("task = \"pinn-convection\"\n[training]\noptimizer = \"sgd\"\nlearning_rate = 1\nepochs = 1\n", "key training.optimizer"),
+            ("task = \"pinn-convection\"\n[training]\noptimizer = \"adam\"\nlearning_rate = 1\nepochs = 0\n", "key training.epochs"),
+            ("task = \"pinn-convection\"\n[pinn]\nwidths = [3, 1]\n", "key pinn.widths"),
+            ("task = \"pinn-convection\"\n[unet]\n", "key unet: not used"),
+            ("task = \"unet-shapes\"\n[shapes]\nsize = 30\n", "key shapes.size"),
+            ("task = \"unet-shapes\"\n[unet]\nnorm_groups = 3\n", "key unet"),
+            ("task = \"unet-pet\"\n", "key pet"),
+            ("task = \"gan\"\n", "key task"),
+            ("seed = 1\n", "task"),
+            ("task = \"pinn-convection\"\nseed = -1\n", "key seed"),
+            ("task = \"pinn-convection\"\n[training\n", "line 2"),
+        ];
+        for (text, expected) in cases {
+            let message = error(text);
+            assert!(message.starts_with("c.toml"), "{message}");
+            assert!(message.contains(expected), "{text:?}: {message}");
+            assert!(!message.contains('\n'), "{message}");
+        }
+        assert!(error("task = \"pinn-convection\"\n[convection]\nbetta = 2\n").contains("betta"));
+    }
+}
