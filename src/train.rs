@@ -115,6 +115,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Path::new("runs").join(stem)
         }
     };
+    // Everything the user can get wrong is checked before the run directory is created.
+    let data = match config.task {
+        Task::PinnConvection => None,
+        Task::UnetShapes => Some(config.shapes_config().generate()),
+        Task::UnetPet => {
+            let pet = config.pet_config(&config_dir).expect("checked: [pet] present");
+            let sets = pet
+                .load()
+                .map_err(|e| InputError(format!("{}: key pet.root: {e}", args.config.display())))?;
+            if sets.1.is_empty() {
+                bail_input!(
+                    "{}: key pet.test_fraction: no image left for the held-out split",
+                    args.config.display()
+                );
+            }
+            Some(sets)
+        }
+    };
     prepare_run_dir(&out, args.force)?;
     fs::write(out.join("config.toml"), config.to_toml())
         .with_context(|| format!("cannot write {}", out.join("config.toml").display()))?;
@@ -124,25 +142,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         backend: args.backend,
         started: Instant::now(),
     };
-    match config.task {
-        Task::PinnConvection => run.pinn(),
-        Task::UnetShapes => {
-            let (train_set, test_set) = config.shapes_config().generate();
-            run.unet(train_set, test_set)
-        }
-        Task::UnetPet => {
-            let pet = config.pet_config(&config_dir).expect("checked: [pet] present");
-            let (train_set, test_set) = pet
-                .load()
-                .map_err(|e| InputError(format!("{}: key pet.root: {e}", args.config.display())))?;
-            if test_set.is_empty() {
-                bail_input!(
-                    "{}: key pet.test_fraction: no image left for the held-out split",
-                    args.config.display()
-                );
-            }
-            run.unet(train_set, test_set)
-        }
+    match data {
+        None => run.pinn(),
+        Some((train_set, test_set)) => run.unet(train_set, test_set),
     }
 }
 

@@ -43,11 +43,15 @@ pub fn save_safetensors<M: Module + Clone>(
     path: &Path,
     metadata: &[(&str, String)],
 ) -> Result<(), CheckpointError> {
-    let mut store = SafetensorsStore::from_file(path).overwrite(true);
+    // Through memory, so the file gets the usual permissions (burn-store's file writer makes
+    // owner-only temporaries).
+    let mut store = SafetensorsStore::from_bytes(None);
     for (key, value) in metadata {
         store = store.metadata(*key, value.clone());
     }
-    model.save_into(&mut store).map_err(|e| record_error(path, e))
+    model.save_into(&mut store).map_err(|e| record_error(path, e))?;
+    let bytes = store.get_bytes().map_err(|e| record_error(path, e))?;
+    std::fs::write(path, bytes).map_err(|e| record_error(path, e))
 }
 
 /// `model` with the parameters of a `.safetensors` file; every parameter must be present with
