@@ -255,7 +255,10 @@ fn positive(key: &str, value: usize) -> Result<(), (String, String)> {
 
 fn finite(key: &str, value: f64, low: f64) -> Result<(), (String, String)> {
     if !(value.is_finite() && value >= low) {
-        return Err((key.into(), format!("expected a finite number >= {low}, got {value}")));
+        return Err((
+            key.into(),
+            format!("expected a finite number >= {low}, got {value}"),
+        ));
     }
     Ok(())
 }
@@ -266,7 +269,8 @@ impl RunConfig {
         match self.task {
             Task::PinnConvection => {
                 self.pinn.get_or_insert_with(PinnSection::default);
-                self.convection.get_or_insert_with(ConvectionSection::default);
+                self.convection
+                    .get_or_insert_with(ConvectionSection::default);
             }
             Task::UnetShapes => {
                 self.unet.get_or_insert_with(UnetSection::default);
@@ -296,12 +300,18 @@ impl RunConfig {
         unused("pinn", !is_pinn && self.pinn.is_some())?;
         unused("convection", !is_pinn && self.convection.is_some())?;
         unused("unet", is_pinn && self.unet.is_some())?;
-        unused("shapes", self.task != Task::UnetShapes && self.shapes.is_some())?;
+        unused(
+            "shapes",
+            self.task != Task::UnetShapes && self.shapes.is_some(),
+        )?;
         unused("pet", self.task != Task::UnetPet && self.pet.is_some())?;
         let t = &self.training;
         finite("training.learning_rate", t.learning_rate, 0.0)?;
         if t.learning_rate == 0.0 {
-            return Err(("training.learning_rate".into(), "expected a positive number, got 0".into()));
+            return Err((
+                "training.learning_rate".into(),
+                "expected a positive number, got 0".into(),
+            ));
         }
         positive("training.epochs", t.epochs)?;
         positive("training.batch_size", t.batch_size)?;
@@ -330,15 +340,20 @@ impl RunConfig {
                 .check()
                 .map_err(|what| ("unet".to_string(), what))?;
             if !(2..=3).contains(&u.classes) {
-                return Err(("unet.classes".into(), format!("expected 2 or 3, got {}", u.classes)));
+                return Err((
+                    "unet.classes".into(),
+                    format!("expected 2 or 3, got {}", u.classes),
+                ));
             }
         }
         let multiple = 1usize << self.unet.as_ref().map_or(0, |u| u.depth);
         let size_ok = |key: &str, size: usize| {
-            if size < 8 || size % multiple != 0 {
+            if size < 8 || !size.is_multiple_of(multiple) {
                 Err((
                     key.to_string(),
-                    format!("expected at least 8 and a multiple of 2^unet.depth = {multiple}, got {size}"),
+                    format!(
+                        "expected at least 8 and a multiple of 2^unet.depth = {multiple}, got {size}"
+                    ),
                 ))
             } else {
                 Ok(())
@@ -353,7 +368,10 @@ impl RunConfig {
         }
         match (&self.pet, self.task) {
             (None, Task::UnetPet) => {
-                return Err(("pet".into(), "task \"unet-pet\" needs a [pet] section with root".into()));
+                return Err((
+                    "pet".into(),
+                    "task \"unet-pet\" needs a [pet] section with root".into(),
+                ));
             }
             (Some(p), _) => {
                 size_ok("pet.size", p.size)?;
@@ -453,7 +471,10 @@ mod tests {
     fn defaults_fill_in_and_round_trip() {
         let config = parse("task = \"pinn-convection\"\n", "c.toml").unwrap();
         assert_eq!(config.convection.as_ref().unwrap().beta, 1.0);
-        assert_eq!(config.pinn.as_ref().unwrap().widths, vec![2, 50, 50, 50, 50, 1]);
+        assert_eq!(
+            config.pinn.as_ref().unwrap().widths,
+            vec![2, 50, 50, 50, 50, 1]
+        );
         let again = parse(&config.to_toml(), "resolved.toml").unwrap();
         assert_eq!(again, config);
         let unet = parse("task = \"unet-shapes\"\n[unet]\ndepth = 3\n", "c.toml").unwrap();
@@ -464,15 +485,39 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_key_on_one_line() {
         let cases = [
-            ("task = \"pinn-convection\"\n[convection]\nbetta = 2\n", "key convection"),
-            ("task = \"pinn-convection\"\n[convection]\nbeta = \"fast\"\n", "key convection.beta"),
-            ("task = \"pinn-convection\"\n[convection]\nbeta = nan\n", "key convection.beta"),
-            ("task = \"pinn-convection\"\n[training]\noptimizer = \"sgd\"\nlearning_rate = 1\nepochs = 1\n", "key training.optimizer"),
-            ("task = \"pinn-convection\"\n[training]\noptimizer = \"adam\"\nlearning_rate = 1\nepochs = 0\n", "key training.epochs"),
-            ("task = \"pinn-convection\"\n[pinn]\nwidths = [3, 1]\n", "key pinn.widths"),
+            (
+                "task = \"pinn-convection\"\n[convection]\nbetta = 2\n",
+                "key convection",
+            ),
+            (
+                "task = \"pinn-convection\"\n[convection]\nbeta = \"fast\"\n",
+                "key convection.beta",
+            ),
+            (
+                "task = \"pinn-convection\"\n[convection]\nbeta = nan\n",
+                "key convection.beta",
+            ),
+            (
+                "task = \"pinn-convection\"\n[training]\noptimizer = \"sgd\"\nlearning_rate = 1\nepochs = 1\n",
+                "key training.optimizer",
+            ),
+            (
+                "task = \"pinn-convection\"\n[training]\noptimizer = \"adam\"\nlearning_rate = 1\nepochs = 0\n",
+                "key training.epochs",
+            ),
+            (
+                "task = \"pinn-convection\"\n[pinn]\nwidths = [3, 1]\n",
+                "key pinn.widths",
+            ),
             ("task = \"pinn-convection\"\n[unet]\n", "key unet: not used"),
-            ("task = \"unet-shapes\"\n[shapes]\nsize = 30\n", "key shapes.size"),
-            ("task = \"unet-shapes\"\n[unet]\nnorm_groups = 3\n", "key unet"),
+            (
+                "task = \"unet-shapes\"\n[shapes]\nsize = 30\n",
+                "key shapes.size",
+            ),
+            (
+                "task = \"unet-shapes\"\n[unet]\nnorm_groups = 3\n",
+                "key unet",
+            ),
             ("task = \"unet-pet\"\n", "key pet"),
             ("task = \"gan\"\n", "key task"),
             ("seed = 1\n", "task"),

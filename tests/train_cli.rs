@@ -47,7 +47,12 @@ fn train(dir: &Path, config: &str, out: &str, extra: &[&str]) -> Output {
     let path = dir.join("config.toml");
     fs::write(&path, config).unwrap();
     let out = dir.join(out);
-    let mut args = vec!["train", path.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "train",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     toposcape(&args)
 }
@@ -83,7 +88,10 @@ fn a_pinn_run_directory_has_every_file() {
     assert!(lines[1].starts_with("1,") && lines[1].contains(",,"));
     assert!(lines[2].starts_with("2,") && !lines[2].contains(",,"));
     for epoch in [2, 4] {
-        assert!(run.join(format!("checkpoints/epoch-{epoch:06}.bpk")).is_file());
+        assert!(
+            run.join(format!("checkpoints/epoch-{epoch:06}.bpk"))
+                .is_file()
+        );
     }
     assert!(!run.join("checkpoints/epoch-000001.bpk").exists());
     // The weights, named by parameter path.
@@ -93,7 +101,14 @@ fn a_pinn_run_directory_has_every_file() {
         .collect();
     assert_eq!(
         names,
-        ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight", "layers.2.bias", "layers.2.weight"]
+        [
+            "layers.0.bias",
+            "layers.0.weight",
+            "layers.1.bias",
+            "layers.1.weight",
+            "layers.2.bias",
+            "layers.2.weight"
+        ]
     );
     let metrics: Value =
         serde_json::from_str(&fs::read_to_string(run.join("train_metrics.json")).unwrap()).unwrap();
@@ -110,7 +125,10 @@ fn a_pinn_run_directory_has_every_file() {
     let again = train(&dir, TINY_PINN, "run", &[]);
     assert_eq!(again.status.code(), Some(2));
     let message = stderr(&again);
-    assert!(message.contains("refusing to overwrite") && message.contains("--force"), "{message}");
+    assert!(
+        message.contains("refusing to overwrite") && message.contains("--force"),
+        "{message}"
+    );
     assert_eq!(message.trim().lines().count(), 1);
     assert!(run.join("train_metrics.json").is_file());
     // --force replaces it.
@@ -123,17 +141,35 @@ fn a_pinn_run_directory_has_every_file() {
 fn the_same_config_gives_bit_identical_weights_on_each_backend() {
     let dir = scratch("determinism");
     for backend in ["ndarray", "flex"] {
-        let a = train(&dir, TINY_PINN, &format!("{backend}-a"), &["--backend", backend]);
-        let b = train(&dir, TINY_PINN, &format!("{backend}-b"), &["--backend", backend]);
+        let a = train(
+            &dir,
+            TINY_PINN,
+            &format!("{backend}-a"),
+            &["--backend", backend],
+        );
+        let b = train(
+            &dir,
+            TINY_PINN,
+            &format!("{backend}-b"),
+            &["--backend", backend],
+        );
         assert!(a.status.success() && b.status.success(), "{}", stderr(&a));
         let first = tensors(&dir.join(format!("{backend}-a/theta0.safetensors")));
         let second = tensors(&dir.join(format!("{backend}-b/theta0.safetensors")));
         assert!(first == second, "{backend}: two runs differ");
     }
     // A different seed gives different weights.
-    let other = train(&dir, &TINY_PINN.replace("seed = 3", "seed = 4"), "other", &[]);
+    let other = train(
+        &dir,
+        &TINY_PINN.replace("seed = 3", "seed = 4"),
+        "other",
+        &[],
+    );
     assert!(other.status.success());
-    assert!(tensors(&dir.join("other/theta0.safetensors")) != tensors(&dir.join("flex-a/theta0.safetensors")));
+    assert!(
+        tensors(&dir.join("other/theta0.safetensors"))
+            != tensors(&dir.join("flex-a/theta0.safetensors"))
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -170,7 +206,10 @@ batch_size = 4
         .into_iter()
         .map(|(n, _, _)| n)
         .collect();
-    assert!(names.contains(&"encoder.0.conv1.weight".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"encoder.0.conv1.weight".to_string()),
+        "{names:?}"
+    );
     assert!(names.contains(&"head.bias".to_string()));
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -180,21 +219,45 @@ fn bad_configs_exit_2_naming_the_file_and_key_and_create_nothing() {
     let dir = scratch("bad");
     let cases: Vec<(String, &str)> = vec![
         (TINY_PINN.replace("beta = 2.0", "betta = 2.0"), "betta"),
-        (TINY_PINN.replace("beta = 2.0", "beta = \"fast\""), "convection.beta"),
-        (TINY_PINN.replace("epochs = 4", "epochs = -4"), "training.epochs"),
-        (TINY_PINN.replace("learning_rate = 0.01", "learning_rate = 0.0"), "training.learning_rate"),
-        (TINY_PINN.replace("optimizer = \"adam\"", "optimizer = \"sgd\""), "training.optimizer"),
+        (
+            TINY_PINN.replace("beta = 2.0", "beta = \"fast\""),
+            "convection.beta",
+        ),
+        (
+            TINY_PINN.replace("epochs = 4", "epochs = -4"),
+            "training.epochs",
+        ),
+        (
+            TINY_PINN.replace("learning_rate = 0.01", "learning_rate = 0.0"),
+            "training.learning_rate",
+        ),
+        (
+            TINY_PINN.replace("optimizer = \"adam\"", "optimizer = \"sgd\""),
+            "training.optimizer",
+        ),
         (TINY_PINN.replace("[pinn]", "[unet]\n[pinn]"), "unet"),
-        (TINY_PINN.replace("widths = [2, 8, 8, 1]", "widths = [2, 8, 8, 2]"), "pinn.widths"),
-        (TINY_PINN.replace("[training]", "[training"), "not valid TOML"),
-        ("task = \"unet-pet\"\n[pet]\nroot = \"no-such-folder\"\n".to_string(), "pet.root"),
+        (
+            TINY_PINN.replace("widths = [2, 8, 8, 1]", "widths = [2, 8, 8, 2]"),
+            "pinn.widths",
+        ),
+        (
+            TINY_PINN.replace("[training]", "[training"),
+            "not valid TOML",
+        ),
+        (
+            "task = \"unet-pet\"\n[pet]\nroot = \"no-such-folder\"\n".to_string(),
+            "pet.root",
+        ),
     ];
     for (text, key) in cases {
         let output = train(&dir, &text, "run", &[]);
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{key}: {message}");
         assert_eq!(message.trim().lines().count(), 1, "{message}");
-        assert!(message.contains("config.toml") && message.contains(key), "{key}: {message}");
+        assert!(
+            message.contains("config.toml") && message.contains(key),
+            "{key}: {message}"
+        );
         assert!(!message.contains("panicked"));
         assert!(!dir.join("run").exists(), "{key}: a run directory was left");
     }

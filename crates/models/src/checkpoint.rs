@@ -49,7 +49,9 @@ pub fn save_safetensors<M: Module + Clone>(
     for (key, value) in metadata {
         store = store.metadata(*key, value.clone());
     }
-    model.save_into(&mut store).map_err(|e| record_error(path, e))?;
+    model
+        .save_into(&mut store)
+        .map_err(|e| record_error(path, e))?;
     let bytes = store.get_bytes().map_err(|e| record_error(path, e))?;
     std::fs::write(path, bytes).map_err(|e| record_error(path, e))
 }

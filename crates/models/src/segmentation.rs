@@ -28,7 +28,12 @@ impl SegmentationSet {
     }
 
     /// Images `[start, start + count)` as tensors on `device`.
-    pub fn batch(&self, start: usize, count: usize, device: &Device) -> (Tensor<4>, Tensor<3, Int>) {
+    pub fn batch(
+        &self,
+        start: usize,
+        count: usize,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<3, Int>) {
         let s = self.size;
         let pixels = s * s;
         let images = &self.images[3 * pixels * start..3 * pixels * (start + count)];
@@ -85,9 +90,23 @@ impl SplitMix {
 }
 
 enum Shape {
-    Ellipse { cx: f64, cy: f64, rx: f64, ry: f64, angle: f64 },
-    Rectangle { cx: f64, cy: f64, hx: f64, hy: f64, angle: f64 },
-    Triangle { corners: [(f64, f64); 3] },
+    Ellipse {
+        cx: f64,
+        cy: f64,
+        rx: f64,
+        ry: f64,
+        angle: f64,
+    },
+    Rectangle {
+        cx: f64,
+        cy: f64,
+        hx: f64,
+        hy: f64,
+        angle: f64,
+    },
+    Triangle {
+        corners: [(f64, f64); 3],
+    },
 }
 
 impl Shape {
@@ -118,7 +137,11 @@ impl Shape {
                 };
                 let jitter = [random.between(-0.3, 0.3), random.between(-0.3, 0.3)];
                 Shape::Triangle {
-                    corners: [corner(0.0, 0.0), corner(1.0, jitter[0]), corner(2.0, jitter[1])],
+                    corners: [
+                        corner(0.0, 0.0),
+                        corner(1.0, jitter[0]),
+                        corner(2.0, jitter[1]),
+                    ],
                 }
             }
         }
@@ -130,11 +153,23 @@ impl Shape {
             (c * dx + s * dy, -s * dx + c * dy)
         };
         match *self {
-            Shape::Ellipse { cx, cy, rx, ry, angle } => {
+            Shape::Ellipse {
+                cx,
+                cy,
+                rx,
+                ry,
+                angle,
+            } => {
                 let (u, v) = rotate(x - cx, y - cy, angle);
                 (u / rx).powi(2) + (v / ry).powi(2) <= 1.0
             }
-            Shape::Rectangle { cx, cy, hx, hy, angle } => {
+            Shape::Rectangle {
+                cx,
+                cy,
+                hx,
+                hy,
+                angle,
+            } => {
                 let (u, v) = rotate(x - cx, y - cy, angle);
                 u.abs() <= hx && v.abs() <= hy
             }
@@ -196,7 +231,10 @@ impl ShapesConfig {
             return Err(format!("classes = {}: expected 2 or 3", self.classes));
         }
         if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return Err(format!("noise = {}: expected a finite value >= 0", self.noise));
+            return Err(format!(
+                "noise = {}: expected a finite value >= 0",
+                self.noise
+            ));
         }
         Ok(())
     }
@@ -244,8 +282,7 @@ impl ShapesConfig {
         for y in 0..s {
             for x in 0..s {
                 for c in 0..3 {
-                    pixels[c * s * s + y * s + x] =
-                        paint(&background, x as f64, y as f64, c);
+                    pixels[c * s * s + y * s + x] = paint(&background, x as f64, y as f64, c);
                 }
             }
         }
@@ -270,7 +307,10 @@ impl ShapesConfig {
             .iter()
             .map(|v| (v + self.noise * random.normal()).clamp(0.0, 1.0) as f32)
             .collect();
-        (image, classes_from_mask(&mask, s, self.border_width, self.classes))
+        (
+            image,
+            classes_from_mask(&mask, s, self.border_width, self.classes),
+        )
     }
 }
 
@@ -320,9 +360,16 @@ impl PetConfig {
         let mut names: Vec<String> = Vec::new();
         for entry in entries {
             let path = entry.map_err(|e| data_error(&images_dir, e))?.path();
-            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jpg")) {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("jpg"))
+            {
                 // The Pet archive has a few images without trimaps; they are skipped.
-                let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let stem = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
                 if trimaps_dir.join(format!("{stem}.png")).is_file() {
                     names.push(stem);
                 }
@@ -407,6 +454,8 @@ impl PetConfig {
 pub fn pet_paths(root: &Path, name: &str) -> (PathBuf, PathBuf) {
     (
         root.join("images").join(format!("{name}.jpg")),
-        root.join("annotations").join("trimaps").join(format!("{name}.png")),
+        root.join("annotations")
+            .join("trimaps")
+            .join(format!("{name}.png")),
     )
 }

@@ -86,7 +86,9 @@ impl UnetConfig {
         if self.classes < 2 {
             return Err(format!("classes = {}: expected at least 2", self.classes));
         }
-        if self.base_width == 0 || self.norm_groups == 0 || self.base_width % self.norm_groups != 0
+        if self.base_width == 0
+            || self.norm_groups == 0
+            || !self.base_width.is_multiple_of(self.norm_groups)
         {
             return Err(format!(
                 "norm_groups = {} must be positive and divide base_width = {}",
@@ -244,7 +246,10 @@ mod tests {
     #[test]
     fn shapes_and_parameter_count() {
         let device = Device::flex();
-        let config = UnetConfig::new().with_depth(2).with_base_width(4).with_norm_groups(2);
+        let config = UnetConfig::new()
+            .with_depth(2)
+            .with_base_width(4)
+            .with_norm_groups(2);
         let model = config.init(&device);
         let images = Tensor::<4>::zeros([2, 3, 16, 12], &device);
         assert_eq!(model.forward(images.clone()).dims(), [2, 3, 16, 12]);
@@ -253,9 +258,15 @@ mod tests {
         // 4 o norm parameters; up-sampling (2o -> o) 4 (2o) o + o; the head 4 * 3 + 3.
         let block = |i: usize, o: usize| 9 * i * o + o + 9 * o * o + o + 4 * o;
         let up = |o: usize| 4 * 2 * o * o + o;
-        let expected = block(3, 4) + block(4, 8) + block(8, 16)
-            + up(8) + block(16, 8) + up(4) + block(8, 4)
-            + 4 * 3 + 3;
+        let expected = block(3, 4)
+            + block(4, 8)
+            + block(8, 16)
+            + up(8)
+            + block(16, 8)
+            + up(4)
+            + block(8, 4)
+            + 4 * 3
+            + 3;
         assert_eq!(model.num_params(), expected);
         assert!(UnetConfig::new().with_norm_groups(3).check().is_err());
     }

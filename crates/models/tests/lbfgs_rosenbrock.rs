@@ -15,7 +15,9 @@ fn rosenbrock(x: Tensor<1>) -> Tensor<1> {
     let n = x.dims()[0];
     let head = x.clone().narrow(0, 0, n - 1);
     let tail = x.narrow(0, 1, n - 1);
-    let valley = (tail - head.clone().powi_scalar(2)).powi_scalar(2).mul_scalar(100.0);
+    let valley = (tail - head.clone().powi_scalar(2))
+        .powi_scalar(2)
+        .mul_scalar(100.0);
     let slope = head.neg().add_scalar(1.0).powi_scalar(2);
     (valley + slope).sum()
 }
@@ -44,7 +46,13 @@ fn minimise(start: &[f64], device: &Device) -> (Vec<f64>, f64, usize) {
         }
         loss = value;
     }
-    let x = point.x.val().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let x = point
+        .x
+        .val()
+        .into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .unwrap();
     (x, rosenbrock(point.x.val()).into_scalar::<f64>(), steps)
 }
 
@@ -55,6 +63,9 @@ fn lbfgs_finds_the_rosenbrock_minimum() {
         let (x, value, steps) = minimise(&start, &device);
         eprintln!("start {start:?}: {value:e} after {steps} steps at {x:?}");
         assert!(value < 1e-6, "start {start:?}: value {value} at {x:?}");
-        assert!(x.iter().all(|v| (v - 1.0).abs() < 1e-3), "start {start:?}: {x:?}");
+        assert!(
+            x.iter().all(|v| (v - 1.0).abs() < 1e-3),
+            "start {start:?}: {x:?}"
+        );
     }
 }

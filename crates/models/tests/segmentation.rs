@@ -9,7 +9,9 @@ use toposcape_models::unet::{UnetConfig, segmentation_scores};
 
 #[test]
 fn shapes_are_seeded_and_have_all_three_classes() {
-    let config = ShapesConfig::new().with_train_images(20).with_test_images(5);
+    let config = ShapesConfig::new()
+        .with_train_images(20)
+        .with_test_images(5);
     let (train_set, test_set) = config.generate();
     assert_eq!((train_set.len(), test_set.len()), (20, 5));
     assert_eq!(train_set.images.len(), 20 * 3 * 32 * 32);
@@ -38,7 +40,10 @@ fn shapes_are_seeded_and_have_all_three_classes() {
     let (two, _) = config.clone().with_classes(2).generate();
     assert!(two.labels.iter().all(|&l| l < 2));
     let merged: Vec<i64> = train_set.labels.iter().map(|&l| l.min(1)).collect();
-    assert!(two.labels == merged, "two classes fold the border into the foreground");
+    assert!(
+        two.labels == merged,
+        "two classes fold the border into the foreground"
+    );
 }
 
 #[test]
@@ -52,14 +57,20 @@ fn pet_layout_loads_resizes_and_maps_trimaps() {
     for name in names {
         let (image, trimap) = pet_paths(&root, name);
         let picture = RgbImage::from_fn(40, 30, |x, _| {
-            if x < 20 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) }
+            if x < 20 {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 0, 255])
+            }
         });
         picture.save(&image).unwrap();
         let map = GrayImage::from_fn(40, 30, |x, _| Luma([[1u8, 3, 2][(x * 3 / 40) as usize]]));
         map.save(&trimap).unwrap();
     }
     // An image without a trimap is skipped, like the few in the real archive.
-    RgbImage::new(8, 8).save(root.join("images/orphan.jpg")).unwrap();
+    RgbImage::new(8, 8)
+        .save(root.join("images/orphan.jpg"))
+        .unwrap();
     let config = PetConfig::new(root.display().to_string())
         .with_size(12)
         .with_test_fraction(0.4);
@@ -88,9 +99,14 @@ fn pet_layout_loads_resizes_and_maps_trimaps() {
     assert!(two.labels.iter().all(|&l| l < 2));
     // A trimap with a value outside 1..3 is an error naming the file.
     let (_, bad) = pet_paths(&root, "pug_11");
-    GrayImage::from_pixel(40, 30, Luma([7u8])).save(&bad).unwrap();
+    GrayImage::from_pixel(40, 30, Luma([7u8]))
+        .save(&bad)
+        .unwrap();
     let error = config.load().unwrap_err().to_string();
-    assert!(error.contains("pug_11.png") && error.contains("7"), "{error}");
+    assert!(
+        error.contains("pug_11.png") && error.contains("7"),
+        "{error}"
+    );
     // A folder without images is an error naming it.
     let empty = PetConfig::new(root.join("nothing").display().to_string());
     assert!(empty.load().unwrap_err().to_string().contains("nothing"));
@@ -141,7 +157,9 @@ fn a_few_adam_steps_lower_the_unet_loss_and_raise_accuracy() {
     .unwrap();
     let after = scalar(model.loss(images.clone(), labels));
     let accuracy_after = accuracy(&model);
-    eprintln!("loss {before:.3} -> {after:.3}, accuracy {accuracy_before:.3} -> {accuracy_after:.3}");
+    eprintln!(
+        "loss {before:.3} -> {after:.3}, accuracy {accuracy_before:.3} -> {accuracy_after:.3}"
+    );
     assert!(after < 0.7 * before, "loss {before} -> {after}");
     assert!(accuracy_after > accuracy_before.max(0.5));
 }

@@ -132,7 +132,11 @@ pub fn load_flat<M: Module>(module: M, flat: Tensor<1>) -> M {
                     .reshape(shape)
                     .detach();
                 self.offset += numel;
-                if require_grad { new.require_grad() } else { new }
+                if require_grad {
+                    new.require_grad()
+                } else {
+                    new
+                }
             })
         }
     }

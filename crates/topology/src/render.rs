@@ -138,7 +138,9 @@ pub fn curve_png(
     y_desc: &str,
     options: &FigureOptions,
 ) -> Result<Vec<u8>, RenderError> {
-    png_of(options, |area| draw_curves(area, series, x_desc, y_desc, options))
+    png_of(options, |area| {
+        draw_curves(area, series, x_desc, y_desc, options)
+    })
 }
 
 const LINE_COLOURS: [RGBColor; 4] = [
@@ -166,11 +168,28 @@ fn draw_curves<DB: DrawingBackend>(
             .filter(|&(x, y)| x.is_finite() && visible(y))
     };
     let (x0, x1, y0, y1) = points().fold(
-        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
         |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(scale(y)), d.max(scale(y))),
     );
-    let (x0, x1) = if x0 < x1 { (x0, x1) } else if x0.is_finite() { (x0 - 0.5, x0 + 0.5) } else { (0.0, 1.0) };
-    let (y0, y1) = if y0 < y1 { (y0, y1) } else if y0.is_finite() { (y0 - 0.5, y0 + 0.5) } else { (0.0, 1.0) };
+    let (x0, x1) = if x0 < x1 {
+        (x0, x1)
+    } else if x0.is_finite() {
+        (x0 - 0.5, x0 + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
+    let (y0, y1) = if y0 < y1 {
+        (y0, y1)
+    } else if y0.is_finite() {
+        (y0 - 0.5, y0 + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
     let pad = (y1 - y0) * 0.05;
     let mut chart = ChartBuilder::on(area)
         .caption(&options.title, (FONT, 26))
@@ -223,7 +242,10 @@ fn draw_curves<DB: DrawingBackend>(
                     .map_err(failed)?
             } else {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(run, colour.stroke_width(2))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        run,
+                        colour.stroke_width(2),
+                    )))
                     .map_err(failed)?
             };
             if first {

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use toposcape_topology::render::{
-    FigureOptions, landscape_png, landscape_svg, merge_tree_png, merge_tree_svg, persistence_png,
-    persistence_svg, profile_png, profile_svg,
+    FigureOptions, Series, curve_png, landscape_png, landscape_svg, merge_tree_png, merge_tree_svg,
+    persistence_png, persistence_svg, profile_png, profile_svg,
 };
 use toposcape_topology::{
     Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
@@ -172,4 +172,36 @@ fn landscape_figures_in_one_to_four_dimensions() {
     values[5] = f32::NAN;
     values[6] = f32::INFINITY;
     assert!(landscape_png(&values, &[10, 10], &options).is_ok());
+}
+
+#[test]
+fn training_curves_draw_each_series_in_its_colour() {
+    // A falling loss (blue) and a sparse second series (red), on a log scale with a value the
+    // log scale cannot show (0), which is left out rather than failing.
+    let loss = Series {
+        name: "loss".into(),
+        points: (1..=50).map(|e| (e as f64, 1.0 / e as f64)).collect(),
+    };
+    let error = Series {
+        name: "error".into(),
+        points: vec![(10.0, 0.5), (20.0, 0.0), (30.0, 0.2), (40.0, 0.1)],
+    };
+    let options = FigureOptions {
+        width: 600,
+        height: 400,
+        title: "curve".into(),
+        log_scale: true,
+    };
+    let pixels = decode(
+        curve_png(&[loss, error], "epoch", "value", &options).unwrap(),
+        600,
+        400,
+    );
+    let count = |f: &dyn Fn(&[u8]) -> bool| pixels.chunks(3).filter(|p| f(p)).count();
+    let blue = count(&|p| p[0] < 60 && p[1] > 100 && p[1] < 140 && p[2] > 160);
+    let red = count(&|p| p[0] > 200 && p[1] < 60 && p[2] < 60);
+    assert!(blue > 300, "{blue} blue pixels");
+    assert!(red > 100, "{red} red pixels");
+    // No points at all still draws an empty chart.
+    assert!(curve_png(&[], "x", "y", &options).is_ok());
 }
