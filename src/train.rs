@@ -34,14 +34,19 @@ pub enum Backend {
     Ndarray,
     /// burn's flex CPU backend (ndarray's successor)
     Flex,
+    /// burn's wgpu backend: a GPU, or a CPU Vulkan adapter (needs the `wgpu` build feature)
+    Wgpu,
 }
 
 impl Backend {
-    pub fn device(self) -> Device {
+    /// The backend's device. wgpu is initialised here, so a machine without an adapter is
+    /// told so at once (an input error: the flag cannot be honoured here).
+    pub fn device(self) -> Result<Device, InputError> {
         match self {
             #[allow(deprecated)]
-            Backend::Ndarray => Device::ndarray(),
-            Backend::Flex => Device::flex(),
+            Backend::Ndarray => Ok(Device::ndarray()),
+            Backend::Flex => Ok(Device::flex()),
+            Backend::Wgpu => wgpu_device(),
         }
     }
 
@@ -49,8 +54,33 @@ impl Backend {
         match self {
             Backend::Ndarray => "ndarray",
             Backend::Flex => "flex",
+            Backend::Wgpu => "wgpu",
         }
     }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, InputError> {
+    use std::sync::OnceLock;
+    // The runtime can be initialised once per process; later calls reuse its device.
+    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            Device::wgpu_options()
+                .init()
+                .map_err(|e| e.to_string().replace('\n', " "))
+        })
+        .clone()
+        .map_err(|e| InputError(format!("--backend wgpu: no usable wgpu adapter: {e}")))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device, InputError> {
+    Err(InputError(
+        "--backend wgpu: this toposcape was built without the wgpu feature (build it with \
+         `cargo install --path . --features wgpu`)"
+            .into(),
+    ))
 }
 
 /// Arguments of `toposcape train`.
@@ -135,6 +165,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Some(sets)
         }
     };
+    let device = args.backend.device()?;
     prepare_run_dir(&out, args.force)?;
     fs::write(out.join("config.toml"), config.to_toml())
         .with_context(|| format!("cannot write {}", out.join("config.toml").display()))?;
@@ -142,6 +173,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         config: &config,
         out: &out,
         backend: args.backend,
+        device,
         started: Instant::now(),
     };
     match data {
@@ -178,6 +210,8 @@ struct Run<'a> {
     config: &'a RunConfig,
     out: &'a Path,
     backend: Backend,
+    /// The backend's plain (no autodiff) device.
+    device: Device,
     started: Instant,
 }
 
@@ -339,7 +373,7 @@ impl Run<'_> {
     }
 
     fn pinn(&self) -> Result<()> {
-        let device = self.backend.device().autodiff();
+        let device = self.device.clone().autodiff();
         device.seed(self.config.seed);
         let problem = self.config.convection_config();
         let data = problem.data(&device);
@@ -364,7 +398,7 @@ impl Run<'_> {
     }
 
     fn unet(&self, train_set: SegmentationSet, test_set: SegmentationSet) -> Result<()> {
-        let device = self.backend.device().autodiff();
+        let device = self.device.clone().autodiff();
         device.seed(self.config.seed);
         let unet = self.config.unet_config();
         let model = unet.init(&device);
@@ -373,11 +407,11 @@ impl Run<'_> {
         let classes = unet.classes;
         let evaluate = |m: &Unet| {
             let plain = m.valid();
-            let plain_device = self.backend.device();
+            let plain_device = &self.device;
             let mut predicted = Vec::with_capacity(test_set.labels.len());
             for start in (0..test_set.len()).step_by(batch) {
                 let count = batch.min(test_set.len() - start);
-                let (images, _) = test_set.batch(start, count, &plain_device);
+                let (images, _) = test_set.batch(start, count, plain_device);
                 let p: Vec<i64> = plain
                     .predict(images)
                     .into_data()

@@ -268,3 +268,18 @@ fn bad_configs_exit_2_naming_the_file_and_key_and_create_nothing() {
     assert_eq!(flag.status.code(), Some(2));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn wgpu_without_the_feature_is_explained() {
+    let dir = scratch("nowgpu");
+    let output = train(&dir, TINY_PINN, "run", &["--backend", "wgpu"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("--backend wgpu") && message.contains("--features wgpu"),
+        "{message}"
+    );
+    assert!(!dir.join("run").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,109 @@
+//! The wgpu backend computes the same losses and gradients as the CPU, and trains through the
+//! binary. Runs with `cargo test --features wgpu --test wgpu_backend`; on a machine without a
+//! GPU, Mesa's lavapipe Vulkan driver (Debian: mesa-vulkan-drivers, libvulkan1) gives wgpu a CPU
+//! adapter, slow but exact enough to check the code path.
+#![cfg(feature = "wgpu")]
+
+use std::process::Command;
+
+use burn::module::Module;
+use burn::prelude::*;
+use toposcape_models::convection::ConvectionConfig;
+use toposcape_models::pinn::PinnConfig;
+use toposcape_models::segmentation::ShapesConfig;
+use toposcape_models::train::scalar;
+use toposcape_models::unet::UnetConfig;
+use toposcape_perturb::params::flat_gradient;
+
+fn wgpu() -> Device {
+    Device::wgpu_options()
+        .init()
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)")
+}
+
+fn relative(a: &[f32], b: &[f32]) -> f64 {
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
+    let norm: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+    (diff / norm.max(1e-30)).sqrt()
+}
+
+#[test]
+fn pinn_and_unet_losses_and_gradients_match_the_cpu() {
+    let gpu = wgpu().autodiff();
+    let cpu = Device::flex().autodiff();
+    cpu.seed(5);
+
+    // The PINN: default shape and points.
+    let problem = ConvectionConfig::new().with_beta(5.0);
+    let model = PinnConfig::new().init(&cpu);
+    let on_gpu = model.clone().to_device(&gpu);
+    let cpu_loss = problem.loss(&model, &problem.data(&cpu)).total;
+    let gpu_loss = problem.loss(&on_gpu, &problem.data(&gpu)).total;
+    let (a, b) = (scalar(gpu_loss.clone()), scalar(cpu_loss.clone()));
+    assert!(
+        (a - b).abs() <= 1e-4 * b.abs(),
+        "PINN loss: wgpu {a} vs cpu {b}"
+    );
+    let g_gpu = flat_gradient(&on_gpu, &gpu_loss.backward());
+    let g_cpu = flat_gradient(&model, &cpu_loss.backward());
+    let r = relative(&g_gpu, &g_cpu);
+    assert!(r < 1e-3, "PINN gradient: relative difference {r}");
+
+    // The UNet on shapes; the labels exist before the forward pass (see burn-notes on fusion).
+    let (images, _) = ShapesConfig::new()
+        .with_size(16)
+        .with_train_images(4)
+        .with_test_images(1)
+        .generate();
+    let model = UnetConfig::new().init(&cpu);
+    let on_gpu = model.clone().to_device(&gpu);
+    let (x, y) = images.batch(0, 4, &cpu);
+    let (xg, yg) = images.batch(0, 4, &gpu);
+    let cpu_loss = model.loss(x, y);
+    let gpu_loss = on_gpu.loss(xg, yg);
+    let (a, b) = (scalar(gpu_loss.clone()), scalar(cpu_loss.clone()));
+    assert!(
+        (a - b).abs() <= 1e-4 * b.abs(),
+        "UNet loss: wgpu {a} vs cpu {b}"
+    );
+    let r = relative(
+        &flat_gradient(&on_gpu, &gpu_loss.backward()),
+        &flat_gradient(&model, &cpu_loss.backward()),
+    );
+    assert!(r < 1e-3, "UNet gradient: relative difference {r}");
+}
+
+#[test]
+fn train_runs_on_wgpu() {
+    let dir = std::env::temp_dir().join(format!("toposcape-wgpu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tiny.toml");
+    std::fs::write(
+        &config,
+        "task = \"pinn-convection\"\n[pinn]\nwidths = [2, 8, 1]\n[convection]\n\
+         collocation_points = 32\ninitial_points = 8\nboundary_points = 8\n\
+         [training]\noptimizer = \"adam\"\nlearning_rate = 0.01\nepochs = 2\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args([
+            "train",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--backend",
+            "wgpu",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metrics = std::fs::read_to_string(out.join("train_metrics.json")).unwrap();
+    assert!(metrics.contains("\"backend\": \"wgpu\""), "{metrics}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
