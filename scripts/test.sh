@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Runs every check of the project: formatting, lints (warnings are errors) and all tests of the
 # workspace. This is the single test command of README.md, and what CI (.ci/run) runs.
+#
+#   scripts/test.sh          # the everyday loop: CPU backends only
+#   scripts/test.sh --wgpu   # also builds the wgpu feature and checks the wgpu backend against
+#                            # the CPU (needs a Vulkan driver: a GPU's, or Mesa's lavapipe)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+wgpu=false
+for arg in "$@"; do
+    case "$arg" in
+        --wgpu) wgpu=true ;;
+        *) echo "scripts/test.sh: unknown option $arg (expected --wgpu)" >&2; exit 2 ;;
+    esac
+done
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -10,3 +22,13 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+
+if $wgpu; then
+    # wgpu warns on stderr when XDG_RUNTIME_DIR is unset; give it a private one.
+    if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+        XDG_RUNTIME_DIR="$(mktemp -d)"
+        export XDG_RUNTIME_DIR
+    fi
+    echo "== cargo test --features wgpu (the wgpu backend against the CPU)"
+    cargo test --locked --features wgpu --test wgpu_backend --test train_cli
+fi

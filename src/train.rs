@@ -321,6 +321,29 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Trains with a progress bar, writing the curve and checkpoints as epochs finish.
+    /// `loss(model, batch)` is one batch's loss; `evaluate` runs at checkpoint epochs.
+    fn train_with_curve<M: burn::module::Module + Clone>(
+        &self,
+        model: M,
+        batches: usize,
+        eval_name: &'static str,
+        mut loss: impl FnMut(&M, usize) -> Tensor<1>,
+        evaluate: impl Fn(&M) -> Evaluation,
+    ) -> Result<(M, Curve)> {
+        let mut curve = Curve::create(self.out, eval_name)?;
+        let bar = progress(self.config.training.epochs);
+        let model = train(
+            model,
+            &self.config.train_settings(),
+            batches,
+            |m, _, b| loss(m, b),
+            |report| self.on_epoch(&bar, &mut curve, &report, &evaluate),
+        )?;
+        bar.finish_and_clear();
+        Ok((model, curve))
+    }
+
     fn finish<M: burn::module::Module + Clone>(
         &self,
         model: &M,
@@ -383,16 +406,13 @@ impl Run<'_> {
             relative_l2_error: Some(model_error(m, beta, &device)),
             ..Evaluation::default()
         };
-        let mut curve = Curve::create(self.out, "relative_l2_error")?;
-        let bar = progress(self.config.training.epochs);
-        let model = train(
+        let (model, curve) = self.train_with_curve(
             model,
-            &self.config.train_settings(),
             1,
-            |m, _, _| problem.loss(m, &data).total,
-            |report| self.on_epoch(&bar, &mut curve, &report, evaluate),
+            "relative_l2_error",
+            |m, _| problem.loss(m, &data).total,
+            evaluate,
         )?;
-        bar.finish_and_clear();
         let final_loss = scalar(problem.loss(&model, &data).total);
         self.finish(&model, final_loss, evaluate(&model), curve)
     }
@@ -427,19 +447,16 @@ impl Run<'_> {
                 ..Evaluation::default()
             }
         };
-        let mut curve = Curve::create(self.out, "mean_iou")?;
-        let bar = progress(self.config.training.epochs);
-        let model = train(
+        let (model, curve) = self.train_with_curve(
             model,
-            &self.config.train_settings(),
             batches,
-            |m, _, b| {
+            "mean_iou",
+            |m, b| {
                 let (x, y) = train_set.batch(b * batch, batch, &device);
                 m.loss(x, y)
             },
-            |report| self.on_epoch(&bar, &mut curve, &report, evaluate),
+            evaluate,
         )?;
-        bar.finish_and_clear();
         // The final loss over the whole training set, batch by batch.
         let mut total = 0.0;
         for b in 0..batches {

@@ -176,20 +176,17 @@ fn draw_curves<DB: DrawingBackend>(
         ),
         |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(scale(y)), d.max(scale(y))),
     );
-    let (x0, x1) = if x0 < x1 {
-        (x0, x1)
-    } else if x0.is_finite() {
-        (x0 - 0.5, x0 + 0.5)
-    } else {
-        (0.0, 1.0)
+    // A range of one value (or none) is widened so the chart has extent.
+    let widen = |low: f64, high: f64| {
+        if low < high {
+            (low, high)
+        } else if low.is_finite() {
+            (low - 0.5, low + 0.5)
+        } else {
+            (0.0, 1.0)
+        }
     };
-    let (y0, y1) = if y0 < y1 {
-        (y0, y1)
-    } else if y0.is_finite() {
-        (y0 - 0.5, y0 + 0.5)
-    } else {
-        (0.0, 1.0)
-    };
+    let ((x0, x1), (y0, y1)) = (widen(x0, x1), widen(y0, y1));
     let pad = (y1 - y0) * 0.05;
     let mut chart = ChartBuilder::on(area)
         .caption(&options.title, (FONT, 26))
