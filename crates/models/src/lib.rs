@@ -1,11 +1,16 @@
-//! toposcape-models: the neural networks whose loss landscapes toposcape analyses.
+//! toposcape-models: the neural networks whose loss landscapes toposcape analyses, their data,
+//! and their training.
 //!
-//! Written so far: the physics-informed network for 1-D convection ([`pinn`]), a tanh MLP whose
-//! input derivatives come out of its forward pass, and the convection problem
-//! ([`convection`]): seeded sample points, the three-term PINN loss, and the relative L2 error
-//! against the exact solution. Still to come (issue "burn models"): the training command and
-//! configs, L-BFGS, the UNet for segmentation, checkpoints, and the implementation of
-//! `toposcape-perturb`'s model trait.
+//! - [`pinn`]: a tanh MLP whose input derivatives come out of its forward pass, and
+//!   [`convection`]: the 1-D convection problem (seeded points, the three-term PINN loss, the
+//!   relative L2 error against the exact solution).
+//! - [`unet`]: a UNet for segmentation with pixel accuracy and mean IoU, and
+//!   [`segmentation`]: seeded synthetic shapes and the Oxford-IIIT Pet layout.
+//! - [`train`]: one training loop with Adam or L-BFGS; [`checkpoint`]: burn records and
+//!   safetensors named by parameter path.
+//!
+//! Models are plain burn 0.22 modules: the backend is the `Device` they are created on (flex,
+//! ndarray, or wgpu when burn is built with it).
 
 pub mod checkpoint;
 pub mod convection;
