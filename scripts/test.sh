@@ -29,6 +29,8 @@ if $wgpu; then
         XDG_RUNTIME_DIR="$(mktemp -d)"
         export XDG_RUNTIME_DIR
     fi
+    echo "== cargo clippy --features wgpu"
+    cargo clippy --locked --features wgpu --all-targets -- -D warnings
     echo "== cargo test --features wgpu (the wgpu backend against the CPU)"
     cargo test --locked --features wgpu --test wgpu_backend --test train_cli
 fi
