@@ -6,4 +6,6 @@
 //! filter-normalised random directions, PCA of checkpoints, interpolation), the sampling plans,
 //! the batched evaluators, and the resumable landscape store.
 
+pub mod hessian;
+pub mod model;
 pub mod params;

@@ -115,16 +115,28 @@ pub fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 /// # Panics
 /// If `flat` is shorter than the layout.
 pub fn load_flat<M: Module>(module: M, flat: Tensor<1>) -> M {
+    load(module, flat, false)
+}
+
+/// Like [`load_flat`], but every float parameter becomes a fresh leaf that requires gradients
+/// (`flat` must be on an autodiff device): the way to differentiate a loss with respect to
+/// parameters loaded from a vector, whatever state the module was in.
+pub fn load_flat_trainable<M: Module>(module: M, flat: Tensor<1>) -> M {
+    load(module, flat, true)
+}
+
+fn load<M: Module>(module: M, flat: Tensor<1>, trainable: bool) -> M {
     struct Load {
         flat: Tensor<1>,
         offset: usize,
+        trainable: bool,
     }
     impl ModuleMapper for Load {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             param.map(|old| {
                 let shape = old.shape();
                 let numel = shape.num_elements();
-                let require_grad = old.is_require_grad();
+                let require_grad = self.trainable || old.is_require_grad();
                 let new = self
                     .flat
                     .clone()
@@ -140,7 +152,11 @@ pub fn load_flat<M: Module>(module: M, flat: Tensor<1>) -> M {
             })
         }
     }
-    module.map(&mut Load { flat, offset: 0 })
+    module.map(&mut Load {
+        flat,
+        offset: 0,
+        trainable,
+    })
 }
 
 /// `module` with its float parameters replaced by the values of `flat`.

@@ -1,0 +1,106 @@
+//! The model as a function of one parameter vector: what the directions and the sampler need.
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::params::{
+    ParamLayout, flat_gradient, flatten, load_flat_trainable, load_flat_values, to_vec,
+};
+
+/// A loss that can be evaluated at any parameter vector of a fixed layout.
+///
+/// Implementations own their copy of the model: evaluating at other parameters never changes
+/// the caller's weights.
+pub trait LandscapeModel {
+    /// The names, shapes and offsets of the parameter vector.
+    fn layout(&self) -> &ParamLayout;
+
+    /// The trained parameters theta0, in layout order.
+    fn theta0(&self) -> &[f32];
+
+    /// The loss at `theta`.
+    fn loss(&mut self, theta: &[f32]) -> f64;
+
+    /// The loss and its gradient at `theta`.
+    fn loss_and_gradient(&mut self, theta: &[f32]) -> (f64, Vec<f32>);
+
+    /// The losses at several parameter vectors. The default evaluates them one at a time;
+    /// a model may batch them.
+    fn losses(&mut self, thetas: &[Vec<f32>]) -> Vec<f64> {
+        thetas.iter().map(|t| self.loss(t)).collect()
+    }
+}
+
+/// Any burn module with a loss function, one point at a time: the fallback that lets a user's
+/// own model be analysed.
+pub struct ModuleLoss<M, F> {
+    layout: ParamLayout,
+    theta0: Vec<f32>,
+    /// A copy on the plain device, for losses.
+    plain: Option<M>,
+    /// A copy on the autodiff device, for gradients.
+    tracked: Option<M>,
+    device: Device,
+    loss: F,
+}
+
+impl<M, F> ModuleLoss<M, F>
+where
+    M: Module + Clone,
+    F: Fn(&M) -> Tensor<1>,
+{
+    /// Wraps `model` (created on `device`, which must not be an autodiff device itself) and its
+    /// loss. `loss` must build its data on the device of the module it is given. The model is
+    /// copied; the original is never modified.
+    pub fn new(model: &M, device: &Device, loss: F) -> Self {
+        let theta0 = flatten(model);
+        let layout = ParamLayout::of(model);
+        let autodiff = device.clone().autodiff();
+        let tracked = load_flat_trainable(
+            model.clone(),
+            Tensor::<1>::from_floats(theta0.as_slice(), &autodiff),
+        );
+        ModuleLoss {
+            layout,
+            theta0,
+            plain: Some(model.clone()),
+            tracked: Some(tracked),
+            device: device.clone(),
+            loss,
+        }
+    }
+}
+
+impl<M, F> LandscapeModel for ModuleLoss<M, F>
+where
+    M: Module + Clone,
+    F: Fn(&M) -> Tensor<1>,
+{
+    fn layout(&self) -> &ParamLayout {
+        &self.layout
+    }
+
+    fn theta0(&self) -> &[f32] {
+        &self.theta0
+    }
+
+    fn loss(&mut self, theta: &[f32]) -> f64 {
+        let model = load_flat_values(self.plain.take().expect("model"), theta, &self.device);
+        let value = f64::from(to_vec((self.loss)(&model))[0]);
+        self.plain = Some(model);
+        value
+    }
+
+    fn loss_and_gradient(&mut self, theta: &[f32]) -> (f64, Vec<f32>) {
+        let device = self.device.clone().autodiff();
+        let model = load_flat_trainable(
+            self.tracked.take().expect("model"),
+            Tensor::<1>::from_floats(theta, &device),
+        );
+        let loss = (self.loss)(&model);
+        let gradient = flat_gradient(&model, &loss.backward());
+        let value = f64::from(to_vec(loss)[0]);
+        self.tracked = Some(model);
+        (value, gradient)
+    }
+}
