@@ -6,6 +6,8 @@ use std::f64::consts::TAU;
 
 use burn::prelude::*;
 
+use toposcape_perturb::random::SplitMix64;
+
 use crate::pinn::Pinn;
 
 /// The problem, its sample points and the weights of the loss terms.
@@ -37,21 +39,6 @@ pub struct ConvectionConfig {
 /// The exact solution `sin(x - beta t)`.
 pub fn exact_solution(x: f64, t: f64, beta: f64) -> f64 {
     (x - beta * t).sin()
-}
-
-/// A small deterministic generator (SplitMix64), so sample points do not depend on a backend's
-/// random number generator.
-pub(crate) struct SplitMix(pub(crate) u64);
-
-impl SplitMix {
-    pub(crate) fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// The sample points of the loss, as `[N, 2]` tensors of `(x, t)`.
@@ -86,7 +73,7 @@ pub struct LossTerms {
 impl ConvectionConfig {
     /// The seeded sample points on `device`.
     pub fn data(&self, device: &Device) -> ConvectionData {
-        let mut random = SplitMix(self.seed);
+        let mut random = SplitMix64(self.seed);
         let collocation: Vec<(f64, f64)> = (0..self.collocation_points)
             .map(|_| (TAU * random.uniform(), random.uniform()))
             .collect();

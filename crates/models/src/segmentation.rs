@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use crate::convection::SplitMix;
+use toposcape_perturb::random::SplitMix64;
 
 /// Images `[N, 3, S, S]` (C order, f32 in `[0, 1]`) and their classes `[N, S, S]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,18 +77,6 @@ pub struct ShapesConfig {
     pub seed: u64,
 }
 
-impl SplitMix {
-    fn between(&mut self, low: f64, high: f64) -> f64 {
-        low + (high - low) * self.uniform()
-    }
-
-    /// A standard normal sample (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        (-2.0 * u.ln()).sqrt() * (2.0 * PI * self.uniform()).cos()
-    }
-}
-
 enum Shape {
     Ellipse {
         cx: f64,
@@ -110,7 +98,7 @@ enum Shape {
 }
 
 impl Shape {
-    fn random(random: &mut SplitMix, size: f64) -> Shape {
+    fn random(random: &mut SplitMix64, size: f64) -> Shape {
         let cx = random.between(0.2, 0.8) * size;
         let cy = random.between(0.2, 0.8) * size;
         match (random.uniform() * 3.0) as usize {
@@ -241,13 +229,13 @@ impl ShapesConfig {
 
     /// The training and held-out sets (different images from one seed).
     pub fn generate(&self) -> (SegmentationSet, SegmentationSet) {
-        let mut random = SplitMix(self.seed ^ 0x5eed_5a9e);
+        let mut random = SplitMix64(self.seed ^ 0x5eed_5a9e);
         let train = self.images(&mut random, self.train_images);
         let test = self.images(&mut random, self.test_images);
         (train, test)
     }
 
-    fn images(&self, random: &mut SplitMix, count: usize) -> SegmentationSet {
+    fn images(&self, random: &mut SplitMix64, count: usize) -> SegmentationSet {
         let mut set = SegmentationSet {
             size: self.size,
             images: Vec::new(),
@@ -262,10 +250,10 @@ impl ShapesConfig {
 
     /// One image: a textured background (a random colour modulated by a random plane wave),
     /// then 1..=max_shapes shapes, each filled with its own colour and texture, then noise.
-    fn image(&self, random: &mut SplitMix) -> (Vec<f32>, Vec<i64>) {
+    fn image(&self, random: &mut SplitMix64) -> (Vec<f32>, Vec<i64>) {
         let s = self.size;
         let size = s as f64;
-        let texture = |random: &mut SplitMix| {
+        let texture = |random: &mut SplitMix64| {
             let colour = [random.uniform(), random.uniform(), random.uniform()];
             let angle = random.between(0.0, PI);
             let frequency = random.between(0.2, 1.2);
@@ -387,7 +375,7 @@ impl PetConfig {
         }
         // A seeded Fisher-Yates shuffle picks the held-out images.
         let mut order: Vec<usize> = (0..names.len()).collect();
-        let mut random = SplitMix(self.seed ^ 0x0e70_9e75);
+        let mut random = SplitMix64(self.seed ^ 0x0e70_9e75);
         for i in (1..order.len()).rev() {
             let j = (random.uniform() * (i + 1) as f64) as usize;
             order.swap(i, j.min(i));

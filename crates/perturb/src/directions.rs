@@ -10,6 +10,7 @@
 //! normalised this way: they stay orthonormal.
 
 use crate::params::ParamLayout;
+use crate::random::SplitMix64;
 
 /// How a parameter tensor's filters are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,25 +28,6 @@ pub fn burn_filter_axis(shape: &[usize]) -> FilterAxis {
         FilterAxis::Last
     } else {
         FilterAxis::First
-    }
-}
-
-/// A seeded standard normal generator (SplitMix64 and Box-Muller).
-struct Normal(u64);
-
-impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 }
 
@@ -79,10 +61,10 @@ pub fn filter_normalised(
     seed: u64,
     axis: impl Fn(&[usize]) -> FilterAxis,
 ) -> Vec<Vec<f32>> {
-    let mut normal = Normal(seed ^ 0xd1_7ec7_1075);
+    let mut random = SplitMix64(seed ^ 0xd1_7ec7_1075);
     (0..count)
         .map(|_| {
-            let mut d: Vec<f64> = (0..layout.len()).map(|_| normal.sample()).collect();
+            let mut d: Vec<f64> = (0..layout.len()).map(|_| random.normal()).collect();
             for entry in &layout.entries {
                 if entry.shape.len() < 2 {
                     d[entry.offset..entry.offset + entry.numel()].fill(0.0);

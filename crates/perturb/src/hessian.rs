@@ -10,6 +10,7 @@
 use nalgebra::{DMatrix, SymmetricEigen};
 
 use crate::model::LandscapeModel;
+use crate::random::SplitMix64;
 
 /// Counts Hessian-vector products of a model at a point.
 pub struct Hvp<'a, L: LandscapeModel + ?Sized> {
@@ -119,18 +120,9 @@ pub fn top_eigenpairs(
 ) -> Eigenpairs {
     let k = options.k.min(n).max(1);
     let max_steps = options.max_steps.max(k).min(n);
-    // A seeded start vector (SplitMix64, uniform in [-1, 1]).
-    let mut state = options.seed ^ 0x1a2c_3e4f_5a6b_7c8d;
-    let mut q: Vec<f64> = (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        })
-        .collect();
+    // A seeded start vector, uniform in [-1, 1] per component.
+    let mut random = SplitMix64(options.seed ^ 0x1a2c_3e4f_5a6b_7c8d);
+    let mut q: Vec<f64> = (0..n).map(|_| random.between(-1.0, 1.0)).collect();
     let q_norm = norm(&q);
     q.iter_mut().for_each(|x| *x /= q_norm);
 

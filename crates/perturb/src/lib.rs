@@ -15,3 +15,4 @@ pub mod directions;
 pub mod hessian;
 pub mod model;
 pub mod params;
+pub mod random;
