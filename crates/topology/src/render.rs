@@ -256,6 +256,19 @@ fn draw_curves<DB: DrawingBackend>(
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 16)
 }
 
+/// The smallest and largest of `values`, or (0, 1) when there are none (or the smallest is not
+/// finite), so a chart always has a range.
+fn value_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    if low.is_finite() {
+        (low, high)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
 fn png_of(
     options: &FigureOptions,
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), RenderError>,
@@ -483,15 +496,7 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
     options: &FigureOptions,
 ) -> Result<(), RenderError> {
     area.fill(&WHITE).map_err(failed)?;
-    let finite = values.iter().map(|v| v.to_f64()).filter(|v| v.is_finite());
-    let (low, high) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-        (l.min(v), h.max(v))
-    });
-    let (low, high) = if low.is_finite() {
-        (low, high)
-    } else {
-        (0.0, 1.0)
-    };
+    let (low, high) = value_range(values.iter().map(|v| v.to_f64()).filter(|v| v.is_finite()));
     if options.log_scale && low <= 0.0 {
         return Err(RenderError(format!(
             "a logarithmic loss scale needs positive losses; the smallest is {low}"
@@ -684,14 +689,7 @@ fn draw_persistence<DB: DrawingBackend>(
         .iter()
         .flat_map(|&(b, d)| [b, d])
         .chain(diagram.essential.iter().copied());
-    let (low, high) = levels.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-        (l.min(v), h.max(v))
-    });
-    let (low, high) = if low.is_finite() {
-        (low, high)
-    } else {
-        (0.0, 1.0)
-    };
+    let (low, high) = value_range(levels);
     let pad = if high > low { (high - low) * 0.06 } else { 0.5 };
     // Essential classes are drawn on a line above every finite death, marked "never dies".
     let never = high + 3.0 * pad;
