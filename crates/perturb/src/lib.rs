@@ -6,13 +6,16 @@
 //! - [`model`]: the [`model::LandscapeModel`] trait (loss, gradient and batched losses at any
 //!   parameter vector) with a generic one-point implementation for any burn module;
 //! - [`hessian`]: Hessian-vector products and Lanczos for the top eigenpairs;
-//! - [`directions`]: seeded filter-normalised random directions.
-//!
-//! Still to come (issue "perturbation"): PCA and interpolation directions, sampling plans, the
-//! fast evaluators for the PINN and the UNet, the resumable landscape store, `toposcape analyze`.
+//! - [`directions`]: seeded filter-normalised random directions;
+//! - [`plan`]: sampling plans (grids of 1 to 8 axes);
+//! - [`sample`]: the directions as a matrix, the [`sample::PointEvaluator`] trait and the
+//!   multi-threaded driver that fills a [`store::ChunkStore`], the resumable landscape store.
 
 pub mod directions;
 pub mod hessian;
 pub mod model;
 pub mod params;
+pub mod plan;
 pub mod random;
+pub mod sample;
+pub mod store;
