@@ -41,6 +41,17 @@ pub fn exact_solution(x: f64, t: f64, beta: f64) -> f64 {
     (x - beta * t).sin()
 }
 
+/// The sample points of the loss as f32 values: pairs `(x, t)` flattened row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvectionPoints {
+    pub collocation: Vec<f32>,
+    pub initial: Vec<f32>,
+    /// `sin x` at the initial points.
+    pub initial_target: Vec<f32>,
+    pub boundary_left: Vec<f32>,
+    pub boundary_right: Vec<f32>,
+}
+
 /// The sample points of the loss, as `[N, 2]` tensors of `(x, t)`.
 #[derive(Debug, Clone)]
 pub struct ConvectionData {
@@ -71,8 +82,8 @@ pub struct LossTerms {
 }
 
 impl ConvectionConfig {
-    /// The seeded sample points on `device`.
-    pub fn data(&self, device: &Device) -> ConvectionData {
+    /// The seeded sample points, as f32 values (the values every backend receives).
+    pub fn points(&self) -> ConvectionPoints {
         let mut random = SplitMix64(self.seed);
         let collocation: Vec<(f64, f64)> = (0..self.collocation_points)
             .map(|_| (TAU * random.uniform(), random.uniform()))
@@ -83,14 +94,30 @@ impl ConvectionConfig {
         let times: Vec<f64> = (0..self.boundary_points)
             .map(|_| random.uniform())
             .collect();
-        let target: Vec<f32> = initial.iter().map(|&(x, _)| x.sin() as f32).collect();
+        let flat = |pairs: &mut dyn Iterator<Item = (f64, f64)>| -> Vec<f32> {
+            pairs.flat_map(|(x, t)| [x as f32, t as f32]).collect()
+        };
+        ConvectionPoints {
+            collocation: flat(&mut collocation.iter().copied()),
+            initial: flat(&mut initial.iter().copied()),
+            initial_target: initial.iter().map(|&(x, _)| x.sin() as f32).collect(),
+            boundary_left: flat(&mut times.iter().map(|&t| (0.0, t))),
+            boundary_right: flat(&mut times.iter().map(|&t| (TAU, t))),
+        }
+    }
+
+    /// The seeded sample points on `device`.
+    pub fn data(&self, device: &Device) -> ConvectionData {
+        let points = self.points();
+        let pairs =
+            |flat: &[f32]| Tensor::<1>::from_floats(flat, device).reshape([flat.len() / 2, 2]);
         ConvectionData {
-            collocation: points(&collocation, device),
-            initial: points(&initial, device),
-            initial_target: Tensor::<1>::from_floats(target.as_slice(), device)
-                .reshape([initial.len(), 1]),
-            boundary_left: points(&times.iter().map(|&t| (0.0, t)).collect::<Vec<_>>(), device),
-            boundary_right: points(&times.iter().map(|&t| (TAU, t)).collect::<Vec<_>>(), device),
+            collocation: pairs(&points.collocation),
+            initial: pairs(&points.initial),
+            initial_target: Tensor::<1>::from_floats(points.initial_target.as_slice(), device)
+                .reshape([points.initial_target.len(), 1]),
+            boundary_left: pairs(&points.boundary_left),
+            boundary_right: pairs(&points.boundary_right),
         }
     }
 

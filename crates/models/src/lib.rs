@@ -6,6 +6,7 @@
 //!   relative L2 error against the exact solution).
 //! - [`unet`]: a UNet for segmentation with pixel accuracy and mean IoU, and
 //!   [`segmentation`]: seeded synthetic shapes and the Oxford-IIIT Pet layout.
+//! - [`kernel`]: the PINN loss as a CPU kernel outside burn, for fast landscape sampling.
 //! - [`train`]: one training loop with Adam or L-BFGS; [`checkpoint`]: burn records and
 //!   safetensors named by parameter path.
 //!
@@ -14,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod convection;
+pub mod kernel;
 pub mod pinn;
 pub mod segmentation;
 pub mod train;

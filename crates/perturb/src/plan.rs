@@ -32,7 +32,10 @@ impl GridPlan {
             .iter()
             .zip(ranges)
             .map(|(&p, &r)| {
-                assert!(p >= 2 && r.is_finite() && r > 0.0, "axis of {p} points, range {r}");
+                assert!(
+                    p >= 2 && r.is_finite() && r > 0.0,
+                    "axis of {p} points, range {r}"
+                );
                 (0..p)
                     .map(|i| {
                         // Symmetric by construction: coordinate i is minus coordinate p-1-i.

@@ -63,20 +63,25 @@ pub trait PointEvaluator: Send {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]);
 }
 
-/// A [`LandscapeModel`] as a point evaluator: one point at a time, the parameter vector built
-/// by [`Directions::perturb_into`] into a buffer reused across points.
-pub struct Perturbed<'a, L> {
-    model: L,
+/// A loss function of the parameter vector as a point evaluator: one point at a time, the
+/// parameter vector built by [`Directions::perturb_into`] into a buffer reused across points.
+/// `loss` may be a [`LandscapeModel`]'s (see [`Perturbed::of_model`]) or a specialised kernel.
+pub struct Perturbed<'a, F> {
+    loss: F,
     theta0: &'a [f32],
     directions: &'a Directions,
     theta: Vec<f32>,
 }
 
-impl<'a, L: LandscapeModel> Perturbed<'a, L> {
-    pub fn new(model: L, theta0: &'a [f32], directions: &'a Directions) -> Self {
-        assert_eq!(theta0.len(), directions.len, "directions of theta0's length");
+impl<'a, F: FnMut(&[f32]) -> f32 + Send> Perturbed<'a, F> {
+    pub fn new(loss: F, theta0: &'a [f32], directions: &'a Directions) -> Self {
+        assert_eq!(
+            theta0.len(),
+            directions.len,
+            "directions of theta0's length"
+        );
         Perturbed {
-            model,
+            loss,
             theta0,
             directions,
             theta: vec![0.0; theta0.len()],
@@ -84,13 +89,24 @@ impl<'a, L: LandscapeModel> Perturbed<'a, L> {
     }
 }
 
-impl<L: LandscapeModel + Send> PointEvaluator for Perturbed<'_, L> {
+impl<'a> Perturbed<'a, ()> {
+    /// A [`LandscapeModel`]'s loss (which owns its copy of the model) as a point evaluator.
+    pub fn of_model<L: LandscapeModel + Send + 'a>(
+        mut model: L,
+        theta0: &'a [f32],
+        directions: &'a Directions,
+    ) -> Perturbed<'a, impl FnMut(&[f32]) -> f32 + Send + 'a> {
+        Perturbed::new(move |theta| model.loss(theta) as f32, theta0, directions)
+    }
+}
+
+impl<F: FnMut(&[f32]) -> f32 + Send> PointEvaluator for Perturbed<'_, F> {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
         let dims = self.directions.count;
         for (point, slot) in coords.chunks_exact(dims).zip(out) {
             self.directions
                 .perturb_into(self.theta0, point, &mut self.theta);
-            *slot = self.model.loss(&self.theta) as f32;
+            *slot = (self.loss)(&self.theta);
         }
     }
 }
@@ -197,7 +213,10 @@ mod tests {
             }
             let c = plan.point(i);
             let expected = (1.0 + c[0]).powi(2) + (2.0 + c[1]).powi(2) + 9.0;
-            assert!((f64::from(*v) - expected).abs() < 1e-4, "{i}: {v} vs {expected}");
+            assert!(
+                (f64::from(*v) - expected).abs() < 1e-4,
+                "{i}: {v} vs {expected}"
+            );
         }
         assert_eq!(sample(&plan, &store, vec![(Bowl, d)], &|_| {}).unwrap(), 0);
         store.remove().unwrap();

@@ -247,7 +247,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("toposcape-store-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("toposcape-store-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -267,7 +268,9 @@ mod tests {
         assert_eq!(store.chunk_count(), 3);
         assert_eq!(store.range(2), 8..10);
         assert_eq!(store.missing().unwrap(), vec![0, 1, 2]);
-        store.write(1, &[4.0, 5.0, f32::NAN, f32::INFINITY]).unwrap();
+        store
+            .write(1, &[4.0, 5.0, f32::NAN, f32::INFINITY])
+            .unwrap();
         // A temporary of a killed run is removed on open.
         fs::write(dir.join("chunk-00000000.tmp"), b"half").unwrap();
         let store = ChunkStore::open(&dir, description("a")).unwrap();
@@ -298,8 +301,17 @@ mod tests {
     #[test]
     fn fingerprints_change_with_any_input() {
         let base = Fingerprint::default().f32s(&[1.0, 2.0]).text("pinn").hex();
-        assert_ne!(base, Fingerprint::default().f32s(&[1.0, 2.5]).text("pinn").hex());
-        assert_ne!(base, Fingerprint::default().f32s(&[1.0, 2.0]).text("unet").hex());
-        assert_eq!(base, Fingerprint::default().f32s(&[1.0, 2.0]).text("pinn").hex());
+        assert_ne!(
+            base,
+            Fingerprint::default().f32s(&[1.0, 2.5]).text("pinn").hex()
+        );
+        assert_ne!(
+            base,
+            Fingerprint::default().f32s(&[1.0, 2.0]).text("unet").hex()
+        );
+        assert_eq!(
+            base,
+            Fingerprint::default().f32s(&[1.0, 2.0]).text("pinn").hex()
+        );
     }
 }

@@ -1,0 +1,308 @@
+//! The PINN loss as a CPU kernel outside burn, for landscape sampling: the same network, data
+//! and loss as [`crate::convection::ConvectionConfig::loss`], read straight from a flat
+//! parameter vector, so moving to another landscape point costs nothing but the perturbation.
+//!
+//! Why by hand: sampling evaluates the loss millions of times at one fixed shape, and burn's
+//! CPU backends spend most of that time on per-operation overhead and on elementwise passes
+//! (burn-notes.md: tanh alone cost ten matmuls). Here each layer is one matrix product
+//! (the `gemm` crate) over a single stacked matrix holding the values at every point and one
+//! input tangent at each collocation point, followed by one fused pass that adds the bias,
+//! applies tanh and scales the tangent by its slope. Only the forward pass exists: gradients
+//! (for the Hessian) stay with burn.
+//!
+//! One tangent, not two: the residual `u_t + beta u_x` is the derivative of `u` along the
+//! direction `(beta, 1)` in `(x, t)`, and tangents propagate linearly, so carrying that single
+//! direction gives the residual directly, with a third fewer rows than carrying `u_x` and `u_t`
+//! (the burn model carries both; the two agree to rounding).
+//!
+//! tanh is `1 - 2 / (exp(2z) + 1)`, the formula the burn model uses ([`crate::pinn::fast_tanh`]),
+//! with `exp` by range reduction to `2^k e^r`, `|r| <= ln 2 / 2`, and the degree-6 Taylor
+//! polynomial of `e^r` (truncation error below 1.2e-7 relative, f32's resolution): branch-free,
+//! so the compiler vectorises the pass.
+
+use crate::convection::{ConvectionConfig, ConvectionPoints};
+use crate::pinn::PinnConfig;
+
+/// A layer's place in the flat parameter vector: burn's `Linear`, weight `[in, out]` then bias.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    inputs: usize,
+    outputs: usize,
+    weight: usize,
+    bias: usize,
+}
+
+/// The PINN loss at any parameter vector, on the CPU.
+#[derive(Debug, Clone)]
+pub struct PinnKernel {
+    layers: Vec<Layer>,
+    /// Rows of the stacked matrix: collocation, initial, left, right (values), then the
+    /// tangents along `(beta, 1)` at the collocation points.
+    collocation: usize,
+    values: usize,
+    initial: usize,
+    boundary: usize,
+    /// The first layer's input: every row's (x, t) or tangent direction.
+    input: Vec<f32>,
+    target: Vec<f32>,
+    weights: [f64; 3],
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// `theta`'s length for a network of these widths.
+pub fn parameter_count(widths: &[usize]) -> usize {
+    widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+}
+
+impl PinnKernel {
+    /// The kernel for the network `pinn` and the problem `convection`. The parameter vector is
+    /// in the order of [`toposcape_perturb::params::ParamLayout`] of the burn model: for each
+    /// layer its weight `[in, out]`, then its bias.
+    pub fn new(pinn: &PinnConfig, convection: &ConvectionConfig) -> Self {
+        let mut layers = Vec::new();
+        let mut offset = 0;
+        for w in pinn.widths.windows(2) {
+            layers.push(Layer {
+                inputs: w[0],
+                outputs: w[1],
+                weight: offset,
+                bias: offset + w[0] * w[1],
+            });
+            offset += w[0] * w[1] + w[1];
+        }
+        let ConvectionPoints {
+            collocation,
+            initial,
+            initial_target,
+            boundary_left,
+            boundary_right,
+        } = convection.points();
+        let (nc, ni, nb) = (
+            collocation.len() / 2,
+            initial.len() / 2,
+            boundary_left.len() / 2,
+        );
+        let mut input = Vec::new();
+        for part in [&collocation, &initial, &boundary_left, &boundary_right] {
+            input.extend_from_slice(part);
+        }
+        // The input tangent along the characteristic direction (beta, 1) at every collocation
+        // point: its output tangent is u_t + beta u_x.
+        let direction = [convection.beta as f32, 1.0];
+        for _ in 0..nc {
+            input.extend_from_slice(&direction);
+        }
+        let rows = nc + ni + 2 * nb + nc;
+        let widest = pinn.widths.iter().copied().max().unwrap_or(1);
+        PinnKernel {
+            layers,
+            collocation: nc,
+            values: nc + ni + 2 * nb,
+            initial: ni,
+            boundary: nb,
+            input,
+            target: initial_target,
+            weights: [
+                convection.initial_weight,
+                convection.residual_weight,
+                convection.boundary_weight,
+            ],
+            a: vec![0.0; rows * widest],
+            b: vec![0.0; rows * widest],
+        }
+    }
+
+    /// The number of parameters the kernel reads.
+    pub fn parameter_count(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.bias + l.outputs)
+    }
+
+    /// The loss at `theta`.
+    ///
+    /// # Panics
+    /// If `theta` has the wrong length.
+    pub fn loss(&mut self, theta: &[f32]) -> f32 {
+        assert_eq!(
+            theta.len(),
+            self.parameter_count(),
+            "parameter vector length"
+        );
+        let rows = self.values + self.collocation;
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let input: &[f32] = if i == 0 { &self.input } else { &self.a };
+            let weight = &theta[layer.weight..layer.bias];
+            let bias = &theta[layer.bias..layer.bias + layer.outputs];
+            let (k, n) = (layer.inputs, layer.outputs);
+            let out = &mut self.b[..rows * n];
+            // SAFETY: `input` holds rows x k values, `weight` k x n and `out` rows x n, all
+            // row-major with the strides given; the three do not overlap.
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    n,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    input.as_ptr(),
+                    1,
+                    k as isize,
+                    weight.as_ptr(),
+                    1,
+                    n as isize,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            let (values, tangents) = out.split_at_mut(self.values * n);
+            if i < last {
+                activate(values, tangents, bias, self.collocation, n);
+            } else {
+                for row in values.chunks_exact_mut(n) {
+                    for (v, b) in row.iter_mut().zip(bias) {
+                        *v += b;
+                    }
+                }
+            }
+            std::mem::swap(&mut self.a, &mut self.b);
+        }
+        // The network's output is one column.
+        let n = self.layers[last].outputs;
+        debug_assert_eq!(n, 1, "a scalar output");
+        let out = &self.a[..rows];
+        let (nc, ni, nb) = (self.collocation, self.initial, self.boundary);
+        let tangent = &out[self.values..self.values + nc];
+        let residual = mean_square(tangent.iter().copied());
+        let initial = mean_square((0..ni).map(|j| out[nc + j] - self.target[j]));
+        let left = &out[nc + ni..nc + ni + nb];
+        let right = &out[nc + ni + nb..nc + ni + 2 * nb];
+        let boundary = mean_square((0..nb).map(|j| left[j] - right[j]));
+        let [wi, wr, wb] = self.weights;
+        (wi * initial + wr * residual + wb * boundary) as f32
+    }
+}
+
+fn mean_square(terms: impl ExactSizeIterator<Item = f32>) -> f64 {
+    let count = terms.len();
+    let sum: f64 = terms.map(|x| f64::from(x) * f64::from(x)).sum();
+    sum / count.max(1) as f64
+}
+
+/// Adds the bias and applies tanh to the value rows, then scales the tangent rows by the slope
+/// `1 - tanh^2` at their collocation rows (the first `collocation` value rows).
+fn activate(values: &mut [f32], tangents: &mut [f32], bias: &[f32], collocation: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        unsafe { activate_avx2(values, tangents, bias, collocation, n) };
+        return;
+    }
+    activate_portable(values, tangents, bias, collocation, n);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn activate_avx2(
+    values: &mut [f32],
+    tangents: &mut [f32],
+    bias: &[f32],
+    collocation: usize,
+    n: usize,
+) {
+    activate_portable(values, tangents, bias, collocation, n);
+}
+
+#[inline(always)]
+fn activate_portable(
+    values: &mut [f32],
+    tangents: &mut [f32],
+    bias: &[f32],
+    collocation: usize,
+    n: usize,
+) {
+    for row in values.chunks_exact_mut(n) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v = tanh(*v + b);
+        }
+    }
+    debug_assert_eq!(tangents.len(), collocation * n);
+    for (h, d) in values.chunks_exact(n).zip(tangents.chunks_exact_mut(n)) {
+        for (d, h) in d.iter_mut().zip(h) {
+            *d *= 1.0 - h * h;
+        }
+    }
+}
+
+/// `e^x` for f32, branch-free; exact to f32 resolution for `x` in [-87, 88], clamped outside.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 = LN2_HI - LN2_LO, LN2_HI = 355/512 with 9 significant bits, so that k * LN2_HI is
+    // exact for |k| < 2^15 and the reduction loses nothing.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = 2.121_944_4e-4;
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer in f32.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let k = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - k * LN2_HI) + k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let scale = f32::from_bits((((k as i32) + 127) as u32) << 23);
+    p * scale
+}
+
+/// `tanh z` as `1 - 2 / (e^(2z) + 1)`: 1 and -1 in the limits, never NaN for finite `z`.
+#[inline(always)]
+pub fn tanh(z: f32) -> f32 {
+    1.0 - 2.0 / (exp(2.0 * z) + 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_accurate_to_f32_resolution() {
+        let mut worst = 0.0f64;
+        // Inside the clamp ([-87, 88]; 1e-3 steps in f32 land just outside at the ends).
+        for i in -86_999..=87_999 {
+            let x = i as f32 * 1e-3;
+            let exact = f64::from(x).exp();
+            worst = worst.max((f64::from(exp(x)) - exact).abs() / exact);
+        }
+        assert!(worst < 4e-7, "worst relative error {worst}");
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn tanh_saturates_and_matches() {
+        assert_eq!(tanh(100.0), 1.0);
+        assert_eq!(tanh(-100.0), -1.0);
+        for i in -2000..=2000 {
+            let z = i as f32 * 5e-3;
+            let exact = f64::from(z).tanh();
+            assert!((f64::from(tanh(z)) - exact).abs() < 3e-7, "tanh({z})");
+        }
+    }
+
+    #[test]
+    fn parameter_count_matches_the_layout() {
+        let kernel = PinnKernel::new(&PinnConfig::new(), &ConvectionConfig::new());
+        assert_eq!(
+            kernel.parameter_count(),
+            parameter_count(&[2, 50, 50, 50, 50, 1])
+        );
+        assert_eq!(parameter_count(&[2, 50, 50, 50, 50, 1]), 7851);
+    }
+}
