@@ -48,6 +48,39 @@ pub struct RunConfig {
     pub pet: Option<PetSection>,
     #[serde(default)]
     pub training: TrainingSection,
+    #[serde(default)]
+    pub landscape: LandscapeSection,
+}
+
+/// How the landscape is sampled (`toposcape analyze`; its flags override these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LandscapeSection {
+    /// `hessian` (top eigenvectors, orthonormal), `random` (filter-normalised, seeded by
+    /// `seed`), `pca` (of the run's checkpoints), or the path of an `.npy` of `dims x P` rows.
+    pub directions: String,
+    /// Grid axes, 1 to 8.
+    pub dims: usize,
+    /// Points per axis (odd puts theta0 on the grid).
+    pub points: usize,
+    /// Half-width of each axis: a multiple of ||theta0|| when `relative`, else absolute.
+    pub range: f64,
+    pub relative: bool,
+    /// UNet: the training images the loss (and the Hessian) is evaluated on, from the first.
+    pub max_images: usize,
+}
+
+impl Default for LandscapeSection {
+    fn default() -> Self {
+        LandscapeSection {
+            directions: "hessian".into(),
+            dims: 2,
+            points: 41,
+            range: 0.01,
+            relative: true,
+            max_images: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,6 +350,32 @@ impl RunConfig {
         positive("training.batch_size", t.batch_size)?;
         positive("training.lbfgs_iterations", t.lbfgs_iterations)?;
         positive("training.lbfgs_history", t.lbfgs_history)?;
+        let l = &self.landscape;
+        if l.directions.trim().is_empty() {
+            return Err((
+                "landscape.directions".into(),
+                "expected hessian, random, pca or the path of an .npy file".into(),
+            ));
+        }
+        if !(1..=8).contains(&l.dims) {
+            return Err((
+                "landscape.dims".into(),
+                format!("expected 1 to 8 axes, got {}", l.dims),
+            ));
+        }
+        if l.points < 2 {
+            return Err((
+                "landscape.points".into(),
+                format!("expected at least 2 points per axis, got {}", l.points),
+            ));
+        }
+        if !(l.range.is_finite() && l.range > 0.0) {
+            return Err((
+                "landscape.range".into(),
+                format!("expected a positive finite number, got {}", l.range),
+            ));
+        }
+        positive("landscape.max_images", l.max_images)?;
         if let Some(p) = &self.pinn {
             let w = &p.widths;
             if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {
@@ -523,6 +582,18 @@ mod tests {
             ("seed = 1\n", "task"),
             ("task = \"pinn-convection\"\nseed = -1\n", "key seed"),
             ("task = \"pinn-convection\"\n[training\n", "line 2"),
+            (
+                "task = \"pinn-convection\"\n[landscape]\ndims = 9\n",
+                "key landscape.dims",
+            ),
+            (
+                "task = \"pinn-convection\"\n[landscape]\nrange = -1\n",
+                "key landscape.range",
+            ),
+            (
+                "task = \"pinn-convection\"\n[landscape]\npoint = 3\n",
+                "key landscape",
+            ),
         ];
         for (text, expected) in cases {
             let message = error(text);

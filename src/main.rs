@@ -1,5 +1,6 @@
 //! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
 
+mod analyze;
 mod compare;
 mod config;
 mod documents;
@@ -34,6 +35,9 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Train the model of a run config (PINN or UNet) into a run directory
     Train(train::TrainArgs),
+    /// Sample the loss landscape of a trained model around its weights (Hessian, random, PCA
+    /// or given directions) and compute its merge tree, profile and metrics
+    Analyze(analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Topo(args) => topo::run(args, started),
         Command::Compare(args) => compare::run(args),
         Command::Train(args) => train::run(args),
+        Command::Analyze(args) => analyze::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

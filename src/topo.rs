@@ -138,11 +138,16 @@ impl Analysis {
     /// Reads `path` and computes its tree of the given kind.
     pub fn run(path: &Path, options: &TreeOptions, kind: TreeKind) -> Result<Self> {
         let field = load_field(path, options.key.as_deref())?;
+        Self::of(field, &path.display().to_string(), options, kind)
+    }
+
+    /// The tree of a field already in memory; `name` names it in messages.
+    pub fn of(field: Field, name: &str, options: &TreeOptions, kind: TreeKind) -> Result<Self> {
         let loaded = Instant::now();
         let connectivity = Connectivity::from(options.connectivity);
         let grid = match Grid::new(&field.shape, connectivity) {
             Ok(grid) => grid,
-            Err(e) => bail_input!("{}: {e}", path.display()),
+            Err(e) => bail_input!("{name}: {e}"),
         };
         let bar = progress_bar(grid.vertex_count());
         let tree = field

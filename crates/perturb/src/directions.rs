@@ -87,6 +87,76 @@ pub fn filter_normalised(
         .collect()
 }
 
+/// The principal directions of a training trajectory (Li et al. 2018, section 7): the top
+/// `count` principal components of the checkpoints' differences from `theta0` (the final
+/// weights), as orthonormal rows, with the fraction of the trajectory's variance each explains.
+/// Computed through the small Gram matrix of the differences (checkpoints x checkpoints).
+///
+/// # Panics
+/// If a checkpoint's length differs from `theta0`'s.
+pub fn principal(
+    checkpoints: &[Vec<f32>],
+    theta0: &[f32],
+    count: usize,
+) -> Result<(Vec<Vec<f64>>, Vec<f64>), String> {
+    let m = checkpoints.len();
+    if count > m {
+        return Err(format!(
+            "{count} principal directions need at least {count} checkpoints besides the final weights, found {m}"
+        ));
+    }
+    let diffs: Vec<Vec<f64>> = checkpoints
+        .iter()
+        .map(|c| {
+            assert_eq!(c.len(), theta0.len(), "checkpoint length");
+            c.iter()
+                .zip(theta0)
+                .map(|(a, b)| f64::from(*a) - f64::from(*b))
+                .collect()
+        })
+        .collect();
+    let gram = nalgebra::DMatrix::<f64>::from_fn(m, m, |i, j| {
+        diffs[i].iter().zip(&diffs[j]).map(|(a, b)| a * b).sum()
+    });
+    let eigen = nalgebra::SymmetricEigen::new(gram);
+    let mut order: Vec<usize> = (0..m).collect();
+    let values: Vec<f64> = eigen.eigenvalues.iter().copied().collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    let total: f64 = values.iter().map(|v| v.max(0.0)).sum();
+    let mut rows = Vec::with_capacity(count);
+    let mut explained = Vec::with_capacity(count);
+    for &k in order.iter().take(count) {
+        let value = values[k];
+        if value <= total * 1e-12 || value <= 0.0 {
+            return Err(format!(
+                "the checkpoints span fewer than {count} directions (component {} has no variance)",
+                rows.len() + 1
+            ));
+        }
+        // The component in parameter space: X^T v / sqrt(lambda), a unit vector.
+        let mut row = vec![0.0; theta0.len()];
+        for (i, d) in diffs.iter().enumerate() {
+            let w = eigen.eigenvectors[(i, k)] / value.sqrt();
+            for (r, x) in row.iter_mut().zip(d) {
+                *r += w * x;
+            }
+        }
+        rows.push(row);
+        explained.push(value / total);
+    }
+    Ok((rows, explained))
+}
+
+/// Scales each row to unit length (zero rows stay zero).
+pub fn unit_rows(rows: &mut [Vec<f64>]) {
+    for row in rows {
+        let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +218,27 @@ mod tests {
             let idx: Vec<usize> = (r * 4..r * 4 + 4).collect();
             assert!((norm(&rows[0], &idx) - norm(&theta0, &idx)).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn principal_directions_of_a_planar_trajectory() {
+        // Checkpoints on the plane spanned by e0 and e1 around theta0, mostly along e0.
+        let theta0 = vec![1.0f32, 2.0, 3.0, 4.0];
+        let checkpoints: Vec<Vec<f32>> = [(3.0, 0.5), (-2.0, -0.4), (1.0, -0.3), (-1.5, 0.6)]
+            .iter()
+            .map(|&(a, b)| vec![1.0 + a, 2.0 + b, 3.0, 4.0])
+            .collect();
+        let (rows, explained) = principal(&checkpoints, &theta0, 2).unwrap();
+        assert!(explained[0] > explained[1] && explained[0] + explained[1] > 1.0 - 1e-9);
+        for (i, a) in rows.iter().enumerate() {
+            for (j, b) in rows.iter().enumerate() {
+                let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                assert!((dot - f64::from(u8::from(i == j))).abs() < 1e-9);
+            }
+            assert!(a[2].abs() < 1e-9 && a[3].abs() < 1e-9, "in the plane");
+        }
+        assert!(rows[0][0].abs() > 0.9, "mostly along e0: {:?}", rows[0]);
+        assert!(principal(&checkpoints, &theta0, 3).is_err(), "rank 2");
+        assert!(principal(&checkpoints[..1], &theta0, 2).is_err());
     }
 }

@@ -1,0 +1,989 @@
+//! `toposcape analyze`: directions, the sampled landscape, and its topology, into a run
+//! directory (DESIGN.md contract 4).
+//!
+//! Everything the user can get wrong (flags, the config, the weights, the output folder) is
+//! checked before the long work starts. Points are stored in chunks as they finish (in a
+//! hidden folder of the output, removed at the end), so a run that is killed and started again
+//! with the same command resumes and ends with the same landscape bit for bit.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::module::Module;
+use burn::prelude::*;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use npyz::WriterBuilder;
+use serde::Serialize;
+use toposcape_models::checkpoint::{load_checkpoint, load_safetensors, save_safetensors};
+use toposcape_models::kernel::PinnKernel;
+use toposcape_perturb::directions::{burn_filter_axis, filter_normalised, principal, unit_rows};
+use toposcape_perturb::hessian::{Eigenpairs, Hvp, LanczosOptions, top_eigenpairs};
+use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
+use toposcape_perturb::params::{ParamLayout, flatten};
+use toposcape_perturb::plan::{GridPlan, norm};
+use toposcape_perturb::sample::{Directions, Perturbed, sample};
+use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription};
+use toposcape_topology::TreeKind;
+use toposcape_topology::render::{self, FigureOptions};
+
+use crate::bail_input;
+use crate::config::{self, RunConfig, Task};
+use crate::documents::{MetricsDocument, TreeDocument};
+use crate::error::InputError;
+use crate::field::{Field, FieldValues};
+use crate::output::Outputs;
+use crate::topo::{Analysis, ConnectivityArg, TreeOptions};
+use crate::train::Backend;
+
+/// Where landscape points are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalBackend {
+    /// The CPU: toposcape's own PINN kernel on every core; the UNet through burn's flex
+    Cpu,
+    /// burn's flex CPU backend, one model copy per core
+    Flex,
+    /// burn's ndarray CPU backend, one model copy per core
+    Ndarray,
+    /// burn's wgpu backend (needs the `wgpu` build feature)
+    Wgpu,
+}
+
+impl EvalBackend {
+    /// The burn backend of the model (gradients, Hessian, and points when not the kernel).
+    fn burn(self) -> Backend {
+        match self {
+            EvalBackend::Cpu | EvalBackend::Flex => Backend::Flex,
+            EvalBackend::Ndarray => Backend::Ndarray,
+            EvalBackend::Wgpu => Backend::Wgpu,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            EvalBackend::Cpu => "cpu",
+            other => other.burn().name(),
+        }
+    }
+}
+
+/// Arguments of `toposcape analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// A run directory of `toposcape train` (config.toml, theta0.safetensors), or a weights
+    /// file (.safetensors or .bpk) with --config
+    pub input: PathBuf,
+    /// The run config [default: config.toml in the run directory]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// hessian, random, pca (of the run's checkpoints), or an .npy file of DIMS x P rows
+    /// [default: landscape.directions of the config, hessian]
+    #[arg(long, value_name = "KIND|FILE")]
+    pub directions: Option<String>,
+    /// Grid axes, 1 to 8 [default: landscape.dims, 2]
+    #[arg(long, value_name = "N")]
+    pub dims: Option<usize>,
+    /// Points per axis [default: landscape.points, 41]
+    #[arg(long, value_name = "P")]
+    pub points: Option<usize>,
+    /// Half-width of each axis, as a multiple of ||theta0|| (as Landscaper's distance) unless
+    /// --absolute [default: landscape.range, 0.01]
+    #[arg(long, value_name = "R")]
+    pub range: Option<f64>,
+    /// Read --range as an absolute distance along each direction
+    #[arg(long)]
+    pub absolute: bool,
+    /// The output directory [default: the run directory; runs/<file stem> for a weights file]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where points are evaluated
+    #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
+    pub backend: EvalBackend,
+    /// Worker threads [default: the number of cores; 1 on wgpu]
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
+    /// Replace the landscape files of an earlier analysis in the output directory
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The kinds of directions.
+#[derive(Debug, Clone, PartialEq)]
+enum DirectionKind {
+    Hessian,
+    Random,
+    Pca,
+    File(PathBuf),
+}
+
+impl DirectionKind {
+    fn parse(text: &str, relative_to: &Path) -> Self {
+        match text {
+            "hessian" => DirectionKind::Hessian,
+            "random" => DirectionKind::Random,
+            "pca" => DirectionKind::Pca,
+            path => DirectionKind::File(relative_to.join(path)),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            DirectionKind::Hessian => "hessian".into(),
+            DirectionKind::Random => "random".into(),
+            DirectionKind::Pca => "pca".into(),
+            DirectionKind::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What `analyze` reads.
+struct Input {
+    config_path: PathBuf,
+    weights: PathBuf,
+    /// The checkpoints of the run, for PCA directions.
+    checkpoints: Option<PathBuf>,
+    out: PathBuf,
+}
+
+fn resolve_input(args: &AnalyzeArgs) -> Result<Input, InputError> {
+    let input = &args.input;
+    if input.is_dir() {
+        let weights = input.join("theta0.safetensors");
+        if !weights.is_file() {
+            return Err(InputError(format!(
+                "{}: no theta0.safetensors; expected a run directory of `toposcape train`",
+                input.display()
+            )));
+        }
+        Ok(Input {
+            config_path: args
+                .config
+                .clone()
+                .unwrap_or_else(|| input.join("config.toml")),
+            weights,
+            checkpoints: Some(input.join("checkpoints")),
+            out: args.out.clone().unwrap_or_else(|| input.clone()),
+        })
+    } else if input.is_file() {
+        let extension = input.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(extension, "safetensors" | "bpk") {
+            return Err(InputError(format!(
+                "{}: expected a run directory, a .safetensors or a .bpk file",
+                input.display()
+            )));
+        }
+        let Some(config_path) = args.config.clone() else {
+            return Err(InputError(format!(
+                "{}: a weights file needs --config (the run config it was trained with)",
+                input.display()
+            )));
+        };
+        let stem = input.file_stem().unwrap_or_default();
+        Ok(Input {
+            config_path,
+            weights: input.clone(),
+            checkpoints: input.parent().map(|p| p.join("checkpoints")),
+            out: args
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("runs").join(stem)),
+        })
+    } else {
+        Err(InputError(format!(
+            "{}: no such file or folder",
+            input.display()
+        )))
+    }
+}
+
+/// The flags over the config's `[landscape]` section, each checked with its flag's name.
+fn apply_flags(args: &AnalyzeArgs, config: &mut RunConfig) -> Result<(), InputError> {
+    let l = &mut config.landscape;
+    if let Some(d) = &args.directions {
+        if d.trim().is_empty() {
+            bail_input!("--directions: expected hessian, random, pca or an .npy file");
+        }
+        l.directions = d.clone();
+    }
+    if let Some(dims) = args.dims {
+        if !(1..=8).contains(&dims) {
+            bail_input!("--dims {dims}: expected 1 to 8 axes");
+        }
+        l.dims = dims;
+    }
+    if let Some(points) = args.points {
+        if points < 2 {
+            bail_input!("--points {points}: expected at least 2 points per axis");
+        }
+        l.points = points;
+    }
+    if let Some(range) = args.range {
+        if !(range.is_finite() && range > 0.0) {
+            bail_input!("--range {range}: expected a positive finite number");
+        }
+        l.range = range;
+    }
+    if args.absolute {
+        l.relative = false;
+    }
+    if let Some(0) = args.threads {
+        bail_input!("--threads 0: expected at least one thread");
+    }
+    Ok(())
+}
+
+/// The hidden folder of the chunk store inside the output directory.
+const STORE_DIR: &str = ".landscape-chunks";
+
+fn check_out(out: &Path, force: bool) -> Result<(), InputError> {
+    if out.exists() && !out.is_dir() {
+        bail_input!("--out {}: is a file; expected a folder", out.display());
+    }
+    if !force && out.join("landscape.npy").exists() && out.join("metrics.json").exists() {
+        bail_input!(
+            "--out {}: holds a finished landscape; refusing to overwrite it (pass --force to \
+             replace it, or --out another folder)",
+            out.display()
+        );
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+    if !out.exists() && parent.is_some_and(|p| !p.exists()) {
+        bail_input!("--out {}: its parent folder does not exist", out.display());
+    }
+    Ok(())
+}
+
+/// What the analysis of one model needs besides its weights: the loss on the device, the data
+/// for `eval_data.npz`, and the kernel when there is one.
+struct Problem<M> {
+    model: M,
+    /// The loss on the plain device the model lives on.
+    loss: Arc<dyn Fn(&M) -> Tensor<1> + Send + Sync>,
+    eval_data: Vec<(&'static str, NpyArray)>,
+    kernel: Option<PinnKernel>,
+}
+
+/// An array for an `.npz` file.
+enum NpyArray {
+    F32(Vec<usize>, Vec<f32>),
+    F64(Vec<usize>, Vec<f64>),
+    I64(Vec<usize>, Vec<i64>),
+}
+
+impl NpyArray {
+    fn bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        match self {
+            NpyArray::F32(shape, values) => write_npy(&mut out, shape, values)?,
+            NpyArray::F64(shape, values) => write_npy(&mut out, shape, values)?,
+            NpyArray::I64(shape, values) => write_npy(&mut out, shape, values)?,
+        }
+        Ok(out)
+    }
+}
+
+fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
+    w: &mut impl Write,
+    shape: &[usize],
+    values: &[T],
+) -> Result<()> {
+    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+    let mut writer = npyz::WriteOptions::<T>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(w)
+        .begin_nd()?;
+    writer.extend(values.iter().copied())?;
+    writer.finish()?;
+    Ok(())
+}
+
+fn write_npz(w: &mut (impl Write + std::io::Seek), arrays: &[(&str, NpyArray)]) -> Result<()> {
+    let mut zip = zip::ZipWriter::new(w);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, array) in arrays {
+        zip.start_file(format!("{name}.npy"), options)?;
+        zip.write_all(&array.bytes()?)?;
+    }
+    zip.finish()?;
+    Ok(())
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<()> {
+    let started = Instant::now();
+    let input = resolve_input(args)?;
+    let mut config = config::load(&input.config_path)?;
+    apply_flags(args, &mut config)?;
+    check_out(&input.out, args.force)?;
+    let config_dir = input
+        .config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let kind = match &args.directions {
+        // A file named on the command line is relative to the working directory; one named
+        // in the config, to the config's folder.
+        Some(text) => DirectionKind::parse(text, Path::new("")),
+        None => DirectionKind::parse(&config.landscape.directions, &config_dir),
+    };
+    if let DirectionKind::File(path) = &kind
+        && !path.is_file()
+    {
+        bail_input!(
+            "--directions {}: expected hessian, random, pca or an existing .npy file",
+            path.display()
+        );
+    }
+    let device = args.backend.burn().device()?;
+    match config.task {
+        Task::PinnConvection => {
+            let problem = pinn_problem(&config, &device, args.backend, &input.weights)?;
+            Analyze::new(args, &input, &config, kind, device, started).go(problem)
+        }
+        Task::UnetShapes | Task::UnetPet => {
+            let problem = unet_problem(&config, &config_dir, &device, &input)?;
+            Analyze::new(args, &input, &config, kind, device, started).go(problem)
+        }
+    }
+}
+
+/// Loads weights into `model` from a `.safetensors` or `.bpk` file.
+fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, InputError> {
+    let loaded = if path.extension().is_some_and(|e| e == "bpk") {
+        load_checkpoint(model, path)
+    } else {
+        load_safetensors(model, path)
+    };
+    loaded.map_err(|e| InputError(format!("{e}")))
+}
+
+fn pinn_problem(
+    config: &RunConfig,
+    device: &Device,
+    backend: EvalBackend,
+    weights: &Path,
+) -> Result<Problem<toposcape_models::pinn::Pinn>> {
+    let pinn = config.pinn_config();
+    let convection = config.convection_config();
+    let model = load_weights(pinn.init(device), weights)?;
+    let data = convection.data(device);
+    let points = convection.points();
+    let pairs = |v: &Vec<f32>| NpyArray::F32(vec![v.len() / 2, 2], v.clone());
+    let scalar = |x: f64| NpyArray::F64(vec![], vec![x]);
+    let eval_data = vec![
+        ("collocation", pairs(&points.collocation)),
+        ("initial", pairs(&points.initial)),
+        (
+            "initial_target",
+            NpyArray::F32(vec![points.initial_target.len()], points.initial_target),
+        ),
+        ("boundary_left", pairs(&points.boundary_left)),
+        ("boundary_right", pairs(&points.boundary_right)),
+        ("beta", scalar(convection.beta)),
+        ("initial_weight", scalar(convection.initial_weight)),
+        ("residual_weight", scalar(convection.residual_weight)),
+        ("boundary_weight", scalar(convection.boundary_weight)),
+        (
+            "widths",
+            NpyArray::I64(
+                vec![pinn.widths.len()],
+                pinn.widths.iter().map(|&w| w as i64).collect(),
+            ),
+        ),
+    ];
+    let kernel = (backend == EvalBackend::Cpu).then(|| PinnKernel::new(&pinn, &convection));
+    Ok(Problem {
+        model,
+        loss: Arc::new(move |m| convection.loss(m, &data).total),
+        eval_data,
+        kernel,
+    })
+}
+
+fn unet_problem(
+    config: &RunConfig,
+    config_dir: &Path,
+    device: &Device,
+    input: &Input,
+) -> Result<Problem<toposcape_models::unet::Unet>> {
+    let train_set = match config.task {
+        Task::UnetShapes => config.shapes_config().generate().0,
+        _ => {
+            let pet = config.pet_config(config_dir).expect("checked: [pet]");
+            pet.load()
+                .map_err(|e| {
+                    InputError(format!(
+                        "{}: key pet.root: {e}",
+                        input.config_path.display()
+                    ))
+                })?
+                .0
+        }
+    };
+    let count = config.landscape.max_images.min(train_set.len());
+    let (images, labels) = train_set.batch(0, count, device);
+    let s = train_set.size;
+    let model = load_weights(config.unet_config().init(device), &input.weights)?;
+    let eval_data = vec![
+        (
+            "images",
+            NpyArray::F32(
+                vec![count, 3, s, s],
+                train_set.images[..count * 3 * s * s].to_vec(),
+            ),
+        ),
+        (
+            "labels",
+            NpyArray::I64(
+                vec![count, s, s],
+                train_set.labels[..count * s * s].to_vec(),
+            ),
+        ),
+    ];
+    Ok(Problem {
+        model,
+        loss: Arc::new(move |m| m.loss(images.clone(), labels.clone())),
+        eval_data,
+        kernel: None,
+    })
+}
+
+/// One analysis in progress.
+struct Analyze<'a> {
+    args: &'a AnalyzeArgs,
+    input: &'a Input,
+    config: &'a RunConfig,
+    kind: DirectionKind,
+    device: Device,
+    started: Instant,
+}
+
+#[derive(Serialize)]
+struct AxesJson<'a> {
+    shape: Vec<usize>,
+    directions: String,
+    /// Whether `range` was given relative to ||theta0||.
+    relative: bool,
+    range: f64,
+    theta0_norm: f64,
+    /// The absolute half-width of each axis.
+    half_widths: Vec<f64>,
+    /// The coordinates of each axis: point (i, j, ...) is theta0 + axes[0][i] d_0 + ...
+    axes: &'a [Vec<f64>],
+}
+
+#[derive(Serialize)]
+struct ParamsJson<'a> {
+    /// The length of the flat vector.
+    length: usize,
+    layout_note: &'static str,
+    parameters: Vec<ParamJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ParamJson<'a> {
+    name: &'a str,
+    shape: &'a [usize],
+    offset: usize,
+}
+
+#[derive(Serialize, Default)]
+struct HessianJson {
+    computed: bool,
+    directions: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    eigenvalues: Vec<f64>,
+    /// ||H v - lambda v|| of each pair (v a unit vector), each from one more Hessian-vector
+    /// product.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    residuals: Vec<f64>,
+    /// The residuals divided by |lambda|: what the Lanczos tolerance (1e-3) bounds, as far as
+    /// the finite-difference products allow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relative_residuals: Vec<f64>,
+    hessian_vector_products: usize,
+    lanczos_steps: usize,
+    converged: bool,
+    finite_difference_step: f64,
+    seconds: f64,
+    /// PCA only: the fraction of the trajectory's variance along each direction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    explained_variance: Vec<f64>,
+}
+
+/// Points per stored chunk: small enough that a chunk finishes within seconds on the slowest
+/// evaluator, large enough that chunk files stay few.
+fn chunk_size(total: usize, kernel: bool) -> usize {
+    let target = if kernel { 1024 } else { 64 };
+    target.min(total.max(1))
+}
+
+impl<'a> Analyze<'a> {
+    fn new(
+        args: &'a AnalyzeArgs,
+        input: &'a Input,
+        config: &'a RunConfig,
+        kind: DirectionKind,
+        device: Device,
+        started: Instant,
+    ) -> Self {
+        Analyze {
+            args,
+            input,
+            config,
+            kind,
+            device,
+            started,
+        }
+    }
+
+    fn go<M: Module + Clone + 'static>(&self, problem: Problem<M>) -> Result<()> {
+        let landscape = &self.config.landscape;
+        let dims = landscape.dims;
+        let layout = ParamLayout::of(&problem.model);
+        let theta0 = flatten(&problem.model);
+        let model_loss = |p: &Problem<M>| {
+            let loss = Arc::clone(&p.loss);
+            ModuleLoss::new(&p.model, &self.device, move |m: &M| loss(m))
+        };
+        let mut reference = model_loss(&problem);
+        let loss_at_theta0 = reference.loss(&theta0);
+
+        // Directions.
+        let (rows, hessian) = self.directions(&layout, &theta0, &mut reference)?;
+        let directions = Directions::from_rows(&rows);
+        let theta0_norm = norm(&theta0);
+        let half = if landscape.relative {
+            landscape.range * theta0_norm
+        } else {
+            landscape.range
+        };
+        let plan = GridPlan::centred(&vec![landscape.points; dims], &vec![half; dims]);
+
+        // The store, keyed by everything the values depend on.
+        let kernel = problem.kernel.is_some();
+        let mut fingerprint = Fingerprint::default();
+        fingerprint
+            .f32s(&theta0)
+            .f32s(&directions.values)
+            .text(&model_section_toml(self.config))
+            .text(self.args.backend.name());
+        for axis in &plan.axes {
+            fingerprint.f64s(axis);
+        }
+        fs::create_dir_all(&self.input.out).map_err(|e| {
+            InputError(format!(
+                "--out {}: cannot create: {e}",
+                self.input.out.display()
+            ))
+        })?;
+        let store_dir = self.input.out.join(STORE_DIR);
+        let description = StoreDescription {
+            points: plan.len(),
+            chunk: chunk_size(plan.len(), kernel),
+            fingerprint: fingerprint.hex(),
+        };
+        let store = match ChunkStore::open(&store_dir, description.clone()) {
+            Err(toposcape_perturb::store::StoreError::Mismatch { .. }) if self.args.force => {
+                fs::remove_dir_all(&store_dir)?;
+                ChunkStore::open(&store_dir, description)?
+            }
+            Err(e @ toposcape_perturb::store::StoreError::Mismatch { .. }) => {
+                bail_input!(
+                    "--out {}: {e}; pass --force to discard it",
+                    self.input.out.display()
+                )
+            }
+            other => other?,
+        };
+        let missing = store.missing()?;
+        let already = plan.len() - missing.iter().map(|&k| store.range(k).len()).sum::<usize>();
+
+        // Sampling.
+        let threads = self.args.threads.unwrap_or_else(|| {
+            if self.args.backend == EvalBackend::Wgpu {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+        });
+        let bar = ProgressBar::new(plan.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "landscape {bar:30} {human_pos}/{human_len} points · {per_sec} · {elapsed} elapsed, ETA {eta}",
+            )
+            .expect("a valid template"),
+        );
+        bar.set_position(already as u64);
+        bar.reset_eta();
+        let sampling = Instant::now();
+        let progress = |done: usize| bar.set_position((already + done) as u64);
+        let computed = match &problem.kernel {
+            Some(kernel) => {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let mut k = kernel.clone();
+                        Perturbed::new(move |t: &[f32]| k.loss(t), &theta0, &directions)
+                    })
+                    .collect();
+                sample(&plan, &store, workers, &progress)?
+            }
+            None => {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| Perturbed::of_model(model_loss(&problem), &theta0, &directions))
+                    .collect();
+                sample(&plan, &store, workers, &progress)?
+            }
+        };
+        bar.finish_and_clear();
+        let sampling_seconds = sampling.elapsed().as_secs_f64();
+        let values = store.assemble()?;
+        let nonfinite = values.iter().filter(|v| !v.is_finite()).count();
+
+        // Topology and files.
+        let shape = plan.shape();
+        let field = Field {
+            shape: shape.clone(),
+            values: FieldValues::F32(values.clone()),
+        };
+        let options = TreeOptions {
+            key: None,
+            connectivity: ConnectivityArg::Freudenthal,
+            simplify: None,
+        };
+        let analysis = Analysis::of(field, "the landscape", &options, TreeKind::Join)?;
+        let profile = analysis.field.values.profile(
+            &analysis.tree,
+            toposcape_topology::ProfileOptions::default(),
+        )?;
+        let out = &self.input.out;
+        let mut files = Outputs::default();
+        let path = |name: &str| out.join(name);
+        files.write("--out", &path("config.toml"), |w| {
+            Ok(w.write_all(self.config.to_toml().as_bytes())?)
+        })?;
+        files.write("--out", &path("landscape.npy"), |w| {
+            write_npy(w, &shape, &values)
+        })?;
+        let axes = AxesJson {
+            shape: shape.clone(),
+            directions: self.kind.name(),
+            relative: landscape.relative,
+            range: landscape.range,
+            theta0_norm,
+            half_widths: vec![half; dims],
+            axes: &plan.axes,
+        };
+        files.write("--out", &path("axes.json"), |w| json(w, &axes))?;
+        let params = ParamsJson {
+            length: layout.len(),
+            layout_note: "burn layout: dense weights are [in, out]; offsets index the flat vector of directions.npy rows",
+            parameters: layout
+                .entries
+                .iter()
+                .map(|e| ParamJson {
+                    name: &e.name,
+                    shape: &e.shape,
+                    offset: e.offset,
+                })
+                .collect(),
+        };
+        files.write("--out", &path("params.json"), |w| json(w, &params))?;
+        let safetensors = tempfile_in(out, "theta0.safetensors")?;
+        let metadata = [
+            ("task", format!("{:?}", self.config.task)),
+            ("config", self.config.to_toml()),
+            ("layout", "burn: dense weights are [in, out]".to_string()),
+        ];
+        save_safetensors(&problem.model, &safetensors, &metadata)?;
+        let bytes = fs::read(&safetensors)?;
+        fs::remove_file(&safetensors)?;
+        files.write("--out", &path("theta0.safetensors"), |w| {
+            Ok(w.write_all(&bytes)?)
+        })?;
+        files.write("--out", &path("directions.npy"), |w| {
+            write_npy(w, &[directions.count, directions.len], &directions.values)
+        })?;
+        let mut npz = std::io::Cursor::new(Vec::new());
+        write_npz(&mut npz, &problem.eval_data)?;
+        files.write("--out", &path("eval_data.npz"), |w| {
+            Ok(w.write_all(npz.get_ref())?)
+        })?;
+        files.write("--out", &path("hessian.json"), |w| json(w, &hessian))?;
+        let document = TreeDocument::new(&analysis.tree, &shape, "freudenthal", None);
+        files.write("--out", &path("tree.json"), |w| json(w, &document))?;
+        let name = out
+            .file_name()
+            .map_or_else(|| out.display().to_string(), |n| n.to_string_lossy().into());
+        let figure = |title: &str| FigureOptions {
+            title: format!("{title}: {name}"),
+            ..FigureOptions::default()
+        };
+        let png = render::profile_png(&profile, &figure("Topological landscape profile"))?;
+        files.write("--out", &path("profile.png"), |w| Ok(w.write_all(&png)?))?;
+        let svg = render::profile_svg(&profile, &figure("Topological landscape profile"))?;
+        files.write("--out", &path("profile.svg"), |w| {
+            Ok(w.write_all(svg.as_bytes())?)
+        })?;
+        let diagram = toposcape_topology::Diagram::of(&analysis.tree);
+        let png = render::persistence_png(&diagram, &figure("Persistence"))?;
+        files.write(
+            "--out",
+            &path("persistence.png"),
+            |w| Ok(w.write_all(&png)?),
+        )?;
+        let title = if dims == 2 {
+            "Landscape"
+        } else {
+            "Landscape slices through the centre"
+        };
+        let png = analysis
+            .field
+            .values
+            .landscape_figure(&shape, &figure(title), false)?;
+        files.write("--out", &path("landscape.png"), |w| Ok(w.write_all(&png)?))?;
+        let metrics =
+            MetricsDocument::new("landscape.npy", &shape, "freudenthal", &analysis.tree, None);
+        files.write("--out", &path("metrics.json"), |w| json(w, &metrics))?;
+        files.commit()?;
+        store.remove()?;
+
+        // Summary.
+        let centre = plan.centre().map(|c| values[c]);
+        let (low, high) = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        println!(
+            "landscape    {} points ({}), {} directions, range +-{:.4e} ({})",
+            plan.len(),
+            shape
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" x "),
+            self.kind.name(),
+            half,
+            if landscape.relative {
+                format!("{} x ||theta0|| = {:.4}", landscape.range, theta0_norm)
+            } else {
+                "absolute".into()
+            }
+        );
+        if hessian.computed {
+            let list = |values: &[f64]| {
+                values
+                    .iter()
+                    .map(|v| format!("{v:.3e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "hessian      eigenvalues {} (relative residuals {}; {} Hessian-vector products, {:.1} s)",
+                list(&hessian.eigenvalues),
+                list(&hessian.relative_residuals),
+                hessian.hessian_vector_products,
+                hessian.seconds
+            );
+        }
+        println!(
+            "sampling     {} computed{} in {:.1} s: {:.0} points/s on {} ({} thread{})",
+            computed,
+            if already > 0 {
+                format!(", {already} resumed from an interrupted run")
+            } else {
+                String::new()
+            },
+            sampling_seconds,
+            computed as f64 / sampling_seconds.max(1e-9),
+            self.args.backend.name(),
+            threads,
+            if threads == 1 { "" } else { "s" }
+        );
+        println!(
+            "loss         {:.6e} at theta0{}; {:.6e} to {:.6e} on the grid; {} non-finite",
+            loss_at_theta0,
+            centre.map_or(String::new(), |c| format!(" (grid centre {c:.6e})")),
+            low,
+            high,
+            nonfinite
+        );
+        let m = &metrics.metrics;
+        println!(
+            "topology     {} minima, {} saddles, average persistence {}",
+            m.minima,
+            m.saddles,
+            m.average_persistence
+                .map_or("-".into(), |p| format!("{p:.4e}"))
+        );
+        println!(
+            "time         {:.1} s; run directory {}",
+            self.started.elapsed().as_secs_f64(),
+            out.display()
+        );
+        Ok(())
+    }
+
+    /// The directions as rows, and what `hessian.json` says about them.
+    fn directions<L: LandscapeModel>(
+        &self,
+        layout: &ParamLayout,
+        theta0: &[f32],
+        model: &mut L,
+    ) -> Result<(Vec<Vec<f64>>, HessianJson)> {
+        let dims = self.config.landscape.dims;
+        let started = Instant::now();
+        let mut info = HessianJson {
+            directions: self.kind.name(),
+            ..HessianJson::default()
+        };
+        let rows = match &self.kind {
+            DirectionKind::Hessian => {
+                let spinner = ProgressBar::new_spinner();
+                spinner.set_style(
+                    ProgressStyle::with_template("hessian {spinner} {msg} · {elapsed}")
+                        .expect("a valid template"),
+                );
+                let eps = 1e-2;
+                let mut hvp = Hvp::new(model, theta0, eps);
+                let options = LanczosOptions {
+                    k: dims,
+                    seed: self.config.seed,
+                    ..LanczosOptions::default()
+                };
+                let pairs: Eigenpairs = top_eigenpairs(
+                    theta0.len(),
+                    |v| {
+                        let r = hvp.apply(v);
+                        spinner.set_message(format!("{} Hessian-vector products", hvp.count));
+                        r
+                    },
+                    &options,
+                );
+                spinner.finish_and_clear();
+                info.computed = true;
+                info.eigenvalues = pairs.values.clone();
+                info.residuals = pairs.residuals.clone();
+                info.relative_residuals = pairs
+                    .residuals
+                    .iter()
+                    .zip(&pairs.values)
+                    .map(|(r, v)| r / v.abs().max(f64::MIN_POSITIVE))
+                    .collect();
+                info.hessian_vector_products = pairs.products;
+                info.lanczos_steps = pairs.steps;
+                info.converged = pairs.converged;
+                info.finite_difference_step = eps;
+                pairs.vectors
+            }
+            DirectionKind::Random => {
+                let mut rows: Vec<Vec<f64>> =
+                    filter_normalised(layout, theta0, dims, self.config.seed, burn_filter_axis)
+                        .into_iter()
+                        .map(|r| r.into_iter().map(f64::from).collect())
+                        .collect();
+                unit_rows(&mut rows);
+                rows
+            }
+            DirectionKind::Pca => {
+                let checkpoints = self.trajectory(layout)?;
+                let (rows, explained) = principal(&checkpoints, theta0, dims)
+                    .map_err(|e| InputError(format!("--directions pca: {e}")))?;
+                info.explained_variance = explained;
+                rows
+            }
+            DirectionKind::File(path) => read_directions(path, dims, theta0.len())?,
+        };
+        info.seconds = started.elapsed().as_secs_f64();
+        Ok((rows, info))
+    }
+
+    /// The run's checkpoints as flat vectors, in epoch order.
+    fn trajectory(&self, layout: &ParamLayout) -> Result<Vec<Vec<f32>>> {
+        let Some(dir) = self.input.checkpoints.as_ref().filter(|d| d.is_dir()) else {
+            bail_input!(
+                "--directions pca: needs the run's checkpoints/ folder beside the weights (train with training.checkpoint_every > 0)"
+            );
+        };
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "bpk"))
+            .collect();
+        files.sort();
+        let mut out = Vec::with_capacity(files.len());
+        for file in files {
+            let flat = match self.config.task {
+                Task::PinnConvection => flatten(&load_weights(
+                    self.config.pinn_config().init(&self.device),
+                    &file,
+                )?),
+                _ => flatten(&load_weights(
+                    self.config.unet_config().init(&self.device),
+                    &file,
+                )?),
+            };
+            if flat.len() != layout.len() {
+                bail_input!("{}: does not match the model", file.display());
+            }
+            out.push(flat);
+        }
+        Ok(out)
+    }
+}
+
+/// The config's sections that define the loss (everything but `[landscape]` and `[training]`),
+/// as TOML, for the store's fingerprint.
+fn model_section_toml(config: &RunConfig) -> String {
+    let mut copy = config.clone();
+    copy.landscape = Default::default();
+    copy.training = Default::default();
+    copy.to_toml()
+}
+
+fn read_directions(path: &Path, dims: usize, len: usize) -> Result<Vec<Vec<f64>>> {
+    let field = crate::field::load_field(path, None)?;
+    let name = path.display();
+    if field.shape.len() != 2 || field.shape[1] != len {
+        bail_input!(
+            "--directions {name}: expected an array of shape ({dims}, {len}) (rows in the order of params.json), got {:?}",
+            field.shape
+        );
+    }
+    if field.shape[0] < dims {
+        bail_input!(
+            "--directions {name}: {} rows, fewer than the {dims} axes asked for",
+            field.shape[0]
+        );
+    }
+    let values: Vec<f64> = match field.values {
+        FieldValues::F32(v) => v.into_iter().map(f64::from).collect(),
+        FieldValues::F64(v) => v,
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        bail_input!("--directions {name}: holds non-finite values");
+    }
+    Ok(values
+        .chunks_exact(len)
+        .take(dims)
+        .map(<[f64]>::to_vec)
+        .collect())
+}
+
+fn json(w: &mut impl Write, document: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, document)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
+/// A temporary path in `dir` for a file written by a library that wants a path.
+fn tempfile_in(dir: &Path, name: &str) -> Result<PathBuf> {
+    Ok(dir.join(format!(".{name}.tmp-{}", std::process::id())))
+}
