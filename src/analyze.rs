@@ -92,7 +92,7 @@ pub struct AnalyzeArgs {
     pub points: Option<usize>,
     /// Half-width of each axis, as a multiple of ||theta0|| (as Landscaper's distance) unless
     /// --absolute [default: landscape.range, 0.01]
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_hyphen_values = true)]
     pub range: Option<f64>,
     /// Read --range as an absolute distance along each direction
     #[arg(long)]
@@ -360,7 +360,19 @@ fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, InputError> {
     } else {
         load_safetensors(model, path)
     };
-    loaded.map_err(|e| InputError(format!("{e}")))
+    // burn's loading errors run over several lines (a table of tensors): keep the first.
+    loaded.map_err(|e| {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(':');
+        InputError(format!(
+            "{first} (do the weights match the config's model?)"
+        ))
+    })
 }
 
 fn pinn_problem(

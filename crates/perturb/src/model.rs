@@ -104,3 +104,30 @@ where
         (value, gradient)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::{Linear, LinearConfig};
+
+    use super::*;
+
+    #[test]
+    fn the_callers_model_is_never_modified() {
+        let device = Device::flex();
+        let model: Linear = LinearConfig::new(3, 2).init(&device);
+        let before = flatten(&model);
+        let x = Tensor::<1>::from_floats([0.5f32, -1.0, 2.0].as_slice(), &device).reshape([1, 3]);
+        let mut loss = ModuleLoss::new(&model, &device, move |m: &Linear| {
+            m.forward(x.clone().to_device(&m.weight.device()))
+                .powi_scalar(2)
+                .sum()
+        });
+        let moved: Vec<f32> = before.iter().map(|v| v + 1.0).collect();
+        let at_moved = loss.loss(&moved);
+        let (again, gradient) = loss.loss_and_gradient(&moved);
+        assert_eq!(at_moved, again);
+        assert!(gradient.iter().any(|g| *g != 0.0));
+        assert_ne!(loss.loss(&before), at_moved);
+        assert_eq!(flatten(&model), before, "the original weights, bit for bit");
+    }
+}

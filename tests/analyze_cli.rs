@@ -1,0 +1,433 @@
+//! End-to-end tests of `toposcape analyze` on the shipped models: the run directory (contract
+//! 4), the centre of the landscape against the model's loss, the CPU kernel against burn,
+//! resuming after `kill -9`, a recomputation with numpy alone, and bad input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use burn::prelude::*;
+use serde_json::Value;
+use toposcape_models::checkpoint::load_safetensors;
+use toposcape_models::convection::ConvectionConfig;
+use toposcape_models::pinn::PinnConfig;
+use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
+
+const PINN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/pinn-beta1");
+const UNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/unet-shapes");
+
+fn toposcape(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("toposcape-analyze-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn analyze(input: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["analyze", input, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = toposcape(&args);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    output
+}
+
+fn npy_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = fs::read(path).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().iter().map(|&n| n as usize).collect();
+    (shape, npy.into_vec::<f32>().unwrap())
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The shipped PINN's loss at theta0, through burn.
+fn pinn_loss() -> f64 {
+    let device = Device::flex();
+    let model = load_safetensors(
+        PinnConfig::new().init(&device),
+        &Path::new(PINN).join("theta0.safetensors"),
+    )
+    .unwrap();
+    let problem = ConvectionConfig::new().with_beta(1.0);
+    let data = problem.data(&device);
+    let mut loss = ModuleLoss::new(&model, &device, |m| problem.loss(m, &data).total);
+    let theta0 = loss.theta0().to_vec();
+    loss.loss(&theta0)
+}
+
+#[test]
+fn a_pinn_analysis_writes_the_run_directory_contract() {
+    let dir = scratch("contract");
+    let out = dir.join("run");
+    let before = fs::read(Path::new(PINN).join("theta0.safetensors")).unwrap();
+    let output = analyze(PINN, &out, &["--points", "9", "--dims", "3"]);
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("729 points"), "{summary}");
+    for file in [
+        "config.toml",
+        "landscape.npy",
+        "axes.json",
+        "params.json",
+        "theta0.safetensors",
+        "directions.npy",
+        "eval_data.npz",
+        "hessian.json",
+        "tree.json",
+        "profile.png",
+        "profile.svg",
+        "metrics.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    assert!(
+        !out.join(".landscape-chunks").exists(),
+        "the store is removed"
+    );
+    // The input is untouched.
+    assert_eq!(
+        fs::read(Path::new(PINN).join("theta0.safetensors")).unwrap(),
+        before
+    );
+
+    let (shape, values) = npy_f32(&out.join("landscape.npy"));
+    assert_eq!(shape, vec![9, 9, 9]);
+    // The centre is theta0: the model's loss (kernel vs burn rounding).
+    let centre = f64::from(values[364]);
+    let expected = pinn_loss();
+    assert!(
+        (centre - expected).abs() <= 1e-4 * expected,
+        "centre {centre} vs loss {expected}"
+    );
+    assert!(
+        values
+            .iter()
+            .all(|v| v.is_finite() && f64::from(*v) >= centre)
+    );
+
+    // Hessian directions: orthonormal rows of the parameter vector's length.
+    let (dshape, d) = npy_f32(&out.join("directions.npy"));
+    let params = json(&out.join("params.json"));
+    assert_eq!(dshape, vec![3, params["length"].as_u64().unwrap() as usize]);
+    for i in 0..3 {
+        for j in 0..3 {
+            let dot: f64 = (0..dshape[1])
+                .map(|k| f64::from(d[i * dshape[1] + k]) * f64::from(d[j * dshape[1] + k]))
+                .sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-5, "d{i}.d{j} = {dot}");
+        }
+    }
+    let hessian = json(&out.join("hessian.json"));
+    let eigenvalues: Vec<f64> = hessian["eigenvalues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(eigenvalues.len(), 3);
+    assert!(eigenvalues.windows(2).all(|w| w[0] >= w[1]));
+    assert!(hessian["hessian_vector_products"].as_u64().unwrap() >= 3);
+
+    // axes.json: absolute coordinates, range x ||theta0||, symmetric, centre exactly 0.
+    let axes = json(&out.join("axes.json"));
+    let norm = axes["theta0_norm"].as_f64().unwrap();
+    let axis: Vec<f64> = axes["axes"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(axis.len(), 9);
+    assert_eq!(axis[4], 0.0);
+    assert!((axis[8] - 0.01 * norm).abs() < 1e-12 && axis[0] == -axis[8]);
+    // The metrics describe this landscape; the resolved config records the flags.
+    let metrics = json(&out.join("metrics.json"));
+    assert_eq!(metrics["shape"], serde_json::json!([9, 9, 9]));
+    let config = fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        config.contains("[landscape]") && config.contains("dims = 3"),
+        "{config}"
+    );
+
+    // Refused without --force once finished.
+    let again = toposcape(&["analyze", PINN, "--out", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("--force"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_cpu_kernel_equals_burn_on_the_same_grid() {
+    let dir = scratch("kernel");
+    let args = ["--points", "7", "--range", "0.02", "--directions", "random"];
+    analyze(PINN, &dir.join("cpu"), &args);
+    analyze(
+        PINN,
+        &dir.join("flex"),
+        &[&args[..], &["--backend", "flex"]].concat(),
+    );
+    let (_, cpu) = npy_f32(&dir.join("cpu/landscape.npy"));
+    let (_, flex) = npy_f32(&dir.join("flex/landscape.npy"));
+    assert_eq!(cpu.len(), 49);
+    // Both are f32. Near the minimum the residual u_t + beta u_x is a small difference of
+    // larger terms: burn rounds u_t and u_x separately, the kernel carries the one directional
+    // derivative, so they differ by f32 cancellation there (1.2e-5 relative seen at a loss of
+    // 3e-4); elsewhere they agree to a few 1e-7.
+    let mut worst = 0.0f64;
+    for (a, b) in cpu.iter().zip(&flex) {
+        let relative = (f64::from(*a) - f64::from(*b)).abs() / f64::from(*b).abs();
+        worst = worst.max(relative);
+        assert!(relative < 3e-5, "kernel {a} vs burn {b}");
+    }
+    assert!(worst > 0.0, "two different implementations");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_landscape() {
+    let dir = scratch("resume");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "analyze",
+            PINN,
+            "--directions",
+            "random",
+            "--points",
+            "81",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+    };
+    let whole = dir.join("whole");
+    let output = toposcape(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // Start, wait for the first stored chunk, kill -9 while chunks remain.
+    let killed = dir.join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(args(&killed))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = killed.join(".landscape-chunks");
+    let chunks = |store: &Path| -> usize {
+        fs::read_dir(store).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "f32"))
+                .count()
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while chunks(&store) == 0 && Instant::now() < deadline {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before a kill"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stored = chunks(&store);
+    assert!(
+        (1..7).contains(&stored),
+        "killed with {stored} of 7 chunks stored"
+    );
+    assert!(!killed.join("landscape.npy").exists());
+
+    let output = toposcape(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("resumed from an interrupted run"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(
+        fs::read(whole.join("landscape.npy")).unwrap(),
+        fs::read(killed.join("landscape.npy")).unwrap(),
+        "bit-identical landscapes"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn numpy_alone_recomputes_the_landscape() {
+    let dir = scratch("numpy");
+    let out = dir.join("run");
+    analyze(PINN, &out, &["--points", "11", "--range", "0.05"]);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/recompute_pinn.py"
+    );
+    let output = Command::new("python3")
+        .args([script, out.to_str().unwrap()])
+        .output()
+        .expect("python3 with numpy (.ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_unet_analysis_and_pca_directions() {
+    let dir = scratch("unet");
+    let out = dir.join("run");
+    analyze(
+        UNET,
+        &out,
+        &["--points", "3", "--directions", "random", "--threads", "1"],
+    );
+    let (shape, values) = npy_f32(&out.join("landscape.npy"));
+    assert_eq!(shape, vec![3, 3]);
+    let metrics: Value = json(Path::new(UNET).join("train_metrics.json").as_path());
+    let trained = metrics["final_loss"].as_f64().unwrap();
+    // The centre is the loss on the first 64 training images, near the training-set loss.
+    assert!(
+        (f64::from(values[4]) - trained).abs() < 0.5 * trained,
+        "{} vs {trained}",
+        values[4]
+    );
+    let hessian = json(&out.join("hessian.json"));
+    assert_eq!(hessian["computed"], Value::Bool(false));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pca_directions_come_from_the_checkpoints() {
+    let dir = scratch("pca");
+    let config = dir.join("c.toml");
+    fs::write(
+        &config,
+        "task = \"pinn-convection\"\n[pinn]\nwidths = [2, 6, 1]\n[convection]\ncollocation_points = 40\n\
+         [training]\noptimizer = \"adam\"\nlearning_rate = 0.01\nepochs = 6\ncheckpoint_every = 1\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let o = toposcape(&[
+        "train",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    analyze(
+        run.to_str().unwrap(),
+        &run,
+        &["--directions", "pca", "--points", "5"],
+    );
+    let hessian = json(&run.join("hessian.json"));
+    let explained = hessian["explained_variance"].as_array().unwrap();
+    assert_eq!(explained.len(), 2);
+    assert!(explained[0].as_f64().unwrap() >= explained[1].as_f64().unwrap());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_no_output() {
+    let dir = scratch("bad");
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+    let not_npy = dir.join("d.npy");
+    fs::write(&not_npy, b"not an npy").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["analyze", PINN, "--out", o, "--dims", "9"], "--dims"),
+        (
+            vec!["analyze", PINN, "--out", o, "--points", "1"],
+            "--points",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--range", "-1"],
+            "--range",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--range", "nan"],
+            "--range",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--directions", "nope"],
+            "--directions",
+        ),
+        (
+            vec![
+                "analyze",
+                PINN,
+                "--out",
+                o,
+                "--directions",
+                not_npy.to_str().unwrap(),
+            ],
+            "d.npy",
+        ),
+        (vec!["analyze", "/no/such/run", "--out", o], "/no/such/run"),
+        (
+            vec![
+                "analyze",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/models/pinn-beta1/theta0.safetensors"
+                ),
+                "--out",
+                o,
+            ],
+            "--config",
+        ),
+        (
+            vec![
+                "analyze",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/models/pinn-beta1/theta0.safetensors"
+                ),
+                "--config",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/models/unet-shapes/config.toml"
+                ),
+                "--out",
+                o,
+            ],
+            "theta0.safetensors",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--threads", "0"],
+            "--threads",
+        ),
+        (vec!["analyze", PINN, "--out", o, "--backend", "tpu"], "tpu"),
+    ];
+    for (args, expected) in cases {
+        let output = toposcape(&args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{args:?}: {message}");
+        assert!(message.contains(expected), "{args:?}: {message}");
+        assert!(
+            !out.join("landscape.npy").exists() && !out.join("config.toml").exists(),
+            "{args:?} wrote output"
+        );
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
