@@ -25,19 +25,20 @@ use toposcape_perturb::directions::{burn_filter_axis, filter_normalised, princip
 use toposcape_perturb::hessian::{Eigenpairs, Hvp, LanczosOptions, top_eigenpairs};
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
 use toposcape_perturb::params::{ParamLayout, flatten};
-use toposcape_perturb::plan::{GridPlan, norm};
-use toposcape_perturb::sample::{Directions, Perturbed, sample};
-use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription};
-use toposcape_topology::TreeKind;
+use toposcape_perturb::plan::{GridPlan, Plan, Region, Scatter, ScatteredPlan, norm};
+use toposcape_perturb::sample::{Directions, Perturbed, PointEvaluator, sample};
+use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
 use toposcape_topology::render::{self, FigureOptions};
+use toposcape_topology::{
+    Connectivity, Graph, Grid, MergeTree, ProfileOptions, TreeKind, landscape_profile,
+};
 
 use crate::bail_input;
-use crate::config::{self, RunConfig, Task};
+use crate::config::{self, LandscapeSection, PlanName, RegionName, RunConfig, Task};
 use crate::documents::{MetricsDocument, TreeDocument};
 use crate::error::InputError;
-use crate::field::{Field, FieldValues};
+use crate::field::FieldValues;
 use crate::output::Outputs;
-use crate::topo::{Analysis, ConnectivityArg, TreeOptions};
 use crate::train::Backend;
 
 /// Where landscape points are evaluated.
@@ -94,6 +95,19 @@ pub struct AnalyzeArgs {
     /// --absolute [default: landscape.range, 0.01]
     #[arg(long, value_name = "R", allow_hyphen_values = true)]
     pub range: Option<f64>,
+    /// grid, or scattered points with a nearest-neighbour graph: sobol or random
+    /// [default: landscape.plan, grid]
+    #[arg(long, value_enum)]
+    pub plan: Option<PlanName>,
+    /// Scattered plans: the number of points, theta0 included [default: landscape.samples, 4096]
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Scattered plans: neighbours per point in the graph [default: 2 dims + 2]
+    #[arg(long, value_name = "K")]
+    pub neighbours: Option<usize>,
+    /// Scattered plans: fill the box or the ball of the range [default: box]
+    #[arg(long, value_enum)]
+    pub region: Option<RegionName>,
     /// Read --range as an absolute distance along each direction
     #[arg(long)]
     pub absolute: bool,
@@ -229,6 +243,24 @@ fn apply_flags(args: &AnalyzeArgs, config: &mut RunConfig) -> Result<(), InputEr
     }
     if args.absolute {
         l.relative = false;
+    }
+    if let Some(plan) = args.plan {
+        l.plan = plan;
+    }
+    if let Some(region) = args.region {
+        l.region = region;
+    }
+    if let Some(samples) = args.samples {
+        if samples < 2 || (l.plan == PlanName::Sobol && samples > 65536) {
+            bail_input!("--samples {samples}: expected 2 to 65536 points");
+        }
+        l.samples = samples;
+    }
+    if let Some(0) = args.neighbours {
+        bail_input!("--neighbours 0: expected at least one neighbour");
+    }
+    if let Some(k) = args.neighbours {
+        l.neighbours = k;
     }
     if let Some(0) = args.threads {
         bail_input!("--threads 0: expected at least one thread");
@@ -479,6 +511,8 @@ struct Analyze<'a> {
 #[derive(Serialize)]
 struct AxesJson<'a> {
     shape: Vec<usize>,
+    /// grid, sobol or random.
+    plan: &'static str,
     directions: String,
     /// Whether `range` was given relative to ||theta0||.
     relative: bool,
@@ -486,8 +520,111 @@ struct AxesJson<'a> {
     theta0_norm: f64,
     /// The absolute half-width of each axis.
     half_widths: Vec<f64>,
-    /// The coordinates of each axis: point (i, j, ...) is theta0 + axes[0][i] d_0 + ...
-    axes: &'a [Vec<f64>],
+    /// A grid's coordinates on each axis: point (i, j, ...) is theta0 + axes[0][i] d_0 + ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    axes: Option<&'a Vec<Vec<f64>>>,
+    /// Scattered plans: the file of the points' coordinates (`N x dims`; point i is
+    /// theta0 + sum_j points[i, j] d_j) and the k of the nearest-neighbour graph (graph.npy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points_file: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    neighbours: Option<usize>,
+}
+
+/// A grid, or scattered points with their nearest-neighbour graph.
+enum Sampling {
+    Grid(GridPlan),
+    /// The points, k, and the graph's edges.
+    Scattered(ScatteredPlan, usize, Vec<(u32, u32)>),
+}
+
+impl Sampling {
+    fn new(landscape: &LandscapeSection, dims: usize, half: f64, seed: u64) -> Self {
+        let widths = vec![half; dims];
+        let scatter = match landscape.plan {
+            PlanName::Grid => {
+                return Sampling::Grid(GridPlan::centred(&vec![landscape.points; dims], &widths));
+            }
+            PlanName::Sobol => Scatter::Sobol,
+            PlanName::Random => Scatter::Random,
+        };
+        let region = match landscape.region {
+            RegionName::Box => Region::Box,
+            RegionName::Ball => Region::Ball,
+        };
+        let plan = ScatteredPlan::new(landscape.samples, &widths, scatter, region, seed);
+        let k = if landscape.neighbours == 0 {
+            2 * dims + 2
+        } else {
+            landscape.neighbours
+        };
+        let edges = plan.knn_edges(k, &widths);
+        Sampling::Scattered(plan, k, edges)
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Sampling::Grid(_) => "grid",
+            Sampling::Scattered(..) => "scattered",
+        }
+    }
+
+    fn fingerprint(&self, fingerprint: &mut Fingerprint) {
+        match self {
+            Sampling::Grid(grid) => {
+                fingerprint.text("grid");
+                for axis in &grid.axes {
+                    fingerprint.f64s(axis);
+                }
+            }
+            Sampling::Scattered(plan, ..) => {
+                fingerprint.text("scattered").f64s(&plan.coords);
+            }
+        }
+    }
+
+    fn centre(&self) -> Option<usize> {
+        match self {
+            Sampling::Grid(grid) => grid.centre(),
+            Sampling::Scattered(..) => Some(0),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Sampling::Grid(grid) => grid.len(),
+            Sampling::Scattered(plan, ..) => Plan::len(plan),
+        }
+    }
+
+    fn sample<E: PointEvaluator>(
+        &self,
+        store: &ChunkStore,
+        workers: Vec<E>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<usize, StoreError> {
+        match self {
+            Sampling::Grid(grid) => sample(grid, store, workers, progress),
+            Sampling::Scattered(plan, ..) => sample(plan, store, workers, progress),
+        }
+    }
+
+    /// The field's shape, the connectivity's name and the join tree of `values`.
+    fn tree(&self, values: &[f32]) -> Result<(Vec<usize>, &'static str, MergeTree)> {
+        Ok(match self {
+            Sampling::Grid(grid) => {
+                let shape = grid.shape();
+                let domain = Grid::new(&shape, Connectivity::Freudenthal)?;
+                let tree = MergeTree::compute(values, &domain, TreeKind::Join)?;
+                (shape, "freudenthal", tree)
+            }
+            Sampling::Scattered(_, _, edges) => {
+                let graph = Graph::from_edges(values.len(), edges)?;
+                let tree = MergeTree::compute(values, &graph, TreeKind::Join)?;
+                (vec![values.len()], "knn", tree)
+            }
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -576,7 +713,7 @@ impl<'a> Analyze<'a> {
         } else {
             landscape.range
         };
-        let plan = GridPlan::centred(&vec![landscape.points; dims], &vec![half; dims]);
+        let plan = Sampling::new(landscape, dims, half, self.config.seed);
 
         // The store, keyed by everything the values depend on.
         let kernel = problem.kernel.is_some();
@@ -586,9 +723,7 @@ impl<'a> Analyze<'a> {
             .f32s(&directions.values)
             .text(&model_section_toml(self.config))
             .text(self.args.backend.name());
-        for axis in &plan.axes {
-            fingerprint.f64s(axis);
-        }
+        plan.fingerprint(&mut fingerprint);
         fs::create_dir_all(&self.input.out).map_err(|e| {
             InputError(format!(
                 "--out {}: cannot create: {e}",
@@ -644,13 +779,13 @@ impl<'a> Analyze<'a> {
                         Perturbed::new(move |t: &[f32]| k.loss(t), &theta0, &directions)
                     })
                     .collect();
-                sample(&plan, &store, workers, &progress)?
+                plan.sample(&store, workers, &progress)?
             }
             None => {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| Perturbed::of_model(model_loss(&problem), &theta0, &directions))
                     .collect();
-                sample(&plan, &store, workers, &progress)?
+                plan.sample(&store, workers, &progress)?
             }
         };
         bar.finish_and_clear();
@@ -659,21 +794,8 @@ impl<'a> Analyze<'a> {
         let nonfinite = values.iter().filter(|v| !v.is_finite()).count();
 
         // Topology and files.
-        let shape = plan.shape();
-        let field = Field {
-            shape: shape.clone(),
-            values: FieldValues::F32(values.clone()),
-        };
-        let options = TreeOptions {
-            key: None,
-            connectivity: ConnectivityArg::Freudenthal,
-            simplify: None,
-        };
-        let analysis = Analysis::of(field, "the landscape", &options, TreeKind::Join)?;
-        let profile = analysis.field.values.profile(
-            &analysis.tree,
-            toposcape_topology::ProfileOptions::default(),
-        )?;
+        let (shape, connectivity, tree) = plan.tree(&values)?;
+        let profile = landscape_profile(&tree, &values, ProfileOptions::default())?;
         let out = &self.input.out;
         let mut files = Outputs::default();
         let path = |name: &str| out.join(name);
@@ -685,13 +807,37 @@ impl<'a> Analyze<'a> {
         })?;
         let axes = AxesJson {
             shape: shape.clone(),
+            plan: plan.name(),
             directions: self.kind.name(),
             relative: landscape.relative,
             range: landscape.range,
             theta0_norm,
             half_widths: vec![half; dims],
-            axes: &plan.axes,
+            axes: match &plan {
+                Sampling::Grid(grid) => Some(&grid.axes),
+                Sampling::Scattered(..) => None,
+            },
+            points_file: match &plan {
+                Sampling::Grid(_) => None,
+                Sampling::Scattered(..) => Some("points.npy"),
+            },
+            neighbours: match &plan {
+                Sampling::Grid(_) => None,
+                Sampling::Scattered(_, k, _) => Some(*k),
+            },
         };
+        if let Sampling::Scattered(scattered, _, edges) = &plan {
+            files.write("--out", &path("points.npy"), |w| {
+                write_npy(w, &[values.len(), dims], &scattered.coords)
+            })?;
+            let flat: Vec<i64> = edges
+                .iter()
+                .flat_map(|&(a, b)| [i64::from(a), i64::from(b)])
+                .collect();
+            files.write("--out", &path("graph.npy"), |w| {
+                write_npy(w, &[edges.len(), 2], &flat)
+            })?;
+        }
         files.write("--out", &path("axes.json"), |w| json(w, &axes))?;
         let params = ParamsJson {
             length: layout.len(),
@@ -728,7 +874,7 @@ impl<'a> Analyze<'a> {
             Ok(w.write_all(npz.get_ref())?)
         })?;
         files.write("--out", &path("hessian.json"), |w| json(w, &hessian))?;
-        let document = TreeDocument::new(&analysis.tree, &shape, "freudenthal", None);
+        let document = TreeDocument::new(&tree, &shape, connectivity, None);
         files.write("--out", &path("tree.json"), |w| json(w, &document))?;
         let name = out
             .file_name()
@@ -743,31 +889,30 @@ impl<'a> Analyze<'a> {
         files.write("--out", &path("profile.svg"), |w| {
             Ok(w.write_all(svg.as_bytes())?)
         })?;
-        let diagram = toposcape_topology::Diagram::of(&analysis.tree);
+        let diagram = toposcape_topology::Diagram::of(&tree);
         let png = render::persistence_png(&diagram, &figure("Persistence"))?;
         files.write(
             "--out",
             &path("persistence.png"),
             |w| Ok(w.write_all(&png)?),
         )?;
-        let title = if dims == 2 {
-            "Landscape"
-        } else {
-            "Landscape slices through the centre"
-        };
-        let png = analysis
-            .field
-            .values
-            .landscape_figure(&shape, &figure(title), false)?;
-        files.write("--out", &path("landscape.png"), |w| Ok(w.write_all(&png)?))?;
-        let metrics =
-            MetricsDocument::new("landscape.npy", &shape, "freudenthal", &analysis.tree, None);
+        if let Sampling::Grid(_) = &plan {
+            let title = if dims == 2 {
+                "Landscape"
+            } else {
+                "Landscape slices through the centre"
+            };
+            let png = render::landscape_png(&values, &shape, &figure(title))?;
+            files.write("--out", &path("landscape.png"), |w| Ok(w.write_all(&png)?))?;
+        }
+        let metrics = MetricsDocument::new("landscape.npy", &shape, connectivity, &tree, None);
         files.write("--out", &path("metrics.json"), |w| json(w, &metrics))?;
         files.commit()?;
         store.remove()?;
 
         // Summary.
         let centre = plan.centre().map(|c| values[c]);
+        let plan_len = values.len();
         let (low, high) = values
             .iter()
             .filter(|v| v.is_finite())
@@ -776,12 +921,18 @@ impl<'a> Analyze<'a> {
             });
         println!(
             "landscape    {} points ({}), {} directions, range +-{:.4e} ({})",
-            plan.len(),
-            shape
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" x "),
+            plan_len,
+            match &plan {
+                Sampling::Grid(_) => shape
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" x "),
+                Sampling::Scattered(_, k, _) => format!(
+                    "{}, {dims} axes, graph of {k} nearest neighbours",
+                    plan.name()
+                ),
+            },
             self.kind.name(),
             half,
             if landscape.relative {

@@ -61,8 +61,16 @@ pub struct LandscapeSection {
     pub directions: String,
     /// Grid axes, 1 to 8.
     pub dims: usize,
-    /// Points per axis (odd puts theta0 on the grid).
+    /// `grid`, or scattered points for many axes: `sobol` (low discrepancy) or `random`.
+    pub plan: PlanName,
+    /// Points per axis of a grid (odd puts theta0 on the grid).
     pub points: usize,
+    /// Scattered plans: the number of points (theta0 included; Sobol at most 65536).
+    pub samples: usize,
+    /// Scattered plans: the k of the k-nearest-neighbour graph (0: 2 dims + 2).
+    pub neighbours: usize,
+    /// Scattered plans: `box` or `ball` (the ellipsoid inside the box).
+    pub region: RegionName,
     /// Half-width of each axis: a multiple of ||theta0|| when `relative`, else absolute.
     pub range: f64,
     pub relative: bool,
@@ -70,12 +78,36 @@ pub struct LandscapeSection {
     pub max_images: usize,
 }
 
+/// Sampling plans in configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanName {
+    /// A regular grid, points^dims
+    Grid,
+    /// Owen-scrambled Sobol points (seeded) with a k-nearest-neighbour graph
+    Sobol,
+    /// Uniform random points (seeded) with a k-nearest-neighbour graph
+    Random,
+}
+
+/// Regions of scattered plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionName {
+    Box,
+    Ball,
+}
+
 impl Default for LandscapeSection {
     fn default() -> Self {
         LandscapeSection {
             directions: "hessian".into(),
             dims: 2,
+            plan: PlanName::Grid,
             points: 41,
+            samples: 4096,
+            neighbours: 0,
+            region: RegionName::Box,
             range: 0.01,
             relative: true,
             max_images: 64,
@@ -376,6 +408,12 @@ impl RunConfig {
             ));
         }
         positive("landscape.max_images", l.max_images)?;
+        if l.samples < 2 || (l.plan == PlanName::Sobol && l.samples > 65536) {
+            return Err((
+                "landscape.samples".into(),
+                format!("expected 2 to 65536 points, got {}", l.samples),
+            ));
+        }
         if let Some(p) = &self.pinn {
             let w = &p.widths;
             if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {

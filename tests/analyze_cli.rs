@@ -431,3 +431,71 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_scattered_plans_graph_feeds_the_merge_tree() {
+    use toposcape_perturb::plan::{Region, Scatter, ScatteredPlan};
+    use toposcape_topology::{Graph, MergeTree, Metrics, TreeKind};
+    // A double well: minima at (+-1, 0) with value 0, the saddle between them at (0, 0), 1.
+    let h = [2.0, 2.0];
+    let plan = ScatteredPlan::new(3000, &h, Scatter::Sobol, Region::Box, 3);
+    let values: Vec<f64> = (0..3000)
+        .map(|i| {
+            let p = plan.point(i);
+            (p[0] * p[0] - 1.0).powi(2) + p[1] * p[1]
+        })
+        .collect();
+    let graph = Graph::from_edges(3000, &plan.knn_edges(6, &h)).unwrap();
+    let tree = MergeTree::compute(&values, &graph, TreeKind::Join).unwrap();
+    let simple = tree
+        .simplify(toposcape_topology::Threshold::Absolute(0.05))
+        .unwrap();
+    let metrics = Metrics::of(&simple);
+    assert_eq!(metrics.minima, 2, "the two wells");
+    // The pair that dies: born near 0, dying near the saddle's value, 1 (an edge of the graph
+    // may cross the ridge a little below it, a sample may sit a little above).
+    let diagram = toposcape_topology::Diagram::of(&simple);
+    assert_eq!(diagram.points.len(), 1);
+    let (birth, death) = diagram.points[0];
+    assert!(
+        birth < 0.02 && (0.95..1.1).contains(&death),
+        "{birth} {death}"
+    );
+}
+
+#[test]
+fn a_sobol_plan_through_the_binary() {
+    let dir = scratch("sobol");
+    let out = dir.join("run");
+    let output = analyze(
+        PINN,
+        &out,
+        &[
+            "--plan",
+            "sobol",
+            "--samples",
+            "500",
+            "--dims",
+            "5",
+            "--directions",
+            "random",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("500 points"));
+    let (shape, values) = npy_f32(&out.join("landscape.npy"));
+    assert_eq!(shape, vec![500]);
+    let bytes = fs::read(out.join("points.npy")).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let pshape: Vec<u64> = npy.shape().to_vec();
+    let points = npy.into_vec::<f64>().unwrap();
+    assert_eq!(pshape, vec![500, 5]);
+    assert!(points[..5].iter().all(|c| *c == 0.0), "point 0 is theta0");
+    assert!((f64::from(values[0]) - pinn_loss()).abs() <= 1e-4 * pinn_loss());
+    let axes = json(&out.join("axes.json"));
+    assert_eq!(axes["plan"], "scattered");
+    assert_eq!(axes["neighbours"], 12);
+    let tree = json(&out.join("tree.json"));
+    assert_eq!(tree["connectivity"], "knn");
+    assert!(out.join("graph.npy").is_file() && out.join("profile.png").is_file());
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -96,6 +96,152 @@ impl GridPlan {
     }
 }
 
+/// Where sampling points lie: what the driver in [`crate::sample`] needs of a plan.
+pub trait Plan: Sync {
+    /// Coordinates per point.
+    fn dims(&self) -> usize;
+    /// The number of points.
+    fn len(&self) -> usize;
+    /// The coordinates of point `index`, written into `out`.
+    fn point_into(&self, index: usize, out: &mut [f64]);
+}
+
+impl Plan for GridPlan {
+    fn dims(&self) -> usize {
+        GridPlan::dims(self)
+    }
+    fn len(&self) -> usize {
+        GridPlan::len(self)
+    }
+    fn point_into(&self, index: usize, out: &mut [f64]) {
+        GridPlan::point_into(self, index, out)
+    }
+}
+
+/// How scattered points fill the region around theta0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scatter {
+    /// Owen-scrambled Sobol points (low discrepancy), seeded.
+    Sobol,
+    /// Independent uniform points, seeded.
+    Random,
+}
+
+/// The region scattered points fill: `[-h_i, h_i]` on each axis, or the ellipsoid with those
+/// half-widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    Box,
+    Ball,
+}
+
+/// Scattered points, for more dimensions than a grid can afford. Point 0 is theta0 itself
+/// (all coordinates 0); the others are seeded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatteredPlan {
+    pub dims: usize,
+    /// `len x dims`, row-major.
+    pub coords: Vec<f64>,
+}
+
+/// The most points a Sobol plan can have (the `sobol_burley` sequence's length).
+pub const MAX_SOBOL_POINTS: usize = 1 << 16;
+
+impl ScatteredPlan {
+    /// `count` points (theta0 first) in `region` with the given half-widths.
+    ///
+    /// # Panics
+    /// If `count` is 0, there are no half-widths, or a Sobol plan asks for more than
+    /// [`MAX_SOBOL_POINTS`] (callers check their input first).
+    pub fn new(
+        count: usize,
+        half_widths: &[f64],
+        scatter: Scatter,
+        region: Region,
+        seed: u64,
+    ) -> Self {
+        let dims = half_widths.len();
+        assert!(count >= 1 && dims >= 1, "points and axes");
+        let mut coords = vec![0.0; dims];
+        let mut random = crate::random::SplitMix64(seed ^ 0x5ca7_7e7e_d000);
+        let mut unit = vec![0.0; dims];
+        let mut index: u32 = 0;
+        let mut draw = |unit: &mut [f64]| match scatter {
+            Scatter::Sobol => {
+                assert!(
+                    (index as usize) < MAX_SOBOL_POINTS,
+                    "a Sobol plan of at most 2^16 points"
+                );
+                for (d, u) in unit.iter_mut().enumerate() {
+                    *u = f64::from(sobol_burley::sample(index, d as u32, seed as u32)) * 2.0 - 1.0;
+                }
+                index += 1;
+            }
+            Scatter::Random => unit.iter_mut().for_each(|u| *u = random.between(-1.0, 1.0)),
+        };
+        while coords.len() < count * dims {
+            draw(&mut unit);
+            if region == Region::Ball && unit.iter().map(|u| u * u).sum::<f64>() > 1.0 {
+                continue;
+            }
+            coords.extend(unit.iter().zip(half_widths).map(|(u, h)| u * h));
+        }
+        ScatteredPlan { dims, coords }
+    }
+
+    pub fn point(&self, index: usize) -> &[f64] {
+        &self.coords[index * self.dims..(index + 1) * self.dims]
+    }
+
+    /// The undirected graph joining every point to its `k` nearest neighbours (Euclidean, in
+    /// coordinates scaled by `half_widths` so every axis counts alike; ties by index), as
+    /// edges for [`toposcape_topology`]-style graph input. Exact, by brute force: O(N^2 dims).
+    pub fn knn_edges(&self, k: usize, half_widths: &[f64]) -> Vec<(u32, u32)> {
+        let n = Plan::len(self);
+        let scaled: Vec<f64> = self
+            .coords
+            .chunks_exact(self.dims)
+            .flat_map(|p| p.iter().zip(half_widths).map(|(c, h)| c / h))
+            .collect();
+        let point = |i: usize| &scaled[i * self.dims..(i + 1) * self.dims];
+        let mut edges = Vec::with_capacity(n * k);
+        let mut candidates: Vec<(f64, usize)> = Vec::with_capacity(n);
+        for i in 0..n {
+            candidates.clear();
+            let a = point(i);
+            for j in (0..n).filter(|&j| j != i) {
+                let d: f64 = a.iter().zip(point(j)).map(|(x, y)| (x - y) * (x - y)).sum();
+                candidates.push((d, j));
+            }
+            let take = k.min(candidates.len());
+            if take == 0 {
+                continue;
+            }
+            candidates
+                .select_nth_unstable_by(take - 1, |x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+            for &(_, j) in &candidates[..take] {
+                let (a, b) = if i < j { (i, j) } else { (j, i) };
+                edges.push((a as u32, b as u32));
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        edges
+    }
+}
+
+impl Plan for ScatteredPlan {
+    fn dims(&self) -> usize {
+        self.dims
+    }
+    fn len(&self) -> usize {
+        self.coords.len() / self.dims
+    }
+    fn point_into(&self, index: usize, out: &mut [f64]) {
+        out.copy_from_slice(self.point(index));
+    }
+}
+
 /// The Euclidean norm of a parameter vector, accumulated in f64.
 pub fn norm(theta: &[f32]) -> f64 {
     theta
@@ -137,5 +283,73 @@ mod tests {
             }
         }
         assert_eq!(index, plan.len());
+    }
+
+    #[test]
+    fn scattered_points_fill_their_region_from_theta0() {
+        for scatter in [Scatter::Sobol, Scatter::Random] {
+            let h = [1.0, 0.5, 2.0];
+            let plan = ScatteredPlan::new(500, &h, scatter, Region::Box, 7);
+            assert_eq!(Plan::len(&plan), 500);
+            assert_eq!(plan.point(0), &[0.0, 0.0, 0.0]);
+            for i in 1..500 {
+                assert!(plan.point(i).iter().zip(&h).all(|(c, h)| c.abs() <= *h));
+            }
+            // Every octant is visited.
+            let mut octants = [false; 8];
+            for i in 1..500 {
+                let p = plan.point(i);
+                let o = usize::from(p[0] > 0.0)
+                    | usize::from(p[1] > 0.0) << 1
+                    | usize::from(p[2] > 0.0) << 2;
+                octants[o] = true;
+            }
+            assert!(octants.iter().all(|&o| o));
+            assert_eq!(
+                plan,
+                ScatteredPlan::new(500, &h, scatter, Region::Box, 7),
+                "seeded"
+            );
+            assert_ne!(plan, ScatteredPlan::new(500, &h, scatter, Region::Box, 8));
+            let ball = ScatteredPlan::new(300, &h, scatter, Region::Ball, 7);
+            for i in 0..300 {
+                let r: f64 = ball
+                    .point(i)
+                    .iter()
+                    .zip(&h)
+                    .map(|(c, h)| (c / h).powi(2))
+                    .sum();
+                assert!(r <= 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn nearest_neighbours_match_a_direct_search() {
+        let h = [1.0, 3.0];
+        let plan = ScatteredPlan::new(60, &h, Scatter::Random, Region::Box, 1);
+        let edges = plan.knn_edges(4, &h);
+        // Each point's 4 nearest (by scaled distance) are among its edges.
+        for i in 0..60 {
+            let mut others: Vec<(f64, usize)> = (0..60)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let d: f64 = plan
+                        .point(i)
+                        .iter()
+                        .zip(plan.point(j))
+                        .zip(&h)
+                        .map(|((a, b), h)| ((a - b) / h).powi(2))
+                        .sum();
+                    (d, j)
+                })
+                .collect();
+            others.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for &(_, j) in &others[..4] {
+                let e = (i.min(j) as u32, i.max(j) as u32);
+                assert!(edges.binary_search(&e).is_ok(), "{i}-{j}");
+            }
+        }
+        assert!(edges.len() <= 60 * 4 && edges.len() >= 60 * 2);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::model::LandscapeModel;
-use crate::plan::GridPlan;
+use crate::plan::Plan;
 use crate::store::{ChunkStore, StoreError};
 
 /// `count` directions of length `len`, row-major (`count x len`): the layout of
@@ -114,8 +114,8 @@ impl<F: FnMut(&[f32]) -> f32 + Send> PointEvaluator for Perturbed<'_, F> {
 /// Samples every chunk of `plan` missing from `store`, with one thread per evaluator, and
 /// stores each chunk as it finishes. `progress` is called with the number of points finished
 /// in this call so far. Returns the number of points computed (0 if the store was complete).
-pub fn sample<E: PointEvaluator>(
-    plan: &GridPlan,
+pub fn sample<P: Plan, E: PointEvaluator>(
+    plan: &P,
     store: &ChunkStore,
     evaluators: Vec<E>,
     progress: &(dyn Fn(usize) + Sync),
@@ -164,6 +164,7 @@ pub fn sample<E: PointEvaluator>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::GridPlan;
     use crate::store::StoreDescription;
 
     /// A quadratic bowl: loss = sum theta^2, with theta0 = (1, 2, 3).
