@@ -81,10 +81,15 @@ pub struct AnalyzeArgs {
     /// The run config [default: config.toml in the run directory]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// hessian, random, pca (of the run's checkpoints), or an .npy file of DIMS x P rows
+    /// hessian, random, pca (of the run's checkpoints), interp (towards --through), or an .npy
+    /// file of DIMS x P rows
     /// [default: landscape.directions of the config, hessian]
     #[arg(long, value_name = "KIND|FILE")]
     pub directions: Option<String>,
+    /// interp: the checkpoints (.bpk or .safetensors) the axes point to, one or two, comma
+    /// separated; coordinate 1 on axis i is checkpoint i [default: landscape.through]
+    #[arg(long, value_name = "FILE[,FILE]", value_delimiter = ',')]
+    pub through: Option<Vec<PathBuf>>,
     /// Grid axes, 1 to 8 [default: landscape.dims, 2]
     #[arg(long, value_name = "N")]
     pub dims: Option<usize>,
@@ -131,6 +136,8 @@ enum DirectionKind {
     Hessian,
     Random,
     Pca,
+    /// Towards one or two other checkpoints: axis i is `checkpoint_i - theta0`.
+    Interp(Vec<PathBuf>),
     File(PathBuf),
 }
 
@@ -140,6 +147,7 @@ impl DirectionKind {
             "hessian" => DirectionKind::Hessian,
             "random" => DirectionKind::Random,
             "pca" => DirectionKind::Pca,
+            "interp" => DirectionKind::Interp(Vec::new()),
             path => DirectionKind::File(relative_to.join(path)),
         }
     }
@@ -149,6 +157,7 @@ impl DirectionKind {
             DirectionKind::Hessian => "hessian".into(),
             DirectionKind::Random => "random".into(),
             DirectionKind::Pca => "pca".into(),
+            DirectionKind::Interp(_) => "interp".into(),
             DirectionKind::File(p) => p.display().to_string(),
         }
     }
@@ -364,11 +373,42 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         Some(text) => DirectionKind::parse(text, Path::new("")),
         None => DirectionKind::parse(&config.landscape.directions, &config_dir),
     };
+    let mut kind = kind;
+    if let DirectionKind::Interp(through) = &mut kind {
+        *through = match &args.through {
+            Some(files) => files.clone(),
+            None => config
+                .landscape
+                .through
+                .iter()
+                .map(|f| config_dir.join(f))
+                .collect(),
+        };
+        if !(1..=2).contains(&through.len()) {
+            bail_input!(
+                "--through: interp directions need one or two checkpoints (--through A.bpk[,B.bpk]), got {}",
+                through.len()
+            );
+        }
+        if let Some(missing) = through.iter().find(|f| !f.is_file()) {
+            bail_input!("--through {}: no such file", missing.display());
+        }
+        // The axes are the checkpoints' differences from theta0, in their units: coordinate 1
+        // is the checkpoint, so the range is absolute (1.5 unless given: both ends and beyond).
+        config.landscape.dims = through.len();
+        config.landscape.through = through.iter().map(|f| f.display().to_string()).collect();
+        config.landscape.relative = false;
+        if args.range.is_none() {
+            config.landscape.range = 1.5;
+        }
+    } else if args.through.is_some() {
+        bail_input!("--through: only used with --directions interp");
+    }
     if let DirectionKind::File(path) = &kind
         && !path.is_file()
     {
         bail_input!(
-            "--directions {}: expected hessian, random, pca or an existing .npy file",
+            "--directions {}: expected hessian, random, pca, interp or an existing .npy file",
             path.display()
         );
     }
@@ -1063,6 +1103,23 @@ impl<'a> Analyze<'a> {
                 info.explained_variance = explained;
                 rows
             }
+            DirectionKind::Interp(through) => {
+                let mut rows = Vec::with_capacity(through.len());
+                for file in through {
+                    let other = self.load_flat(file)?;
+                    if other == theta0 {
+                        bail_input!("--through {}: the same weights as theta0", file.display());
+                    }
+                    rows.push(
+                        other
+                            .iter()
+                            .zip(theta0)
+                            .map(|(a, b)| f64::from(*a) - f64::from(*b))
+                            .collect(),
+                    );
+                }
+                rows
+            }
             DirectionKind::File(path) => read_directions(path, dims, theta0.len())?,
         };
         info.seconds = started.elapsed().as_secs_f64();
@@ -1083,22 +1140,27 @@ impl<'a> Analyze<'a> {
         files.sort();
         let mut out = Vec::with_capacity(files.len());
         for file in files {
-            let flat = match self.config.task {
-                Task::PinnConvection => flatten(&load_weights(
-                    self.config.pinn_config().init(&self.device),
-                    &file,
-                )?),
-                _ => flatten(&load_weights(
-                    self.config.unet_config().init(&self.device),
-                    &file,
-                )?),
-            };
+            let flat = self.load_flat(&file)?;
             if flat.len() != layout.len() {
                 bail_input!("{}: does not match the model", file.display());
             }
             out.push(flat);
         }
         Ok(out)
+    }
+
+    /// The weights of a checkpoint file of this config's model, as a flat vector.
+    fn load_flat(&self, file: &Path) -> Result<Vec<f32>> {
+        Ok(match self.config.task {
+            Task::PinnConvection => flatten(&load_weights(
+                self.config.pinn_config().init(&self.device),
+                file,
+            )?),
+            _ => flatten(&load_weights(
+                self.config.unet_config().init(&self.device),
+                file,
+            )?),
+        })
     }
 }
 

@@ -76,6 +76,9 @@ pub struct LandscapeSection {
     pub relative: bool,
     /// UNet: the training images the loss (and the Hessian) is evaluated on, from the first.
     pub max_images: usize,
+    /// `interp` directions: the one or two checkpoints the axes point to (relative to the
+    /// config file).
+    pub through: Vec<String>,
 }
 
 /// Sampling plans in configs.
@@ -111,6 +114,7 @@ impl Default for LandscapeSection {
             range: 0.01,
             relative: true,
             max_images: 64,
+            through: Vec::new(),
         }
     }
 }

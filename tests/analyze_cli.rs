@@ -293,7 +293,7 @@ fn numpy_alone_recomputes_the_landscape() {
 }
 
 #[test]
-fn a_unet_analysis_and_pca_directions() {
+fn a_unet_analysis_with_random_directions() {
     let dir = scratch("unet");
     let out = dir.join("run");
     analyze(
@@ -343,6 +343,51 @@ fn pca_directions_come_from_the_checkpoints() {
     let explained = hessian["explained_variance"].as_array().unwrap();
     assert_eq!(explained.len(), 2);
     assert!(explained[0].as_f64().unwrap() >= explained[1].as_f64().unwrap());
+
+    // Interpolation towards two checkpoints: coordinate (1, 0) is the first one, whose own loss
+    // is the centre of an analysis of it.
+    let first = run.join("checkpoints/epoch-000001.bpk");
+    let second = run.join("checkpoints/epoch-000003.bpk");
+    let through = format!("{},{}", first.display(), second.display());
+    let interp = dir.join("interp");
+    analyze(
+        run.to_str().unwrap(),
+        &interp,
+        &[
+            "--directions",
+            "interp",
+            "--through",
+            &through,
+            "--points",
+            "3",
+            "--range",
+            "1",
+        ],
+    );
+    let (shape, values) = npy_f32(&interp.join("landscape.npy"));
+    assert_eq!(shape, vec![3, 3]);
+    let at_first = dir.join("at-first");
+    analyze(
+        first.to_str().unwrap(),
+        &at_first,
+        &[
+            "--config",
+            run.join("config.toml").to_str().unwrap(),
+            "--points",
+            "3",
+            "--directions",
+            "random",
+        ],
+    );
+    let (_, own) = npy_f32(&at_first.join("landscape.npy"));
+    // Index (2, 1): coordinates (1, 0).
+    let (a, b) = (f64::from(values[7]), f64::from(own[4]));
+    assert!(
+        (a - b).abs() <= 1e-4 * b,
+        "interp {a} vs the checkpoint's loss {b}"
+    );
+    let axes = json(&interp.join("axes.json"));
+    assert_eq!(axes["relative"], Value::Bool(false));
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -497,5 +542,36 @@ fn a_sobol_plan_through_the_binary() {
     let tree = json(&out.join("tree.json"));
     assert_eq!(tree["connectivity"], "knn");
     assert!(out.join("graph.npy").is_file() && out.join("profile.png").is_file());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn non_finite_losses_are_stored_and_counted() {
+    let dir = scratch("nonfinite");
+    let out = dir.join("run");
+    // Weights moved by 1e20 overflow the loss to infinity in f32.
+    let output = analyze(
+        PINN,
+        &out,
+        &[
+            "--range",
+            "1e20",
+            "--absolute",
+            "--points",
+            "5",
+            "--directions",
+            "random",
+        ],
+    );
+    let (_, values) = npy_f32(&out.join("landscape.npy"));
+    let nonfinite = values.iter().filter(|v| !v.is_finite()).count();
+    assert!(nonfinite > 0 && values[12].is_finite(), "{values:?}");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains(&format!("{nonfinite} non-finite")),
+        "{summary}"
+    );
+    let metrics = json(&out.join("metrics.json"));
+    assert_eq!(metrics["metrics"]["nonfinite"], nonfinite);
     fs::remove_dir_all(&dir).unwrap();
 }
