@@ -141,6 +141,9 @@ fn a_pinn_analysis_writes_the_run_directory_contract() {
     assert_eq!(eigenvalues.len(), 3);
     assert!(eigenvalues.windows(2).all(|w| w[0] >= w[1]));
     assert!(hessian["hessian_vector_products"].as_u64().unwrap() >= 3);
+    // The sharpest direction is resolved to well within the Lanczos tolerance (1e-3).
+    let top_residual = hessian["relative_residuals"][0].as_f64().unwrap();
+    assert!(top_residual < 1e-3, "{top_residual}");
 
     // axes.json: absolute coordinates, range x ||theta0||, symmetric, centre exactly 0.
     let axes = json(&out.join("axes.json"));
@@ -250,8 +253,8 @@ fn a_killed_run_resumes_to_the_same_landscape() {
     child.wait().unwrap();
     let stored = chunks(&store);
     assert!(
-        (1..7).contains(&stored),
-        "killed with {stored} of 7 chunks stored"
+        (1..65).contains(&stored),
+        "killed with {stored} of 65 chunks stored"
     );
     assert!(!killed.join("landscape.npy").exists());
 

@@ -102,6 +102,9 @@ pub trait Plan: Sync {
     fn dims(&self) -> usize;
     /// The number of points.
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The coordinates of point `index`, written into `out`.
     fn point_into(&self, index: usize, out: &mut [f64]);
 }
