@@ -361,12 +361,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     let mut config = config::load(&input.config_path)?;
     apply_flags(args, &mut config)?;
     check_out(&input.out, args.force)?;
-    let config_dir = input
-        .config_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let config_dir = config::folder_of(&input.config_path);
     let kind = match &args.directions {
         // A file named on the command line is relative to the working directory; one named
         // in the config, to the config's folder.
@@ -413,14 +408,23 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
         );
     }
     let device = args.backend.burn().device()?;
+    let analyze = Analyze {
+        args,
+        input: &input,
+        config: &config,
+        kind,
+        device: device.clone(),
+        started,
+    };
     match config.task {
-        Task::PinnConvection => {
-            let problem = pinn_problem(&config, &device, args.backend, &input.weights)?;
-            Analyze::new(args, &input, &config, kind, device, started).go(problem)
-        }
+        Task::PinnConvection => analyze.go(pinn_problem(
+            &config,
+            &device,
+            args.backend,
+            &input.weights,
+        )?),
         Task::UnetShapes | Task::UnetPet => {
-            let problem = unet_problem(&config, &config_dir, &device, &input)?;
-            Analyze::new(args, &input, &config, kind, device, started).go(problem)
+            analyze.go(unet_problem(&config, &config_dir, &device, &input)?)
         }
     }
 }
@@ -715,25 +719,7 @@ fn chunk_size(total: usize, kernel: bool) -> usize {
     (total / 64).clamp(1, cap)
 }
 
-impl<'a> Analyze<'a> {
-    fn new(
-        args: &'a AnalyzeArgs,
-        input: &'a Input,
-        config: &'a RunConfig,
-        kind: DirectionKind,
-        device: Device,
-        started: Instant,
-    ) -> Self {
-        Analyze {
-            args,
-            input,
-            config,
-            kind,
-            device,
-            started,
-        }
-    }
-
+impl Analyze<'_> {
     fn go<M: Module + Clone + 'static>(&self, problem: Problem<M>) -> Result<()> {
         let landscape = &self.config.landscape;
         let dims = landscape.dims;

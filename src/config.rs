@@ -279,6 +279,14 @@ impl Default for TrainingSection {
     }
 }
 
+/// The folder a config file is in, against which the paths in it are resolved.
+pub fn folder_of(path: &Path) -> std::path::PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<RunConfig, InputError> {
     let name = path.display();

@@ -132,12 +132,7 @@ impl Evaluation {
 
 pub fn run(args: &TrainArgs) -> Result<()> {
     let config = config::load(&args.config)?;
-    let config_dir = args
-        .config
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let config_dir = config::folder_of(&args.config);
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => {

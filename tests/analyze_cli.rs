@@ -2,8 +2,10 @@
 //! 4), the centre of the landscape against the model's loss, the CPU kernel against burn,
 //! resuming after `kill -9`, a recomputation with numpy alone, and bad input.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,26 +16,10 @@ use toposcape_models::convection::ConvectionConfig;
 use toposcape_models::pinn::PinnConfig;
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
 
+use common::{scratch, stderr, toposcape};
+
 const PINN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/pinn-beta1");
 const UNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/unet-shapes");
-
-fn toposcape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toposcape"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("toposcape-analyze-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn analyze(input: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["analyze", input, "--out", out.to_str().unwrap()];

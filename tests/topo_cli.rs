@@ -1,35 +1,15 @@
 //! End-to-end tests of `toposcape topo`: the summary, the JSON and segmentation contracts, and
 //! every kind of bad input (exit status 2, one line on stderr naming the file, no output left).
 
+mod common;
+
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn toposcape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toposcape"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh, empty folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("toposcape-test-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{scratch, stderr, stdout, toposcape};
 
 /// The bytes of a version-1.0 .npy file, written by hand (independently of the reader).
 fn npy_bytes(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {

@@ -2,29 +2,15 @@
 //! reruns, the UNet task, and bad configs (exit status 2, one line naming the file and key, no
 //! run directory).
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
-fn toposcape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toposcape"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("toposcape-train-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{scratch, stderr, toposcape};
 
 const TINY_PINN: &str = r#"
 task = "pinn-convection"
