@@ -19,14 +19,17 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use npyz::WriterBuilder;
 use serde::Serialize;
+use toposcape_models::batched::PinnBatched;
 use toposcape_models::checkpoint::{load_checkpoint, load_safetensors, save_safetensors};
+use toposcape_models::convection::ConvectionConfig;
 use toposcape_models::kernel::PinnKernel;
+use toposcape_models::pinn::PinnConfig;
 use toposcape_perturb::directions::{burn_filter_axis, filter_normalised, principal, unit_rows};
 use toposcape_perturb::hessian::{Eigenpairs, Hvp, LanczosOptions, top_eigenpairs};
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
 use toposcape_perturb::params::{ParamLayout, flatten};
 use toposcape_perturb::plan::{GridPlan, Plan, Region, Scatter, ScatteredPlan, norm};
-use toposcape_perturb::sample::{Directions, Perturbed, PointEvaluator, sample};
+use toposcape_perturb::sample::{Directions, OnDevice, Perturbed, PointEvaluator, sample};
 use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
@@ -122,6 +125,10 @@ pub struct AnalyzeArgs {
     /// Where points are evaluated
     #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
     pub backend: EvalBackend,
+    /// PINN on flex, ndarray or wgpu: points per forward pass, as a batch dimension
+    /// [default: 256 on wgpu, 1 on the CPU backends]
+    #[arg(long, value_name = "B")]
+    pub batch: Option<usize>,
     /// Worker threads [default: the number of cores; 1 on wgpu]
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
@@ -306,6 +313,8 @@ struct Problem<M> {
     loss: Arc<dyn Fn(&M) -> Tensor<1> + Send + Sync>,
     eval_data: Vec<(&'static str, NpyArray)>,
     kernel: Option<PinnKernel>,
+    /// The PINN's shape and problem, for the batched evaluator.
+    pinn: Option<(PinnConfig, ConvectionConfig)>,
 }
 
 /// An array for an `.npz` file.
@@ -486,11 +495,13 @@ fn pinn_problem(
         ),
     ];
     let kernel = (backend == EvalBackend::Cpu).then(|| PinnKernel::new(&pinn, &convection));
+    let batched = Some((pinn.clone(), convection.clone()));
     Ok(Problem {
         model,
         loss: Arc::new(move |m| convection.loss(m, &data).total),
         eval_data,
         kernel,
+        pinn: batched,
     })
 }
 
@@ -539,6 +550,7 @@ fn unet_problem(
         loss: Arc::new(move |m| m.loss(images.clone(), labels.clone())),
         eval_data,
         kernel: None,
+        pinn: None,
     })
 }
 
@@ -712,9 +724,12 @@ struct HessianJson {
 
 /// Points per stored chunk: at least 64 chunks, so every worker stays busy to the end, and at
 /// most 1024 points (64 for burn's slower evaluators), so a chunk finishes within seconds.
-/// It does not depend on the thread count: a run resumed with other `--threads` keeps its
-/// chunks.
-fn chunk_size(total: usize, kernel: bool) -> usize {
+/// A batched evaluator gets one batch per chunk. It does not depend on the thread count: a run
+/// resumed with other `--threads` keeps its chunks.
+fn chunk_size(total: usize, kernel: bool, batch: usize) -> usize {
+    if batch > 1 {
+        return batch.min(total).max(1);
+    }
     let cap = if kernel { 1024 } else { 64 };
     (total / 64).clamp(1, cap)
 }
@@ -723,6 +738,7 @@ impl Analyze<'_> {
     fn go<M: Module + Clone + 'static>(&self, problem: Problem<M>) -> Result<()> {
         let landscape = &self.config.landscape;
         let dims = landscape.dims;
+        let batch = self.batch(&problem)?;
         let layout = ParamLayout::of(&problem.model);
         let theta0 = flatten(&problem.model);
         let model_loss = |p: &Problem<M>| {
@@ -750,7 +766,8 @@ impl Analyze<'_> {
             .f32s(&theta0)
             .f32s(&directions.values)
             .text(&model_section_toml(self.config))
-            .text(self.args.backend.name());
+            .text(self.args.backend.name())
+            .text(&batch.to_string());
         plan.fingerprint(&mut fingerprint);
         fs::create_dir_all(&self.input.out).map_err(|e| {
             InputError(format!(
@@ -761,7 +778,7 @@ impl Analyze<'_> {
         let store_dir = self.input.out.join(STORE_DIR);
         let description = StoreDescription {
             points: plan.len(),
-            chunk: chunk_size(plan.len(), kernel),
+            chunk: chunk_size(plan.len(), kernel, batch),
             fingerprint: fingerprint.hex(),
         };
         let store = match ChunkStore::open(&store_dir, description.clone()) {
@@ -799,8 +816,8 @@ impl Analyze<'_> {
         bar.reset_eta();
         let sampling = Instant::now();
         let progress = |done: usize| bar.set_position((already + done) as u64);
-        let computed = match &problem.kernel {
-            Some(kernel) => {
+        let computed = match (&problem.kernel, &problem.pinn) {
+            (Some(kernel), _) => {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| {
                         let mut k = kernel.clone();
@@ -809,7 +826,37 @@ impl Analyze<'_> {
                     .collect();
                 plan.sample(&store, workers, &progress)?
             }
-            None => {
+            (None, Some((pinn, convection))) if batch > 1 => {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        PinnBatched::new(
+                            pinn,
+                            convection,
+                            &theta0,
+                            &directions,
+                            batch,
+                            &self.device,
+                        )
+                    })
+                    .collect();
+                plan.sample(&store, workers, &progress)?
+            }
+            _ if self.args.backend == EvalBackend::Wgpu => {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let loss = Arc::clone(&problem.loss);
+                        OnDevice::new(
+                            problem.model.clone(),
+                            &theta0,
+                            &directions,
+                            &self.device,
+                            move |m: &M| loss(m),
+                        )
+                    })
+                    .collect();
+                plan.sample(&store, workers, &progress)?
+            }
+            _ => {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| Perturbed::of_model(model_loss(&problem), &theta0, &directions))
                     .collect();
@@ -1021,6 +1068,27 @@ impl Analyze<'_> {
             out.display()
         );
         Ok(())
+    }
+
+    /// Points per forward pass: `--batch`, else 256 for the PINN on wgpu and 1 elsewhere
+    /// (batching gave nothing on the CPU backends, burn-notes.md).
+    fn batch<M>(&self, problem: &Problem<M>) -> Result<usize, InputError> {
+        match self.args.batch {
+            Some(0) => bail_input!("--batch 0: expected at least one point per pass"),
+            Some(b) if b > 1 && problem.pinn.is_none() => {
+                bail_input!(
+                    "--batch {b}: only the PINN has a batched evaluator; the UNet is evaluated one point at a time"
+                )
+            }
+            Some(b) if b > 1 && self.args.backend == EvalBackend::Cpu => {
+                bail_input!(
+                    "--batch {b}: the cpu kernel evaluates one point at a time; batches are for --backend flex, ndarray or wgpu"
+                )
+            }
+            Some(b) => Ok(b),
+            None if problem.pinn.is_some() && self.args.backend == EvalBackend::Wgpu => Ok(256),
+            None => Ok(1),
+        }
     }
 
     /// The directions as rows, and what `hessian.json` says about them.

@@ -169,8 +169,18 @@ fn the_cpu_kernel_equals_burn_on_the_same_grid() {
         &dir.join("flex"),
         &[&args[..], &["--backend", "flex"]].concat(),
     );
+    analyze(
+        PINN,
+        &dir.join("batched"),
+        &[&args[..], &["--backend", "flex", "--batch", "4"]].concat(),
+    );
     let (_, cpu) = npy_f32(&dir.join("cpu/landscape.npy"));
     let (_, flex) = npy_f32(&dir.join("flex/landscape.npy"));
+    let (_, batched) = npy_f32(&dir.join("batched/landscape.npy"));
+    for (a, b) in batched.iter().zip(&cpu) {
+        let relative = (f64::from(*a) - f64::from(*b)).abs() / f64::from(*b).abs();
+        assert!(relative < 3e-5, "batched burn {a} vs kernel {b}");
+    }
     assert_eq!(cpu.len(), 49);
     // Both are f32. Near the minimum the residual u_t + beta u_x is a small difference of
     // larger terms: burn rounds u_t and u_x separately, the kernel carries the one directional
@@ -451,6 +461,20 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
             "--threads",
         ),
         (vec!["analyze", PINN, "--out", o, "--backend", "tpu"], "tpu"),
+        (vec!["analyze", PINN, "--out", o, "--batch", "8"], "--batch"),
+        (
+            vec![
+                "analyze",
+                UNET,
+                "--out",
+                o,
+                "--backend",
+                "flex",
+                "--batch",
+                "8",
+            ],
+            "--batch",
+        ),
     ];
     for (args, expected) in cases {
         let output = toposcape(&args);

@@ -110,3 +110,55 @@ fn train_runs_on_wgpu() {
     assert!(metrics.contains("\"backend\": \"wgpu\""), "{metrics}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `toposcape analyze --backend wgpu` (the batched PINN evaluator and the generic on-device one
+/// for the UNet) gives the CPU's landscape.
+#[test]
+fn analyze_on_wgpu_matches_the_cpu() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = std::env::temp_dir().join(format!("toposcape-wgpu-analyze-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let landscape = |model: &str, backend: &str, extra: &[&str]| -> Vec<f32> {
+        let out = dir.join(format!("{model}-{backend}"));
+        let mut args = vec![
+            "analyze".to_string(),
+            format!("{root}/models/{model}"),
+            "--out".into(),
+            out.display().to_string(),
+            "--backend".into(),
+            backend.into(),
+            "--directions".into(),
+            "random".into(),
+        ];
+        args.extend(extra.iter().map(ToString::to_string));
+        let output = Command::new(env!("CARGO_BIN_EXE_toposcape"))
+            .args(&args)
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bytes = std::fs::read(out.join("landscape.npy")).unwrap();
+        npyz::NpyFile::new(&bytes[..])
+            .unwrap()
+            .into_vec::<f32>()
+            .unwrap()
+    };
+    for (model, extra) in [
+        ("pinn-beta1", &["--points", "5", "--range", "0.05"][..]),
+        ("unet-shapes", &["--points", "3"][..]),
+    ] {
+        let gpu = landscape(model, "wgpu", extra);
+        let cpu = landscape(model, "flex", extra);
+        assert_eq!(gpu.len(), cpu.len());
+        for (g, c) in gpu.iter().zip(&cpu) {
+            let relative = (f64::from(*g) - f64::from(*c)).abs() / f64::from(*c).abs();
+            assert!(relative < 1e-4, "{model}: wgpu {g} vs flex {c}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

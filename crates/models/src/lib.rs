@@ -6,13 +6,15 @@
 //!   relative L2 error against the exact solution).
 //! - [`unet`]: a UNet for segmentation with pixel accuracy and mean IoU, and
 //!   [`segmentation`]: seeded synthetic shapes and the Oxford-IIIT Pet layout.
-//! - [`kernel`]: the PINN loss as a CPU kernel outside burn, for fast landscape sampling.
+//! - [`kernel`]: the PINN loss as a CPU kernel outside burn, for fast landscape sampling;
+//!   [`batched`]: the PINN loss at B points per pass on any burn device (the GPU path).
 //! - [`train`]: one training loop with Adam or L-BFGS; [`checkpoint`]: burn records and
 //!   safetensors named by parameter path.
 //!
 //! Models are plain burn 0.22 modules: the backend is the `Device` they are created on (flex,
 //! ndarray, or wgpu when burn is built with it).
 
+pub mod batched;
 pub mod checkpoint;
 pub mod convection;
 pub mod kernel;

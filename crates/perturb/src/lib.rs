@@ -7,9 +7,11 @@
 //!   parameter vector) with a generic one-point implementation for any burn module;
 //! - [`hessian`]: Hessian-vector products and Lanczos for the top eigenpairs;
 //! - [`directions`]: seeded filter-normalised random directions;
-//! - [`plan`]: sampling plans (grids of 1 to 8 axes);
-//! - [`sample`]: the directions as a matrix, the [`sample::PointEvaluator`] trait and the
-//!   multi-threaded driver that fills a [`store::ChunkStore`], the resumable landscape store.
+//! - [`plan`]: sampling plans: grids of 1 to 8 axes, and scattered (Sobol or random) points
+//!   with their k-nearest-neighbour graph;
+//! - [`sample`]: the directions as a matrix, the [`sample::PointEvaluator`] trait (one point at
+//!   a time from any loss of a parameter vector, or with the perturbation on a burn device) and
+//!   the multi-threaded driver that fills a [`store::ChunkStore`], the resumable landscape store.
 
 pub mod directions;
 pub mod hessian;

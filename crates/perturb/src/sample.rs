@@ -5,7 +5,11 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use burn::module::Module;
+use burn::prelude::*;
+
 use crate::model::LandscapeModel;
+use crate::params::{load_flat, to_vec};
 use crate::plan::Plan;
 use crate::store::{ChunkStore, StoreError};
 
@@ -107,6 +111,54 @@ impl<F: FnMut(&[f32]) -> f32 + Send> PointEvaluator for Perturbed<'_, F> {
             self.directions
                 .perturb_into(self.theta0, point, &mut self.theta);
             *slot = (self.loss)(&self.theta);
+        }
+    }
+}
+
+/// Any burn module's loss at landscape points with the perturbation on the module's device:
+/// theta0 and the directions live there, each point's parameters are `theta0 + c D` computed
+/// there and loaded by slicing (no copy through the host), and only the coordinates go up and
+/// the loss comes back. One point per pass: the generic GPU path (a model-specific evaluator
+/// may batch points, as the PINN's does).
+pub struct OnDevice<M, F> {
+    model: Option<M>,
+    theta0: Tensor<1>,
+    directions: Tensor<2>,
+    device: Device,
+    loss: F,
+}
+
+impl<M: Module, F: Fn(&M) -> Tensor<1>> OnDevice<M, F> {
+    /// `model` must live on `device` (a plain device); it is moved in, so the caller's copy is
+    /// untouched.
+    pub fn new(
+        model: M,
+        theta0: &[f32],
+        directions: &Directions,
+        device: &Device,
+        loss: F,
+    ) -> Self {
+        OnDevice {
+            model: Some(model),
+            theta0: Tensor::from_floats(theta0, device),
+            directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
+                .reshape([directions.count, directions.len]),
+            device: device.clone(),
+            loss,
+        }
+    }
+}
+
+impl<M: Module + Send, F: Fn(&M) -> Tensor<1> + Send> PointEvaluator for OnDevice<M, F> {
+    fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
+        let [dims, len] = self.directions.dims();
+        for (point, slot) in coords.chunks_exact(dims).zip(out) {
+            let c: Vec<f32> = point.iter().map(|&x| x as f32).collect();
+            let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([1, dims]);
+            let theta = self.theta0.clone() + c.matmul(self.directions.clone()).reshape([len]);
+            let model = load_flat(self.model.take().expect("model"), theta);
+            *slot = to_vec((self.loss)(&model))[0];
+            self.model = Some(model);
         }
     }
 }

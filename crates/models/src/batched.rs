@@ -1,0 +1,170 @@
+//! The PINN loss at B landscape points per forward pass, on any burn device: the GPU's lever
+//! (DESIGN.md). The B parameter vectors `theta0 + C D` are one matrix product on the device;
+//! each layer is one batched matrix product `[B, R, in] x [B, in, out]` over the stacked rows
+//! of the kernel ([`crate::kernel`]): the values at every point and the derivative along
+//! `(beta, 1)` at the collocation points, whose output is the residual `u_t + beta u_x`. Only
+//! the B coordinates go to the device and the B losses come back.
+
+use burn::prelude::*;
+use toposcape_perturb::sample::{Directions, PointEvaluator};
+
+use crate::convection::ConvectionConfig;
+use crate::pinn::{PinnConfig, fast_tanh};
+
+/// A dense layer's place in the flat vector: burn's `Linear`, weight `[in, out]` then bias.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    inputs: usize,
+    outputs: usize,
+    weight: usize,
+    bias: usize,
+}
+
+/// Batched PINN landscape points on a burn device.
+pub struct PinnBatched {
+    device: Device,
+    theta0: Tensor<1>,
+    /// `[dims, P]`.
+    directions: Tensor<2>,
+    layers: Vec<Layer>,
+    /// `[R, 2]`: collocation, initial, left, right points, then the collocation points' input
+    /// tangent `(beta, 1)`.
+    rows: Tensor<2>,
+    /// `[1, Ni, 1]`.
+    target: Tensor<3>,
+    collocation: usize,
+    initial: usize,
+    boundary: usize,
+    weights: [f64; 3],
+    /// Points per forward pass.
+    pub batch: usize,
+}
+
+impl PinnBatched {
+    /// The evaluator for `theta0` and `directions` of the network `pinn` on `convection`, with
+    /// `batch` points per pass, on `device` (a plain device, not an autodiff one).
+    pub fn new(
+        pinn: &PinnConfig,
+        convection: &ConvectionConfig,
+        theta0: &[f32],
+        directions: &Directions,
+        batch: usize,
+        device: &Device,
+    ) -> Self {
+        let mut layers = Vec::new();
+        let mut offset = 0;
+        for w in pinn.widths.windows(2) {
+            layers.push(Layer {
+                inputs: w[0],
+                outputs: w[1],
+                weight: offset,
+                bias: offset + w[0] * w[1],
+            });
+            offset += w[0] * w[1] + w[1];
+        }
+        assert_eq!(offset, theta0.len(), "theta0 of the network's length");
+        let points = convection.points();
+        let nc = points.collocation.len() / 2;
+        let mut rows = Vec::new();
+        for part in [
+            &points.collocation,
+            &points.initial,
+            &points.boundary_left,
+            &points.boundary_right,
+        ] {
+            rows.extend_from_slice(part);
+        }
+        for _ in 0..nc {
+            rows.extend_from_slice(&[convection.beta as f32, 1.0]);
+        }
+        let count = rows.len() / 2;
+        let ni = points.initial_target.len();
+        PinnBatched {
+            device: device.clone(),
+            theta0: Tensor::from_floats(theta0, device),
+            directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
+                .reshape([directions.count, directions.len]),
+            layers,
+            rows: Tensor::<1>::from_floats(rows.as_slice(), device).reshape([count, 2]),
+            target: Tensor::<1>::from_floats(points.initial_target.as_slice(), device)
+                .reshape([1, ni, 1]),
+            collocation: nc,
+            initial: ni,
+            boundary: points.boundary_left.len() / 2,
+            weights: [
+                convection.initial_weight,
+                convection.residual_weight,
+                convection.boundary_weight,
+            ],
+            batch: batch.max(1),
+        }
+    }
+
+    /// The losses at `coords` (`b x dims`, row-major), b points in one pass.
+    fn pass(&self, coords: &[f64]) -> Vec<f32> {
+        let dims = self.directions.dims()[0];
+        let b = coords.len() / dims;
+        let c: Vec<f32> = coords.iter().map(|&x| x as f32).collect();
+        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([b, dims]);
+        let theta = self.theta0.clone().unsqueeze_dim::<2>(0) + c.matmul(self.directions.clone());
+        let (nc, ni, nb) = (self.collocation, self.initial, self.boundary);
+        let values = nc + ni + 2 * nb;
+        let rows = values + nc;
+        let mut x = self.rows.clone().unsqueeze_dim::<3>(0).repeat_dim(0, b);
+        let last = self.layers.len() - 1;
+        let mut out = None;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (k, n) = (layer.inputs, layer.outputs);
+            let weight = theta
+                .clone()
+                .slice([0..b, layer.weight..layer.bias])
+                .reshape([b, k, n]);
+            let bias = theta
+                .clone()
+                .slice([0..b, layer.bias..layer.bias + n])
+                .reshape([b, 1, n]);
+            let z = x.clone().matmul(weight);
+            let v = z.clone().slice([0..b, 0..values, 0..n]) + bias;
+            let t = z.slice([0..b, values..rows, 0..n]);
+            if i < last {
+                let h = fast_tanh(v);
+                let slope = h
+                    .clone()
+                    .slice([0..b, 0..nc, 0..n])
+                    .powi_scalar(2)
+                    .neg()
+                    .add_scalar(1.0);
+                x = Tensor::cat(vec![h, t * slope], 1);
+            } else {
+                out = Some((v, t));
+            }
+        }
+        let (u, tangent) = out.expect("at least one layer");
+        let mean_square = |t: Tensor<3>| t.powi_scalar(2).mean_dim(1).reshape([b]);
+        let residual = mean_square(tangent);
+        let initial = mean_square(u.clone().slice([0..b, nc..nc + ni, 0..1]) - self.target.clone());
+        let boundary = mean_square(
+            u.clone().slice([0..b, nc + ni..nc + ni + nb, 0..1])
+                - u.slice([0..b, nc + ni + nb..values, 0..1]),
+        );
+        let [wi, wr, wb] = self.weights;
+        let total = initial.mul_scalar(wi) + residual.mul_scalar(wr) + boundary.mul_scalar(wb);
+        total
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 losses")
+    }
+}
+
+impl PointEvaluator for PinnBatched {
+    fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
+        let dims = self.directions.dims()[0];
+        for (c, o) in coords
+            .chunks(self.batch * dims)
+            .zip(out.chunks_mut(self.batch))
+        {
+            o.copy_from_slice(&self.pass(c));
+        }
+    }
+}
