@@ -59,7 +59,7 @@ pub enum EvalBackend {
 
 impl EvalBackend {
     /// The burn backend of the model (gradients, Hessian, and points when not the kernel).
-    fn burn(self) -> Backend {
+    pub fn burn(self) -> Backend {
         match self {
             EvalBackend::Cpu | EvalBackend::Flex => Backend::Flex,
             EvalBackend::Ndarray => Backend::Ndarray,
@@ -135,6 +135,31 @@ pub struct AnalyzeArgs {
     /// Replace the landscape files of an earlier analysis in the output directory
     #[arg(long)]
     pub force: bool,
+}
+
+impl AnalyzeArgs {
+    /// The analysis of a run directory with its config's `[landscape]` settings.
+    pub fn for_run(run_dir: &Path, backend: EvalBackend) -> Self {
+        AnalyzeArgs {
+            input: run_dir.to_path_buf(),
+            config: None,
+            directions: None,
+            through: None,
+            dims: None,
+            points: None,
+            range: None,
+            plan: None,
+            samples: None,
+            neighbours: None,
+            region: None,
+            absolute: false,
+            out: None,
+            backend,
+            batch: None,
+            threads: None,
+            force: false,
+        }
+    }
 }
 
 /// The kinds of directions.

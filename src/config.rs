@@ -279,6 +279,16 @@ impl Default for TrainingSection {
     }
 }
 
+/// Whether two configs train the same model the same way (their `[landscape]` sections aside).
+pub fn same_model_and_training(a: &RunConfig, b: &RunConfig) -> bool {
+    let strip = |c: &RunConfig| {
+        let mut c = c.clone();
+        c.landscape = LandscapeSection::default();
+        c
+    };
+    strip(a) == strip(b)
+}
+
 /// The folder a config file is in, against which the paths in it are resolved.
 pub fn folder_of(path: &Path) -> std::path::PathBuf {
     path.parent()

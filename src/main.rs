@@ -7,6 +7,7 @@ mod documents;
 mod error;
 mod field;
 mod output;
+mod run;
 mod topo;
 mod train;
 
@@ -38,6 +39,9 @@ enum Command {
     /// Sample the loss landscape of a trained model around its weights (Hessian, random, PCA
     /// or given directions) and compute its merge tree, profile and metrics
     Analyze(analyze::AnalyzeArgs),
+    /// Train a config's model and analyse its landscape into one run directory (resumes an
+    /// interrupted run)
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Train(args) => train::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,80 @@
+//! `toposcape run CONFIG`: train the config's model, then analyse its landscape, into one run
+//! directory. Run again after an interruption, it picks up where it stopped: a finished
+//! training is kept (the landscape's chunks resume), an interrupted one starts over (training
+//! has no resume yet), and a finished run is reported and left alone.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::analyze::{self, AnalyzeArgs, EvalBackend};
+use crate::bail_input;
+use crate::config;
+use crate::train::{self, TrainArgs};
+
+/// Arguments of `toposcape run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run config (TOML; see configs/README.md): the model, its training and the
+    /// `[landscape]` to sample
+    pub config: PathBuf,
+    /// The run directory [default: runs/<config name>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where the model trains (cpu trains on flex) and its landscape is evaluated
+    #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
+    pub backend: EvalBackend,
+    /// Start over: replace an existing run directory
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let config = config::load(&args.config)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(args.config.file_stem().unwrap_or_default()));
+    let trained = out.join("train_metrics.json").is_file();
+    if trained && !args.force {
+        // The run directory's config must be this config (its landscape section aside, which
+        // the analysis writes back as used).
+        let existing = config::load(&out.join("config.toml"))?;
+        if !config::same_model_and_training(&existing, &config) {
+            bail_input!(
+                "--out {}: holds a run of a different config; pass --force to replace it, or \
+                 --out another folder",
+                out.display()
+            );
+        }
+        if out.join("metrics.json").is_file() && out.join("landscape.npy").is_file() {
+            println!(
+                "run directory {} is complete (trained and analysed); --force starts over",
+                out.display()
+            );
+            return Ok(());
+        }
+        println!("trained model found in {}; analysing", out.display());
+    } else {
+        let interrupted = out.exists() && !trained && out.join("config.toml").is_file();
+        if interrupted {
+            let existing = config::load(&out.join("config.toml"))?;
+            if !config::same_model_and_training(&existing, &config) && !args.force {
+                bail_input!(
+                    "--out {}: holds an interrupted run of a different config; pass --force to \
+                     replace it",
+                    out.display()
+                );
+            }
+            println!("{}: an interrupted training; training again", out.display());
+        }
+        train::run(&TrainArgs {
+            config: args.config.clone(),
+            out: Some(out.clone()),
+            backend: args.backend.burn(),
+            force: args.force || interrupted,
+        })?;
+    }
+    analyze::run(&AnalyzeArgs::for_run(&out, args.backend))
+}
