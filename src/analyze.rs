@@ -67,7 +67,7 @@ impl EvalBackend {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             EvalBackend::Cpu => "cpu",
             other => other.burn().name(),
@@ -139,7 +139,7 @@ pub struct AnalyzeArgs {
 
 impl AnalyzeArgs {
     /// The analysis of a run directory with its config's `[landscape]` settings.
-    pub fn for_run(run_dir: &Path, backend: EvalBackend) -> Self {
+    pub fn for_run(run_dir: &Path, backend: EvalBackend, threads: Option<usize>) -> Self {
         AnalyzeArgs {
             input: run_dir.to_path_buf(),
             config: None,
@@ -156,7 +156,7 @@ impl AnalyzeArgs {
             out: None,
             backend,
             batch: None,
-            threads: None,
+            threads,
             force: false,
         }
     }

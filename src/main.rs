@@ -8,6 +8,7 @@ mod error;
 mod field;
 mod output;
 mod run;
+mod sweep;
 mod topo;
 mod train;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Train a config's model and analyse its landscape into one run directory (resumes an
     /// interrupted run)
     Run(run::RunArgs),
+    /// Run every combination of a base config and lists of values (resumes an interrupted
+    /// sweep) and tabulate them in runs.csv
+    Sweep(sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Where the model trains (cpu trains on flex) and its landscape is evaluated
     #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
     pub backend: EvalBackend,
+    /// Worker threads of the analysis [default: the number of cores; 1 on wgpu]
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
     /// Start over: replace an existing run directory
     #[arg(long)]
     pub force: bool,
@@ -76,5 +79,5 @@ pub fn run(args: &RunArgs) -> Result<()> {
             force: args.force || interrupted,
         })?;
     }
-    analyze::run(&AnalyzeArgs::for_run(&out, args.backend))
+    analyze::run(&AnalyzeArgs::for_run(&out, args.backend, args.threads))
 }

@@ -1,0 +1,174 @@
+//! End-to-end tests of `toposcape sweep`: every combination a run, runs.csv against each run's
+//! files, resuming an interrupted sweep, and bad sweep files.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{scratch, stderr, toposcape};
+use serde_json::Value;
+
+const BASE: &str = r#"
+task = "pinn-convection"
+[pinn]
+widths = [2, 8, 8, 1]
+[convection]
+collocation_points = 64
+initial_points = 16
+boundary_points = 8
+[training]
+optimizer = "adam"
+learning_rate = 0.01
+epochs = 4
+[landscape]
+directions = "random"
+points = 5
+"#;
+
+const SWEEP: &str = r#"
+base = "base.toml"
+[values]
+"convection.beta" = [1.0, 4.0]
+seed = [0, 1]
+"#;
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_sweep_runs_every_combination_tabulates_and_resumes() {
+    let dir = scratch("sweep");
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    let sweep = dir.join("s.toml");
+    fs::write(&sweep, SWEEP).unwrap();
+    let out = dir.join("out");
+    let args = [
+        "sweep",
+        sweep.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ];
+    let first = toposcape(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let csv = fs::read_to_string(out.join("runs.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    for column in [
+        "run",
+        "convection.beta",
+        "seed",
+        "complete",
+        "final_loss",
+        "relative_l2_error",
+        "eigenvalue_1",
+        "minima",
+        "average_persistence",
+        "smad_weighted",
+    ] {
+        assert!(header.contains(&column), "{column} in {header:?}");
+    }
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut names = Vec::new();
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split(',').collect();
+        let run = out.join("runs").join(cells[0]);
+        names.push(cells[0].to_string());
+        assert_eq!(cells[col("complete")], "true");
+        let train = json(&run.join("train_metrics.json"));
+        let metrics = json(&run.join("metrics.json"));
+        assert_eq!(cells[col("final_loss")], train["final_loss"].to_string());
+        assert_eq!(
+            cells[col("relative_l2_error")],
+            train["relative_l2_error"].to_string()
+        );
+        assert_eq!(
+            cells[col("minima")],
+            metrics["metrics"]["minima"].to_string()
+        );
+        let config = fs::read_to_string(run.join("config.toml")).unwrap();
+        let beta = cells[col("convection.beta")];
+        assert!(config.contains(&format!("beta = {beta}")), "{config}");
+        assert!(config.contains(&format!("seed = {}", cells[col("seed")])));
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "beta=1.0_seed=0",
+            "beta=1.0_seed=1",
+            "beta=4.0_seed=0",
+            "beta=4.0_seed=1"
+        ]
+    );
+
+    // An interrupted sweep: one run lost its landscape, another never started.
+    let redo = out.join("runs/beta=4.0_seed=0");
+    fs::remove_file(redo.join("landscape.npy")).unwrap();
+    fs::remove_file(redo.join("metrics.json")).unwrap();
+    fs::remove_dir_all(out.join("runs/beta=1.0_seed=1")).unwrap();
+    let kept = out.join("runs/beta=1.0_seed=0/landscape.npy");
+    let before = fs::metadata(&kept).unwrap().modified().unwrap();
+    let again = toposcape(&args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        fs::metadata(&kept).unwrap().modified().unwrap(),
+        before,
+        "a complete run is skipped"
+    );
+    assert!(redo.join("landscape.npy").is_file());
+    assert!(out.join("runs/beta=1.0_seed=1/metrics.json").is_file());
+    assert_eq!(
+        fs::read_to_string(out.join("runs.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_sweeps_exit_2_naming_the_key() {
+    let dir = scratch("bad-sweep");
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    let cases = [
+        (
+            "base = \"base.toml\"\n[values]\n\"convection.betta\" = [1.0]\n",
+            "convection",
+        ),
+        ("base = \"base.toml\"\n[values]\nseed = 3\n", "values.seed"),
+        ("base = \"base.toml\"\n[values]\nseed = []\n", "values.seed"),
+        ("base = \"nope.toml\"\n[values]\nseed = [1]\n", "key base"),
+        ("base = \"base.toml\"\n[value]\nseed = [1]\n", "value"),
+        (
+            "base = \"base.toml\"\n[values]\n\"training.epochs\" = [0]\n",
+            "training.epochs",
+        ),
+    ];
+    for (text, expected) in cases {
+        let sweep = dir.join("s.toml");
+        fs::write(&sweep, text).unwrap();
+        let out = dir.join("out");
+        let o = toposcape(&[
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let message = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+        assert!(
+            message.contains(expected) && message.contains("s.toml"),
+            "{text}: {message}"
+        );
+        assert!(!out.exists(), "nothing is created for a bad sweep");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
