@@ -44,6 +44,9 @@ pub struct SweepArgs {
     /// Runs at once; the cores are shared among them
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: usize,
+    /// Draw each profile of profiles.png on its own loss scale instead of the shared one
+    #[arg(long)]
+    pub own_scale: bool,
     /// Where each run trains and is analysed
     #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
     pub backend: EvalBackend,
@@ -277,6 +280,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let partial = out.join(".runs.csv.partial");
     fs::write(&partial, table)?;
     fs::rename(&partial, &csv)?;
+    let columns = values_of_last_varying(&runs);
+    let grid = profile_grid(&out, &runs, columns, args.own_scale)?;
+    let partial = out.join(".profiles.png.partial");
+    fs::write(&partial, grid)?;
+    fs::rename(&partial, out.join("profiles.png"))?;
     let failures = failures.into_inner().expect("lock");
     println!(
         "sweep        {} runs ({} keys: {}) in {}",
@@ -286,6 +294,15 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         out.display()
     );
     println!("table        {}", csv.display());
+    println!(
+        "profiles     {} ({} scale)",
+        out.join("profiles.png").display(),
+        if args.own_scale {
+            "each run's own"
+        } else {
+            "one shared"
+        }
+    );
     if !failures.is_empty() {
         for failure in &failures {
             eprintln!("toposcape: run failed: {failure}");
@@ -297,6 +314,80 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The number of values of the last key that varies (the columns of the profile grid).
+fn values_of_last_varying(runs: &[Combination]) -> usize {
+    let keys = runs.first().map_or(0, |r| r.values.len());
+    (0..keys)
+        .rev()
+        .map(|k| {
+            let mut seen: Vec<String> = runs.iter().map(|r| show(&r.values[k].1)).collect();
+            seen.sort();
+            seen.dedup();
+            seen.len()
+        })
+        .find(|&n| n > 1)
+        .unwrap_or(1)
+}
+
+/// profiles.png: every complete grid run's profile in sweep order (the last varying key across,
+/// the others down), on one shared loss scale (logarithmic when every loss is positive) so the
+/// shapes compare, or each on its own with `own_scale`.
+fn profile_grid(
+    out: &Path,
+    runs: &[Combination],
+    columns: usize,
+    own_scale: bool,
+) -> Result<Vec<u8>> {
+    use toposcape_topology::render::{FigureOptions, ProfileCell, profile_grid_png};
+    use toposcape_topology::{Connectivity, Grid, ProfileOptions, TreeKind};
+    let mut profiles = Vec::with_capacity(runs.len());
+    for combination in runs {
+        let dir = out.join("runs").join(&combination.name);
+        let axes: Value = fs::read_to_string(dir.join("axes.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        let landscape = dir.join("landscape.npy");
+        if !dir.join("metrics.json").is_file() || axes["plan"] != "grid" {
+            profiles.push(None);
+            continue;
+        }
+        let field = crate::field::load_field(&landscape, None)?;
+        let grid = Grid::new(&field.shape, Connectivity::Freudenthal)?;
+        let tree = field
+            .values
+            .merge_tree(&grid, TreeKind::Join, &mut |_| {})?;
+        profiles.push(Some(
+            field.values.profile(&tree, ProfileOptions::default())?,
+        ));
+    }
+    let present = profiles.iter().flatten();
+    let low = present
+        .clone()
+        .map(|p| p.value_range.0)
+        .fold(f64::INFINITY, f64::min);
+    let high = present
+        .map(|p| p.value_range.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let shared = !own_scale && low.is_finite() && high.is_finite();
+    let options = FigureOptions {
+        width: 520,
+        height: 420,
+        log_scale: shared && low > 0.0,
+        loss_range: shared.then_some((low, high)),
+        ..FigureOptions::default()
+    };
+    let cells: Vec<ProfileCell<'_>> = runs
+        .iter()
+        .zip(&profiles)
+        .map(|(combination, profile)| ProfileCell {
+            title: combination.name.clone(),
+            profile: profile.as_ref(),
+        })
+        .collect();
+    Ok(profile_grid_png(&cells, columns, &options)?)
 }
 
 /// One run as a child process, its output appended to the run directory's `run.log`.

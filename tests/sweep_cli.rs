@@ -96,6 +96,13 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         assert!(config.contains(&format!("beta = {beta}")), "{config}");
         assert!(config.contains(&format!("seed = {}", cells[col("seed")])));
     }
+    // profiles.png: 2 x 2 cells (seed across, beta down).
+    let png = png::Decoder::new(std::io::Cursor::new(
+        fs::read(out.join("profiles.png")).unwrap(),
+    ))
+    .read_info()
+    .unwrap();
+    assert_eq!((png.info().width, png.info().height), (2 * 520, 2 * 420));
     names.sort();
     assert_eq!(
         names,

@@ -34,6 +34,9 @@ pub struct FigureOptions {
     pub title: String,
     /// Plot the loss (and colour it) on a logarithmic scale; needs positive losses.
     pub log_scale: bool,
+    /// The loss range of the axis and the colours; `None`: the profile's own. Profiles drawn
+    /// with one range can be compared by eye.
+    pub loss_range: Option<(f64, f64)>,
 }
 
 impl Default for FigureOptions {
@@ -43,6 +46,7 @@ impl Default for FigureOptions {
             height: 800,
             title: "Topological landscape profile".into(),
             log_scale: false,
+            loss_range: None,
         }
     }
 }
@@ -89,6 +93,46 @@ fn blue(t: f64) -> RGBColor {
 const MINIMUM: RGBColor = RGBColor(214, 39, 40);
 const SADDLE: RGBColor = RGBColor(255, 127, 14);
 const OUTLINE: RGBColor = RGBColor(8, 48, 107);
+
+/// One cell of a grid of profiles: its caption and its profile (`None`: drawn as missing).
+pub struct ProfileCell<'a> {
+    pub title: String,
+    pub profile: Option<&'a Profile>,
+}
+
+/// Profiles side by side, `columns` per row, each cell `options.width x options.height`,
+/// every cell drawn with `options.loss_range` and `options.log_scale` (give a shared range to
+/// compare them).
+pub fn profile_grid_png(
+    cells: &[ProfileCell<'_>],
+    columns: usize,
+    options: &FigureOptions,
+) -> Result<Vec<u8>, RenderError> {
+    let columns = columns.clamp(1, cells.len().max(1));
+    let rows = cells.len().div_ceil(columns).max(1);
+    let whole = FigureOptions {
+        width: options.width * columns as u32,
+        height: options.height * rows as u32,
+        ..options.clone()
+    };
+    png_of(&whole, |area| {
+        area.fill(&WHITE).map_err(failed)?;
+        for (cell, sub) in cells.iter().zip(area.split_evenly((rows, columns))) {
+            let cell_options = FigureOptions {
+                title: cell.title.clone(),
+                ..options.clone()
+            };
+            match cell.profile {
+                Some(profile) => draw_profile(&sub, profile, &cell_options)?,
+                None => {
+                    sub.titled(&format!("{}: missing", cell.title), (FONT, 22))
+                        .map_err(failed)?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
 
 /// The profile as a PNG file's bytes.
 pub fn profile_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
@@ -315,7 +359,7 @@ fn draw_profile<DB: DrawingBackend>(
     profile: &Profile,
     options: &FigureOptions,
 ) -> Result<(), RenderError> {
-    let (low, high) = profile.value_range;
+    let (low, high) = options.loss_range.unwrap_or(profile.value_range);
     if options.log_scale && low <= 0.0 {
         return Err(RenderError(format!(
             "a logarithmic loss scale needs positive losses; the smallest is {low}"

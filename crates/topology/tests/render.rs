@@ -4,20 +4,25 @@
 use std::collections::HashSet;
 
 use toposcape_topology::render::{
-    FigureOptions, Series, curve_png, landscape_png, landscape_svg, merge_tree_png, merge_tree_svg,
-    persistence_png, persistence_svg, profile_png, profile_svg,
+    FigureOptions, ProfileCell, Series, curve_png, landscape_png, landscape_svg, merge_tree_png,
+    merge_tree_svg, persistence_png, persistence_svg, profile_grid_png, profile_png, profile_svg,
 };
 use toposcape_topology::{
     Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
 };
 
 fn himmelblau_profile() -> toposcape_topology::Profile {
+    shifted_himmelblau_profile(0.0)
+}
+
+/// Himmelblau's function plus `shift`.
+fn shifted_himmelblau_profile(shift: f32) -> toposcape_topology::Profile {
     let points = 101;
     let values: Vec<f32> = (0..points * points)
         .map(|v| {
             let x = -5.0 + (v / points) as f32 * 0.1;
             let y = -5.0 + (v % points) as f32 * 0.1;
-            (x * x + y - 11.0).powi(2) + (x + y * y - 7.0).powi(2)
+            (x * x + y - 11.0).powi(2) + (x + y * y - 7.0).powi(2) + shift
         })
         .collect();
     let grid = Grid::new(&[points, points], Connectivity::Freudenthal).unwrap();
@@ -191,6 +196,7 @@ fn training_curves_draw_each_series_in_its_colour() {
         height: 400,
         title: "curve".into(),
         log_scale: true,
+        ..FigureOptions::default()
     };
     let pixels = decode(
         curve_png(&[loss, error], "epoch", "value", &options).unwrap(),
@@ -204,4 +210,62 @@ fn training_curves_draw_each_series_in_its_colour() {
     assert!(red > 100, "{red} red pixels");
     // No points at all still draws an empty chart.
     assert!(curve_png(&[], "x", "y", &options).is_ok());
+}
+
+#[test]
+fn a_profile_grid_on_a_shared_scale() {
+    let low = himmelblau_profile();
+    let high = shifted_himmelblau_profile(2000.0);
+    let (w, h) = (500, 400);
+    let range = (low.value_range.0, high.value_range.1);
+    let options = FigureOptions {
+        width: w,
+        height: h,
+        loss_range: Some(range),
+        ..FigureOptions::default()
+    };
+    let cells = [
+        ProfileCell {
+            title: "low".into(),
+            profile: Some(&low),
+        },
+        ProfileCell {
+            title: "high".into(),
+            profile: Some(&high),
+        },
+        ProfileCell {
+            title: "gone".into(),
+            profile: None,
+        },
+    ];
+    let pixels = decode(profile_grid_png(&cells, 2, &options).unwrap(), 2 * w, 2 * h);
+    // Filled basin pixels (any blue) in the plot's lower and upper halves of a cell.
+    let blue_in = |column: u32, row: u32, upper: bool| {
+        let (y0, y1) = if upper {
+            (row * h + 40, row * h + h / 2)
+        } else {
+            (row * h + h / 2, row * h + h - 60)
+        };
+        (y0..y1)
+            .flat_map(|y| (column * w + 100..column * w + w - 100).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let i = ((y * 2 * w + x) * 3) as usize;
+                let p = &pixels[i..i + 3];
+                // Blue-dominant: the Blues of the basins, not the grey grid or the markers.
+                u16::from(p[2]) > u16::from(p[0]) + 40 && p[2] > p[1]
+            })
+            .count()
+    };
+    // On the shared scale the low landscape sits at the bottom of its cell, the shifted one at
+    // the top of its own.
+    assert!(
+        blue_in(0, 0, false) > 10 * blue_in(0, 0, true).max(1),
+        "low cell"
+    );
+    assert!(
+        blue_in(1, 0, true) > 10 * blue_in(1, 0, false).max(1),
+        "high cell"
+    );
+    // The third cell is drawn as missing: no basins.
+    assert_eq!(blue_in(0, 1, true) + blue_in(0, 1, false), 0);
 }
