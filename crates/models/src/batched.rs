@@ -9,16 +9,8 @@ use burn::prelude::*;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
 
 use crate::convection::ConvectionConfig;
+use crate::kernel::{Layer, dense_layers, stacked_rows};
 use crate::pinn::{PinnConfig, fast_tanh};
-
-/// A dense layer's place in the flat vector: burn's `Linear`, weight `[in, out]` then bias.
-#[derive(Debug, Clone, Copy)]
-struct Layer {
-    inputs: usize,
-    outputs: usize,
-    weight: usize,
-    bias: usize,
-}
 
 /// Batched PINN landscape points on a burn device.
 pub struct PinnBatched {
@@ -51,34 +43,11 @@ impl PinnBatched {
         batch: usize,
         device: &Device,
     ) -> Self {
-        let mut layers = Vec::new();
-        let mut offset = 0;
-        for w in pinn.widths.windows(2) {
-            layers.push(Layer {
-                inputs: w[0],
-                outputs: w[1],
-                weight: offset,
-                bias: offset + w[0] * w[1],
-            });
-            offset += w[0] * w[1] + w[1];
-        }
-        assert_eq!(offset, theta0.len(), "theta0 of the network's length");
-        let points = convection.points();
-        let nc = points.collocation.len() / 2;
-        let mut rows = Vec::new();
-        for part in [
-            &points.collocation,
-            &points.initial,
-            &points.boundary_left,
-            &points.boundary_right,
-        ] {
-            rows.extend_from_slice(part);
-        }
-        for _ in 0..nc {
-            rows.extend_from_slice(&[convection.beta as f32, 1.0]);
-        }
+        let layers = dense_layers(&pinn.widths);
+        let parameters = layers.last().map_or(0, |l| l.bias + l.outputs);
+        assert_eq!(parameters, theta0.len(), "theta0 of the network's length");
+        let (rows, [nc, ni, nb], target) = stacked_rows(convection);
         let count = rows.len() / 2;
-        let ni = points.initial_target.len();
         PinnBatched {
             device: device.clone(),
             theta0: Tensor::from_floats(theta0, device),
@@ -86,11 +55,10 @@ impl PinnBatched {
                 .reshape([directions.count, directions.len]),
             layers,
             rows: Tensor::<1>::from_floats(rows.as_slice(), device).reshape([count, 2]),
-            target: Tensor::<1>::from_floats(points.initial_target.as_slice(), device)
-                .reshape([1, ni, 1]),
+            target: Tensor::<1>::from_floats(target.as_slice(), device).reshape([1, ni, 1]),
             collocation: nc,
             initial: ni,
-            boundary: points.boundary_left.len() / 2,
+            boundary: nb,
             weights: [
                 convection.initial_weight,
                 convection.residual_weight,

@@ -25,11 +25,56 @@ use crate::pinn::PinnConfig;
 
 /// A layer's place in the flat parameter vector: burn's `Linear`, weight `[in, out]` then bias.
 #[derive(Debug, Clone, Copy)]
-struct Layer {
-    inputs: usize,
-    outputs: usize,
-    weight: usize,
-    bias: usize,
+pub(crate) struct Layer {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weight: usize,
+    pub bias: usize,
+}
+
+/// The dense layers of a network of these widths, in the order of the burn model's
+/// [`toposcape_perturb::params::ParamLayout`]: for each layer its weight, then its bias.
+pub(crate) fn dense_layers(widths: &[usize]) -> Vec<Layer> {
+    let mut layers = Vec::new();
+    let mut offset = 0;
+    for w in widths.windows(2) {
+        layers.push(Layer {
+            inputs: w[0],
+            outputs: w[1],
+            weight: offset,
+            bias: offset + w[0] * w[1],
+        });
+        offset += w[0] * w[1] + w[1];
+    }
+    layers
+}
+
+/// The rows every layer transforms, as `(x, t)` pairs: the collocation, initial, left and right
+/// boundary points (values), then the input tangent along the characteristic direction
+/// `(beta, 1)` at each collocation point (its output tangent is `u_t + beta u_x`). Also the
+/// point counts `(collocation, initial, boundary)` and the initial targets.
+pub(crate) fn stacked_rows(convection: &ConvectionConfig) -> (Vec<f32>, [usize; 3], Vec<f32>) {
+    let ConvectionPoints {
+        collocation,
+        initial,
+        initial_target,
+        boundary_left,
+        boundary_right,
+    } = convection.points();
+    let counts = [
+        collocation.len() / 2,
+        initial.len() / 2,
+        boundary_left.len() / 2,
+    ];
+    let mut rows = Vec::new();
+    for part in [&collocation, &initial, &boundary_left, &boundary_right] {
+        rows.extend_from_slice(part);
+    }
+    let direction = [convection.beta as f32, 1.0];
+    for _ in 0..counts[0] {
+        rows.extend_from_slice(&direction);
+    }
+    (rows, counts, initial_target)
 }
 
 /// The PINN loss at any parameter vector, on the CPU.
@@ -60,39 +105,8 @@ impl PinnKernel {
     /// in the order of [`toposcape_perturb::params::ParamLayout`] of the burn model: for each
     /// layer its weight `[in, out]`, then its bias.
     pub fn new(pinn: &PinnConfig, convection: &ConvectionConfig) -> Self {
-        let mut layers = Vec::new();
-        let mut offset = 0;
-        for w in pinn.widths.windows(2) {
-            layers.push(Layer {
-                inputs: w[0],
-                outputs: w[1],
-                weight: offset,
-                bias: offset + w[0] * w[1],
-            });
-            offset += w[0] * w[1] + w[1];
-        }
-        let ConvectionPoints {
-            collocation,
-            initial,
-            initial_target,
-            boundary_left,
-            boundary_right,
-        } = convection.points();
-        let (nc, ni, nb) = (
-            collocation.len() / 2,
-            initial.len() / 2,
-            boundary_left.len() / 2,
-        );
-        let mut input = Vec::new();
-        for part in [&collocation, &initial, &boundary_left, &boundary_right] {
-            input.extend_from_slice(part);
-        }
-        // The input tangent along the characteristic direction (beta, 1) at every collocation
-        // point: its output tangent is u_t + beta u_x.
-        let direction = [convection.beta as f32, 1.0];
-        for _ in 0..nc {
-            input.extend_from_slice(&direction);
-        }
+        let layers = dense_layers(&pinn.widths);
+        let (input, [nc, ni, nb], initial_target) = stacked_rows(convection);
         let rows = nc + ni + 2 * nb + nc;
         let widest = pinn.widths.iter().copied().max().unwrap_or(1);
         PinnKernel {
