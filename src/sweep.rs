@@ -285,6 +285,10 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let partial = out.join(".profiles.png.partial");
     fs::write(&partial, grid)?;
     fs::rename(&partial, out.join("profiles.png"))?;
+    let heatmap = error_heatmap(&out, &keys, &runs)?;
+    let partial = out.join(".error.png.partial");
+    fs::write(&partial, heatmap)?;
+    fs::rename(&partial, out.join("error.png"))?;
     let failures = failures.into_inner().expect("lock");
     println!(
         "sweep        {} runs ({} keys: {}) in {}",
@@ -294,6 +298,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         out.display()
     );
     println!("table        {}", csv.display());
+    println!("error        {}", out.join("error.png").display());
     println!(
         "profiles     {} ({} scale)",
         out.join("profiles.png").display(),
@@ -388,6 +393,75 @@ fn profile_grid(
         })
         .collect();
     Ok(profile_grid_png(&cells, columns, &options)?)
+}
+
+/// error.png: the error (PINN: relative L2 error; UNet: mean IoU) as a heat map over the first
+/// two keys that vary (rows, columns), each cell the mean over the other keys' values (seeds).
+fn error_heatmap(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Vec<u8>> {
+    use toposcape_topology::render::{FigureOptions, heatmap_png};
+    let distinct = |k: usize| {
+        let mut seen: Vec<String> = Vec::new();
+        for run in runs {
+            let v = show(&run.values[k].1);
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen
+    };
+    let varying: Vec<usize> = (0..keys.len()).filter(|&k| distinct(k).len() > 1).collect();
+    let row_key = varying.first().copied();
+    let column_key = varying.get(1).copied();
+    let rows = row_key.map_or_else(|| vec!["all".to_string()], distinct);
+    let columns = column_key.map_or_else(|| vec!["all".to_string()], distinct);
+    let mut sums = vec![(0.0, 0usize); rows.len() * columns.len()];
+    let mut measure = "relative L2 error";
+    for run in runs {
+        let train: Value =
+            fs::read_to_string(out.join("runs").join(&run.name).join("train_metrics.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null);
+        let value = match (
+            train["relative_l2_error"].as_f64(),
+            train["mean_iou"].as_f64(),
+        ) {
+            (Some(e), _) => e,
+            (None, Some(m)) => {
+                measure = "mean IoU";
+                m
+            }
+            _ => continue,
+        };
+        let index = |key: Option<usize>, labels: &[String]| {
+            key.map_or(0, |k| {
+                labels
+                    .iter()
+                    .position(|l| *l == show(&run.values[k].1))
+                    .unwrap_or(0)
+            })
+        };
+        let cell = index(row_key, &rows) * columns.len() + index(column_key, &columns);
+        sums[cell].0 += value;
+        sums[cell].1 += 1;
+    }
+    let values: Vec<Option<f64>> = sums
+        .iter()
+        .map(|&(sum, n)| (n > 0).then(|| sum / n as f64))
+        .collect();
+    let name = |key: Option<usize>| key.map_or("", |k| keys[k].as_str());
+    let options = FigureOptions {
+        width: (240 + 130 * columns.len() as u32).min(2400),
+        height: (200 + 70 * rows.len() as u32).min(2400),
+        title: format!("{measure}, mean over the other keys"),
+        ..FigureOptions::default()
+    };
+    Ok(heatmap_png(
+        (name(row_key), &rows),
+        (name(column_key), &columns),
+        &values,
+        &options,
+    )?)
 }
 
 /// One run as a child process, its output appended to the run directory's `run.log`.

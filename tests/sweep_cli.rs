@@ -103,6 +103,16 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
     .read_info()
     .unwrap();
     assert_eq!((png.info().width, png.info().height), (2 * 520, 2 * 420));
+    // error.png: beta down, seed across.
+    let png = png::Decoder::new(std::io::Cursor::new(
+        fs::read(out.join("error.png")).unwrap(),
+    ))
+    .read_info()
+    .unwrap();
+    assert_eq!(
+        (png.info().width, png.info().height),
+        (240 + 2 * 130, 200 + 2 * 70)
+    );
     names.sort();
     assert_eq!(
         names,

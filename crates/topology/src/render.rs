@@ -134,6 +134,94 @@ pub fn profile_grid_png(
     })
 }
 
+/// A table of numbers as a heat map: `values[r * cols + c]` in row `r`, column `c` (`None`:
+/// blank), darker for larger values, on a logarithmic colour scale when every value is positive;
+/// each cell also prints its number.
+pub fn heatmap_png(
+    rows: (&str, &[String]),
+    columns: (&str, &[String]),
+    values: &[Option<f64>],
+    options: &FigureOptions,
+) -> Result<Vec<u8>, RenderError> {
+    let (row_name, row_labels) = rows;
+    let (column_name, column_labels) = columns;
+    let (nr, nc) = (row_labels.len().max(1), column_labels.len().max(1));
+    let present: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let low = present.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = present.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log = low > 0.0;
+    let position = |v: f64| {
+        let (v, a, b) = if log {
+            (v.ln(), low.ln(), high.ln())
+        } else {
+            (v, low, high)
+        };
+        if b > a { (v - a) / (b - a) } else { 0.5 }
+    };
+    png_of(options, |area| {
+        area.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&options.title, (FONT, 24))
+            .margin(20)
+            .x_label_area_size(60)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0.0..nc as f64, 0.0..nr as f64)
+            .map_err(failed)?;
+        let label = |labels: &[String], x: f64| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 1e-9 {
+                labels.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(2 * nc + 1)
+            .y_labels(2 * nr + 1)
+            .x_label_formatter(&|x| label(column_labels, *x))
+            .y_label_formatter(&|y| label(row_labels, *y))
+            .x_desc(column_name)
+            .y_desc(row_name)
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .draw()
+            .map_err(failed)?;
+        for r in 0..row_labels.len() {
+            for c in 0..column_labels.len() {
+                let Some(v) = values.get(r * column_labels.len() + c).copied().flatten() else {
+                    continue;
+                };
+                let t = if v.is_finite() { position(v) } else { 1.0 };
+                // Darker for larger: the profile's colours run the other way (dark = low loss).
+                let colour = blue(1.0 - t);
+                let (x, y) = (c as f64, r as f64);
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x, y), (x + 1.0, y + 1.0)],
+                        colour.filled(),
+                    )))
+                    .map_err(failed)?;
+                let ink = if t > 0.5 { WHITE } else { BLACK };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        short_number(v),
+                        (x + 0.4, y + 0.5),
+                        (FONT, 16).into_font().color(&ink),
+                    )))
+                    .map_err(failed)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The profile as a PNG file's bytes.
 pub fn profile_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
     png_of(options, |area| draw_profile(area, profile, options))

@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 
 use toposcape_topology::render::{
-    FigureOptions, ProfileCell, Series, curve_png, landscape_png, landscape_svg, merge_tree_png,
-    merge_tree_svg, persistence_png, persistence_svg, profile_grid_png, profile_png, profile_svg,
+    FigureOptions, ProfileCell, Series, curve_png, heatmap_png, landscape_png, landscape_svg,
+    merge_tree_png, merge_tree_svg, persistence_png, persistence_svg, profile_grid_png,
+    profile_png, profile_svg,
 };
 use toposcape_topology::{
     Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
@@ -268,4 +269,35 @@ fn a_profile_grid_on_a_shared_scale() {
     );
     // The third cell is drawn as missing: no basins.
     assert_eq!(blue_in(0, 1, true) + blue_in(0, 1, false), 0);
+}
+
+#[test]
+fn a_heat_map_is_darker_for_larger_values() {
+    let (w, h) = (600, 500);
+    let options = FigureOptions {
+        width: w,
+        height: h,
+        title: "error".into(),
+        ..FigureOptions::default()
+    };
+    let rows = ["1".to_string(), "30".to_string()];
+    let columns = ["0".to_string(), "1".to_string()];
+    let values = [Some(0.01), Some(0.02), Some(1.0), None];
+    let pixels = decode(
+        heatmap_png(("beta", &rows), ("seed", &columns), &values, &options).unwrap(),
+        w,
+        h,
+    );
+    // The plot spans roughly x 130..580, y 60..420; row 0 is at the bottom.
+    let at = |x: u32, y: u32| {
+        let i = ((y * w + x) * 3) as usize;
+        u32::from(pixels[i]) + u32::from(pixels[i + 1]) + u32::from(pixels[i + 2])
+    };
+    let (left, right, bottom, top) = (200, 500, 350, 130);
+    assert!(at(left, top) < at(left, bottom), "1.0 darker than 0.01");
+    assert!(
+        at(right, bottom) < at(left, bottom),
+        "0.02 darker than 0.01"
+    );
+    assert_eq!(at(right, top), 3 * 255, "no value: blank");
 }
