@@ -323,10 +323,6 @@ fn check_out(out: &Path, force: bool) -> Result<(), InputError> {
             out.display()
         );
     }
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
-    if !out.exists() && parent.is_some_and(|p| !p.exists()) {
-        bail_input!("--out {}: its parent folder does not exist", out.display());
-    }
     Ok(())
 }
 

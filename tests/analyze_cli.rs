@@ -58,7 +58,8 @@ fn pinn_loss() -> f64 {
 #[test]
 fn a_pinn_analysis_writes_the_run_directory_contract() {
     let dir = scratch("contract");
-    let out = dir.join("run");
+    // Folders on the way are created, as `train` does (`--out runs/x` with no runs/ yet).
+    let out = dir.join("runs/run");
     let before = fs::read(Path::new(PINN).join("theta0.safetensors")).unwrap();
     let output = analyze(PINN, &out, &["--points", "9", "--dims", "3"]);
     let summary = String::from_utf8_lossy(&output.stdout);
