@@ -17,10 +17,9 @@ use burn::module::Module;
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use npyz::WriterBuilder;
 use serde::Serialize;
 use toposcape_models::batched::PinnBatched;
-use toposcape_models::checkpoint::{load_checkpoint, load_safetensors, save_safetensors};
+use toposcape_models::checkpoint::{load_checkpoint, load_safetensors, safetensors_bytes};
 use toposcape_models::convection::ConvectionConfig;
 use toposcape_models::kernel::PinnKernel;
 use toposcape_models::pinn::PinnConfig;
@@ -41,7 +40,7 @@ use crate::config::{self, LandscapeSection, PlanName, RegionName, RunConfig, Tas
 use crate::documents::{MetricsDocument, TreeDocument};
 use crate::error::InputError;
 use crate::field::FieldValues;
-use crate::output::Outputs;
+use crate::output::{Outputs, write_npy};
 use crate::train::Backend;
 
 /// Where landscape points are evaluated.
@@ -355,22 +354,6 @@ impl NpyArray {
         }
         Ok(out)
     }
-}
-
-fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
-    w: &mut impl Write,
-    shape: &[usize],
-    values: &[T],
-) -> Result<()> {
-    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
-    let mut writer = npyz::WriteOptions::<T>::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(w)
-        .begin_nd()?;
-    writer.extend(values.iter().copied())?;
-    writer.finish()?;
-    Ok(())
 }
 
 fn write_npz(w: &mut (impl Write + std::io::Seek), arrays: &[(&str, NpyArray)]) -> Result<()> {
@@ -949,15 +932,8 @@ impl Analyze<'_> {
                 .collect(),
         };
         files.write("--out", &path("params.json"), |w| json(w, &params))?;
-        let safetensors = tempfile_in(out, "theta0.safetensors")?;
-        let metadata = [
-            ("task", format!("{:?}", self.config.task)),
-            ("config", self.config.to_toml()),
-            ("layout", "burn: dense weights are [in, out]".to_string()),
-        ];
-        save_safetensors(&problem.model, &safetensors, &metadata)?;
-        let bytes = fs::read(&safetensors)?;
-        fs::remove_file(&safetensors)?;
+        let bytes = safetensors_bytes(&problem.model, &self.config.weights_metadata())
+            .map_err(anyhow::Error::msg)?;
         files.write("--out", &path("theta0.safetensors"), |w| {
             Ok(w.write_all(&bytes)?)
         })?;
@@ -1292,9 +1268,4 @@ fn json(w: &mut impl Write, document: &impl Serialize) -> Result<()> {
     serde_json::to_writer_pretty(&mut *w, document)?;
     w.write_all(b"\n")?;
     Ok(())
-}
-
-/// A temporary path in `dir` for a file written by a library that wants a path.
-fn tempfile_in(dir: &Path, name: &str) -> Result<PathBuf> {
-    Ok(dir.join(format!(".{name}.tmp-{}", std::process::id())))
 }

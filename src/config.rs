@@ -572,6 +572,16 @@ impl RunConfig {
         )
     }
 
+    /// The metadata every `theta0.safetensors` carries: the task, this config, and the layout
+    /// note (dense weights as burn holds them).
+    pub fn weights_metadata(&self) -> [(&'static str, String); 3] {
+        [
+            ("task", format!("{:?}", self.task)),
+            ("config", self.to_toml()),
+            ("layout", "burn: dense weights are [in, out]".to_string()),
+        ]
+    }
+
     /// The resolved config as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a config serialises")

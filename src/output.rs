@@ -85,3 +85,21 @@ impl Drop for Outputs {
         }
     }
 }
+
+/// `values` as a C-order `.npy` array of `shape`, in their own dtype.
+pub fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
+    w: &mut impl Write,
+    shape: &[usize],
+    values: &[T],
+) -> Result<()> {
+    use npyz::WriterBuilder;
+    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+    let mut writer = npyz::WriteOptions::<T>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(w)
+        .begin_nd()?;
+    writer.extend(values.iter().copied())?;
+    writer.finish()?;
+    Ok(())
+}

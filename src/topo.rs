@@ -8,7 +8,6 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use npyz::WriterBuilder;
 use serde::Serialize;
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
@@ -18,7 +17,7 @@ use toposcape_topology::{
 use crate::bail_input;
 use crate::documents::{MetricsDocument, ProfileDocument, TreeDocument};
 use crate::field::{Field, load_field};
-use crate::output::{Outputs, check_output_path};
+use crate::output::{Outputs, check_output_path, write_npy};
 
 /// Command-line names of the grid connectivities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -436,15 +435,7 @@ fn write_json(w: &mut BufWriter<File>, document: &impl Serialize) -> Result<()> 
 }
 
 fn write_segmentation(w: &mut BufWriter<File>, tree: &MergeTree, shape: &[usize]) -> Result<()> {
-    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(w)
-        .begin_nd()?;
-    writer.extend(tree.segmentation().iter().copied())?;
-    writer.finish()?;
-    Ok(())
+    write_npy(w, shape, tree.segmentation())
 }
 
 #[cfg(test)]

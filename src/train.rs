@@ -347,11 +347,7 @@ impl Run<'_> {
         curve: Curve,
     ) -> Result<()> {
         save_checkpoint(model, &self.out.join("theta0.bpk"))?;
-        let metadata = [
-            ("task", format!("{:?}", self.config.task)),
-            ("config", self.config.to_toml()),
-            ("layout", "burn: dense weights are [in, out]".to_string()),
-        ];
+        let metadata = self.config.weights_metadata();
         save_safetensors(model, &self.out.join("theta0.safetensors"), &metadata)?;
         fs::write(self.out.join("train_curve.png"), curve.png()?)?;
         let metrics = TrainMetrics {

@@ -43,17 +43,24 @@ pub fn save_safetensors<M: Module + Clone>(
     path: &Path,
     metadata: &[(&str, String)],
 ) -> Result<(), CheckpointError> {
+    let bytes = safetensors_bytes(model, metadata).map_err(|e| record_error(path, e))?;
+    std::fs::write(path, bytes).map_err(|e| record_error(path, e))
+}
+
+/// `model`'s parameters as the bytes of a `.safetensors` file (see [`save_safetensors`]), for a
+/// caller that writes them itself. Errors are burn-store's messages.
+pub fn safetensors_bytes<M: Module + Clone>(
+    model: &M,
+    metadata: &[(&str, String)],
+) -> Result<Vec<u8>, String> {
     // Through memory, so the file gets the usual permissions (burn-store's file writer makes
     // owner-only temporaries).
     let mut store = SafetensorsStore::from_bytes(None);
     for (key, value) in metadata {
         store = store.metadata(*key, value.clone());
     }
-    model
-        .save_into(&mut store)
-        .map_err(|e| record_error(path, e))?;
-    let bytes = store.get_bytes().map_err(|e| record_error(path, e))?;
-    std::fs::write(path, bytes).map_err(|e| record_error(path, e))
+    model.save_into(&mut store).map_err(|e| e.to_string())?;
+    store.get_bytes().map_err(|e| e.to_string())
 }
 
 /// `model` with the parameters of a `.safetensors` file; every parameter must be present with
