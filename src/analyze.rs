@@ -254,31 +254,20 @@ fn resolve_input(args: &AnalyzeArgs) -> Result<Input, InputError> {
     }
 }
 
-/// The flags over the config's `[landscape]` section, each checked with its flag's name.
+/// The flags over the config's `[landscape]` section, checked by the config's own rules and
+/// reported under the flag's name.
 fn apply_flags(args: &AnalyzeArgs, config: &mut RunConfig) -> Result<(), InputError> {
     let l = &mut config.landscape;
     if let Some(d) = &args.directions {
-        if d.trim().is_empty() {
-            bail_input!("--directions: expected hessian, random, pca or an .npy file");
-        }
         l.directions = d.clone();
     }
     if let Some(dims) = args.dims {
-        if !(1..=8).contains(&dims) {
-            bail_input!("--dims {dims}: expected 1 to 8 axes");
-        }
         l.dims = dims;
     }
     if let Some(points) = args.points {
-        if points < 2 {
-            bail_input!("--points {points}: expected at least 2 points per axis");
-        }
         l.points = points;
     }
     if let Some(range) = args.range {
-        if !(range.is_finite() && range > 0.0) {
-            bail_input!("--range {range}: expected a positive finite number");
-        }
         l.range = range;
     }
     if args.absolute {
@@ -291,11 +280,9 @@ fn apply_flags(args: &AnalyzeArgs, config: &mut RunConfig) -> Result<(), InputEr
         l.region = region;
     }
     if let Some(samples) = args.samples {
-        if samples < 2 || (l.plan == PlanName::Sobol && samples > 65536) {
-            bail_input!("--samples {samples}: expected 2 to 65536 points");
-        }
         l.samples = samples;
     }
+    // In a config 0 neighbours means "the default"; on the command line it is a mistake.
     if let Some(0) = args.neighbours {
         bail_input!("--neighbours 0: expected at least one neighbour");
     }
@@ -305,7 +292,15 @@ fn apply_flags(args: &AnalyzeArgs, config: &mut RunConfig) -> Result<(), InputEr
     if let Some(0) = args.threads {
         bail_input!("--threads 0: expected at least one thread");
     }
-    Ok(())
+    // The config file was checked when it was read, so a value out of range now came from a
+    // flag.
+    config.check_landscape().map_err(|(key, what)| {
+        let flag = key
+            .strip_prefix("landscape.")
+            .unwrap_or(&key)
+            .replace('_', "-");
+        InputError(format!("--{flag}: {what}"))
+    })
 }
 
 /// The hidden folder of the chunk store inside the output directory.

@@ -307,6 +307,17 @@ pub fn load(path: &Path) -> Result<RunConfig, InputError> {
 
 /// Parses and checks config text; `name` is the file's name for messages.
 pub fn parse(text: &str, name: &str) -> Result<RunConfig, InputError> {
+    let mut config: RunConfig = parse_toml(text, name)?;
+    config.fill_sections();
+    config
+        .check()
+        .map_err(|(key, what)| InputError(format!("{name}: key {key}: {what}")))?;
+    Ok(config)
+}
+
+/// TOML text into `T`, every problem one line naming `name` and the key (or the line of a
+/// syntax error): the reading of run configs and of sweep files.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, InputError> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
             .span()
@@ -317,7 +328,7 @@ pub fn parse(text: &str, name: &str) -> Result<RunConfig, InputError> {
             e.message().trim().replace('\n', " ")
         ))
     })?;
-    let mut config: RunConfig = serde_path_to_error::deserialize(table).map_err(|e| {
+    serde_path_to_error::deserialize(table).map_err(|e| {
         let key = e.path().to_string();
         let message = e.inner().message().trim().replace('\n', " ");
         if key == "." || key.is_empty() {
@@ -325,12 +336,7 @@ pub fn parse(text: &str, name: &str) -> Result<RunConfig, InputError> {
         } else {
             InputError(format!("{name}: key {key}: {message}"))
         }
-    })?;
-    config.fill_sections();
-    config
-        .check()
-        .map_err(|(key, what)| InputError(format!("{name}: key {key}: {what}")))?;
-    Ok(config)
+    })
 }
 
 fn positive(key: &str, value: usize) -> Result<(), (String, String)> {
@@ -404,38 +410,7 @@ impl RunConfig {
         positive("training.batch_size", t.batch_size)?;
         positive("training.lbfgs_iterations", t.lbfgs_iterations)?;
         positive("training.lbfgs_history", t.lbfgs_history)?;
-        let l = &self.landscape;
-        if l.directions.trim().is_empty() {
-            return Err((
-                "landscape.directions".into(),
-                "expected hessian, random, pca or the path of an .npy file".into(),
-            ));
-        }
-        if !(1..=8).contains(&l.dims) {
-            return Err((
-                "landscape.dims".into(),
-                format!("expected 1 to 8 axes, got {}", l.dims),
-            ));
-        }
-        if l.points < 2 {
-            return Err((
-                "landscape.points".into(),
-                format!("expected at least 2 points per axis, got {}", l.points),
-            ));
-        }
-        if !(l.range.is_finite() && l.range > 0.0) {
-            return Err((
-                "landscape.range".into(),
-                format!("expected a positive finite number, got {}", l.range),
-            ));
-        }
-        positive("landscape.max_images", l.max_images)?;
-        if l.samples < 2 || (l.plan == PlanName::Sobol && l.samples > 65536) {
-            return Err((
-                "landscape.samples".into(),
-                format!("expected 2 to 65536 points, got {}", l.samples),
-            ));
-        }
+        self.check_landscape()?;
         if let Some(p) = &self.pinn {
             let w = &p.widths;
             if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {
@@ -502,6 +477,43 @@ impl RunConfig {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The `[landscape]` section's values in range (also what `analyze` checks its flags by).
+    pub fn check_landscape(&self) -> Result<(), (String, String)> {
+        let l = &self.landscape;
+        if l.directions.trim().is_empty() {
+            return Err((
+                "landscape.directions".into(),
+                "expected hessian, random, pca, interp or the path of an .npy file".into(),
+            ));
+        }
+        if !(1..=8).contains(&l.dims) {
+            return Err((
+                "landscape.dims".into(),
+                format!("expected 1 to 8 axes, got {}", l.dims),
+            ));
+        }
+        if l.points < 2 {
+            return Err((
+                "landscape.points".into(),
+                format!("expected at least 2 points per axis, got {}", l.points),
+            ));
+        }
+        if !(l.range.is_finite() && l.range > 0.0) {
+            return Err((
+                "landscape.range".into(),
+                format!("expected a positive finite number, got {}", l.range),
+            ));
+        }
+        positive("landscape.max_images", l.max_images)?;
+        if l.samples < 2 || (l.plan == PlanName::Sobol && l.samples > 65536) {
+            return Err((
+                "landscape.samples".into(),
+                format!("expected 2 to 65536 points, got {}", l.samples),
+            ));
         }
         Ok(())
     }

@@ -136,17 +136,7 @@ fn combinations(path: &Path) -> Result<(PathBuf, Vec<String>, Vec<Combination>),
     let name = path.display().to_string();
     let text = fs::read_to_string(path)
         .map_err(|e| InputError(format!("{name}: cannot read the sweep: {e}")))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        InputError(format!(
-            "{name}: not valid TOML: {}",
-            e.message().trim().replace('\n', " ")
-        ))
-    })?;
-    let sweep: SweepFile = serde_path_to_error::deserialize(table).map_err(|e| {
-        let key = e.path().to_string();
-        let message = e.inner().message().trim().replace('\n', " ");
-        InputError(format!("{name}: key {key}: {message}"))
-    })?;
+    let sweep: SweepFile = config::parse_toml(&text, &name)?;
     let base_path = config::folder_of(path).join(&sweep.base);
     let base_text = fs::read_to_string(&base_path).map_err(|e| {
         InputError(format!(
