@@ -370,13 +370,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     apply_flags(args, &mut config)?;
     check_out(&input.out, args.force)?;
     let config_dir = config::folder_of(&input.config_path);
-    let kind = match &args.directions {
+    let mut kind = match &args.directions {
         // A file named on the command line is relative to the working directory; one named
         // in the config, to the config's folder.
         Some(text) => DirectionKind::parse(text, Path::new("")),
         None => DirectionKind::parse(&config.landscape.directions, &config_dir),
     };
-    let mut kind = kind;
     if let DirectionKind::Interp(through) = &mut kind {
         *through = match &args.through {
             Some(files) => files.clone(),
@@ -645,11 +644,15 @@ impl Sampling {
         }
     }
 
-    fn len(&self) -> usize {
+    fn plan(&self) -> &dyn Plan {
         match self {
-            Sampling::Grid(grid) => grid.len(),
-            Sampling::Scattered(plan, ..) => Plan::len(plan),
+            Sampling::Grid(grid) => grid,
+            Sampling::Scattered(plan, ..) => plan,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.plan().len()
     }
 
     fn sample<E: PointEvaluator>(
@@ -658,10 +661,7 @@ impl Sampling {
         workers: Vec<E>,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<usize, StoreError> {
-        match self {
-            Sampling::Grid(grid) => sample(grid, store, workers, progress),
-            Sampling::Scattered(plan, ..) => sample(plan, store, workers, progress),
-        }
+        sample(self.plan(), store, workers, progress)
     }
 
     /// The field's shape, the connectivity's name and the join tree of `values`.

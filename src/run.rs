@@ -40,17 +40,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(args.config.file_stem().unwrap_or_default()));
     let trained = out.join("train_metrics.json").is_file();
-    if trained && !args.force {
-        // The run directory's config must be this config (its landscape section aside, which
-        // the analysis writes back as used).
+    let interrupted = out.exists() && !trained && out.join("config.toml").is_file();
+    // A run directory's config must be this config (its landscape section aside, which the
+    // analysis writes back as used).
+    if (trained || interrupted) && !args.force {
         let existing = config::load(&out.join("config.toml"))?;
         if !config::same_model_and_training(&existing, &config) {
             bail_input!(
-                "--out {}: holds a run of a different config; pass --force to replace it, or \
+                "--out {}: holds {} run of a different config; pass --force to replace it, or \
                  --out another folder",
-                out.display()
+                out.display(),
+                if trained { "a" } else { "an interrupted" }
             );
         }
+    }
+    if trained && !args.force {
         if out.join("metrics.json").is_file() && out.join("landscape.npy").is_file() {
             println!(
                 "run directory {} is complete (trained and analysed); --force starts over",
@@ -60,16 +64,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         println!("trained model found in {}; analysing", out.display());
     } else {
-        let interrupted = out.exists() && !trained && out.join("config.toml").is_file();
         if interrupted {
-            let existing = config::load(&out.join("config.toml"))?;
-            if !config::same_model_and_training(&existing, &config) && !args.force {
-                bail_input!(
-                    "--out {}: holds an interrupted run of a different config; pass --force to \
-                     replace it",
-                    out.display()
-                );
-            }
             println!("{}: an interrupted training; training again", out.display());
         }
         train::run(&TrainArgs {

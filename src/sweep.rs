@@ -340,10 +340,7 @@ fn profile_grid(
     let mut profiles = Vec::with_capacity(runs.len());
     for combination in runs {
         let dir = out.join("runs").join(&combination.name);
-        let axes: Value = fs::read_to_string(dir.join("axes.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
+        let axes = read_json(&dir.join("axes.json"));
         let landscape = dir.join("landscape.npy");
         if !dir.join("metrics.json").is_file() || axes["plan"] != "grid" {
             profiles.push(None);
@@ -407,11 +404,7 @@ fn error_heatmap(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Ve
     let mut sums = vec![(0.0, 0usize); rows.len() * columns.len()];
     let mut measure = "relative L2 error";
     for run in runs {
-        let train: Value =
-            fs::read_to_string(out.join("runs").join(&run.name).join("train_metrics.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(Value::Null);
+        let train = read_json(&out.join("runs").join(&run.name).join("train_metrics.json"));
         let value = match (
             train["relative_l2_error"].as_f64(),
             train["mean_iou"].as_f64(),
@@ -489,14 +482,17 @@ fn run_one(
     Ok(())
 }
 
+/// A run's JSON file, or null when it is missing (an incomplete run) or unreadable.
+fn read_json(path: &Path) -> Value {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// The numbers of runs.csv from one run directory's JSON files.
 fn numbers(dir: &Path) -> Vec<(String, String)> {
-    let read = |name: &str| -> Value {
-        fs::read_to_string(dir.join(name))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
+    let read = |name: &str| read_json(&dir.join(name));
     let text = |v: &Value| match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
 
 use crate::convection::ConvectionConfig;
-use crate::kernel::{Layer, dense_layers, stacked_rows};
+use crate::kernel::{Layer, dense_layers, parameter_count, stacked_rows};
 use crate::pinn::{PinnConfig, fast_tanh};
 
 /// Batched PINN landscape points on a burn device.
@@ -44,8 +44,11 @@ impl PinnBatched {
         device: &Device,
     ) -> Self {
         let layers = dense_layers(&pinn.widths);
-        let parameters = layers.last().map_or(0, |l| l.bias + l.outputs);
-        assert_eq!(parameters, theta0.len(), "theta0 of the network's length");
+        assert_eq!(
+            parameter_count(&pinn.widths),
+            theta0.len(),
+            "theta0 of the network's length"
+        );
         let (rows, [nc, ni, nb], target) = stacked_rows(convection);
         let count = rows.len() / 2;
         PinnBatched {

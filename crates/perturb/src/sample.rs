@@ -166,7 +166,7 @@ impl<M: Module + Send, F: Fn(&M) -> Tensor<1> + Send> PointEvaluator for OnDevic
 /// Samples every chunk of `plan` missing from `store`, with one thread per evaluator, and
 /// stores each chunk as it finishes. `progress` is called with the number of points finished
 /// in this call so far. Returns the number of points computed (0 if the store was complete).
-pub fn sample<P: Plan, E: PointEvaluator>(
+pub fn sample<P: Plan + ?Sized, E: PointEvaluator>(
     plan: &P,
     store: &ChunkStore,
     evaluators: Vec<E>,
