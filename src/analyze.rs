@@ -956,6 +956,8 @@ impl Analyze<'_> {
         files.write("--out", &path("profile.svg"), |w| {
             Ok(w.write_all(svg.as_bytes())?)
         })?;
+        let png = render::merge_tree_png(&profile, &figure("Merge tree"))?;
+        files.write("--out", &path("merge_tree.png"), |w| Ok(w.write_all(&png)?))?;
         let diagram = toposcape_topology::Diagram::of(&tree);
         let png = render::persistence_png(&diagram, &figure("Persistence"))?;
         files.write(

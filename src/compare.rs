@@ -13,7 +13,7 @@ use crate::error::InputError;
 use crate::topo::{Analysis, TreeOptions, format_value};
 
 /// The most finite diagram points (both diagrams together) whose distances are computed.
-const MAX_MATCHED_POINTS: usize = 2000;
+pub const MAX_MATCHED_POINTS: usize = 2000;
 
 /// Arguments of `toposcape compare`.
 #[derive(Debug, Args)]

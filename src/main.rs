@@ -3,11 +3,14 @@
 mod analyze;
 mod compare;
 mod config;
+mod demo;
 mod documents;
 mod error;
 mod field;
 mod output;
+mod report;
 mod run;
+mod stats;
 mod sweep;
 mod topo;
 mod train;
@@ -30,6 +33,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the shipped demo: a quick PINN sweep over beta (a few minutes on two cores), with
+    /// its report and a summary of what it found
+    Demo(demo::DemoArgs),
     /// Merge tree, persistence pairs and segmentation of a sampled landscape (.npy or .npz)
     Topo(topo::TopoArgs),
     /// Compare two landscapes (fields or metrics.json files): diagram distances and metric
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let result = match &cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Topo(args) => topo::run(args, started),
         Command::Compare(args) => compare::run(args),
         Command::Train(args) => train::run(args),

@@ -103,3 +103,11 @@ pub fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
     writer.finish()?;
     Ok(())
 }
+
+/// A JSON file, or null when it is missing (an incomplete run) or unreadable.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
+}

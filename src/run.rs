@@ -11,6 +11,7 @@ use clap::Args;
 use crate::analyze::{self, AnalyzeArgs, EvalBackend};
 use crate::bail_input;
 use crate::config;
+use crate::report;
 use crate::train::{self, TrainArgs};
 
 /// Arguments of `toposcape run`.
@@ -60,6 +61,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 "run directory {} is complete (trained and analysed); --force starts over",
                 out.display()
             );
+            report::write_run_report(&out)?;
             return Ok(());
         }
         println!("trained model found in {}; analysing", out.display());
@@ -74,5 +76,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             force: args.force || interrupted,
         })?;
     }
-    analyze::run(&AnalyzeArgs::for_run(&out, args.backend, args.threads))
+    analyze::run(&AnalyzeArgs::for_run(&out, args.backend, args.threads))?;
+    report::write_run_report(&out)?;
+    println!("report       {}", out.join("report.html").display());
+    Ok(())
 }

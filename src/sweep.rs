@@ -17,6 +17,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -32,6 +33,8 @@ use crate::analyze::EvalBackend;
 use crate::bail_input;
 use crate::config;
 use crate::error::InputError;
+use crate::output::{Outputs, read_json};
+use crate::report::{Cell, Page, escape, image_tag, number};
 
 /// Arguments of `toposcape sweep`.
 #[derive(Debug, Args)]
@@ -62,7 +65,7 @@ struct SweepFile {
 /// One combination: its name, the swept keys' values, and its config text.
 struct Combination {
     name: String,
-    values: Vec<(String, toml::Value)>,
+    values: Values,
     config: String,
 }
 
@@ -96,7 +99,7 @@ fn get_key<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
 }
 
 /// A value as it appears in a run's name and in runs.csv.
-fn show(value: &toml::Value) -> String {
+pub(crate) fn show(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -205,7 +208,28 @@ fn combinations(path: &Path) -> Result<(PathBuf, Vec<String>, Vec<Combination>),
     Ok((base_path, keys, out))
 }
 
+/// A run's swept keys and their values.
+pub type Values = Vec<(String, toml::Value)>;
+/// A run's row of runs.csv after its swept values: (column, text).
+pub type Numbers = Vec<(String, String)>;
+
+/// What a finished sweep found: each run's swept values and its runs.csv numbers.
+pub struct Outcome {
+    pub runs: Vec<(Values, Numbers)>,
+}
+
+impl Outcome {
+    /// A number of one run's row of runs.csv.
+    pub fn number(row: &[(String, String)], key: &str) -> Option<f64> {
+        value_of(row, key)
+    }
+}
+
 pub fn run(args: &SweepArgs) -> Result<()> {
+    sweep(args).map(|_| ())
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     if args.jobs == 0 {
         bail_input!("--jobs 0: expected at least one job");
     }
@@ -265,20 +289,55 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         }
     });
     bar.finish_and_clear();
-    let table = collect(&out, &keys, &runs)?;
-    let csv = out.join("runs.csv");
-    let partial = out.join(".runs.csv.partial");
-    fs::write(&partial, table)?;
-    fs::rename(&partial, &csv)?;
+    let rows: Vec<Numbers> = runs
+        .iter()
+        .map(|c| numbers(&out.join("runs").join(&c.name)))
+        .collect();
+    let measure = Measure::of(&rows);
+    let correlations = correlations(&rows, measure);
+    let pairs = seed_distances(&out, &keys, &runs)?;
+    let mut files = Outputs::default();
+    let table = collect(&out, &keys, &runs, &rows)?;
+    files.write("--out", &out.join("runs.csv"), |w| {
+        Ok(w.write_all(table.as_bytes())?)
+    })?;
     let columns = values_of_last_varying(&runs);
     let grid = profile_grid(&out, &runs, columns, args.own_scale)?;
-    let partial = out.join(".profiles.png.partial");
-    fs::write(&partial, grid)?;
-    fs::rename(&partial, out.join("profiles.png"))?;
+    files.write("--out", &out.join("profiles.png"), |w| {
+        Ok(w.write_all(&grid)?)
+    })?;
     let heatmap = error_heatmap(&out, &keys, &runs)?;
-    let partial = out.join(".error.png.partial");
-    fs::write(&partial, heatmap)?;
-    fs::rename(&partial, out.join("error.png"))?;
+    files.write("--out", &out.join("error.png"), |w| {
+        Ok(w.write_all(&heatmap)?)
+    })?;
+    let scatter = scatter_png(&rows, measure, &correlations)?;
+    files.write("--out", &out.join("scatter.png"), |w| {
+        Ok(w.write_all(&scatter)?)
+    })?;
+    let text = seeds_csv(&pairs);
+    files.write("--out", &out.join("seed_distances.csv"), |w| {
+        Ok(w.write_all(text.as_bytes())?)
+    })?;
+    files.commit()?;
+    let sweep_text = fs::read_to_string(&args.sweep).unwrap_or_default();
+    let html = sweep_report(&SweepReport {
+        out: &out,
+        sweep_name: &args.sweep.display().to_string(),
+        sweep_text: &sweep_text,
+        keys: &keys,
+        runs: &runs,
+        rows: &rows,
+        columns,
+        own_scale: args.own_scale,
+        measure,
+        correlations: &correlations,
+        pairs: &pairs,
+    });
+    let mut files = Outputs::default();
+    files.write("--out", &out.join("report.html"), |w| {
+        Ok(w.write_all(html.as_bytes())?)
+    })?;
+    files.commit()?;
     let failures = failures.into_inner().expect("lock");
     println!(
         "sweep        {} runs ({} keys: {}) in {}",
@@ -287,7 +346,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         keys.join(", "),
         out.display()
     );
-    println!("table        {}", csv.display());
+    println!("table        {}", out.join("runs.csv").display());
     println!("error        {}", out.join("error.png").display());
     println!(
         "profiles     {} ({} scale)",
@@ -298,6 +357,27 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             "one shared"
         }
     );
+    let shown: Vec<String> = correlations
+        .iter()
+        .filter_map(|c| c.rho.map(|r| format!("{} {r:+.2}", c.metric)))
+        .collect();
+    if shown.is_empty() {
+        println!("correlation  too few complete runs for rank correlations");
+    } else {
+        println!(
+            "correlation  Spearman's rho of {} with: {}",
+            measure.label(),
+            shown.join(", ")
+        );
+    }
+    println!("scatter      {}", out.join("scatter.png").display());
+    if !pairs.is_empty() {
+        println!(
+            "seeds        {} pairs of seeds compared in seed_distances.csv",
+            pairs.len()
+        );
+    }
+    println!("report       {}", out.join("report.html").display());
     if !failures.is_empty() {
         for failure in &failures {
             eprintln!("toposcape: run failed: {failure}");
@@ -308,7 +388,9 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             runs.len()
         );
     }
-    Ok(())
+    Ok(Outcome {
+        runs: runs.into_iter().map(|c| c.values).zip(rows).collect(),
+    })
 }
 
 /// The number of values of the last key that varies (the columns of the profile grid).
@@ -482,16 +564,8 @@ fn run_one(
     Ok(())
 }
 
-/// A run's JSON file, or null when it is missing (an incomplete run) or unreadable.
-fn read_json(path: &Path) -> Value {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// The numbers of runs.csv from one run directory's JSON files.
-fn numbers(dir: &Path) -> Vec<(String, String)> {
+fn numbers(dir: &Path) -> Numbers {
     let read = |name: &str| read_json(&dir.join(name));
     let text = |v: &Value| match v {
         Value::Null => String::new(),
@@ -535,7 +609,12 @@ fn numbers(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// runs.csv: the run's name, the swept values, whether it completed, and its numbers.
-fn collect(out: &Path, keys: &[String], runs: &[Combination]) -> Result<String> {
+fn collect(
+    out: &Path,
+    keys: &[String],
+    runs: &[Combination],
+    rows: &[Numbers],
+) -> Result<String> {
     let mut csv = String::new();
     let quote = |s: &str| {
         if s.contains([',', '"', '\n']) {
@@ -547,7 +626,7 @@ fn collect(out: &Path, keys: &[String], runs: &[Combination]) -> Result<String> 
     for (i, combination) in runs.iter().enumerate() {
         let dir = out.join("runs").join(&combination.name);
         let complete = dir.join("metrics.json").is_file();
-        let row = numbers(&dir);
+        let row = rows[i].clone();
         if i == 0 {
             let mut header = vec!["run".to_string()];
             header.extend(keys.iter().cloned());
@@ -574,6 +653,366 @@ fn collect(out: &Path, keys: &[String], runs: &[Combination]) -> Result<String> 
         )?;
     }
     Ok(csv)
+}
+
+/// What the runs are judged by: the PINN's relative L2 error or the UNet's mean IoU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Measure {
+    RelativeError,
+    MeanIou,
+}
+
+impl Measure {
+    /// The relative error when any run has one, else the mean IoU.
+    fn of(rows: &[Numbers]) -> Self {
+        let has_error = rows
+            .iter()
+            .any(|r| value_of(r, "relative_l2_error").is_some());
+        if has_error {
+            Measure::RelativeError
+        } else {
+            Measure::MeanIou
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Measure::RelativeError => "relative_l2_error",
+            Measure::MeanIou => "mean_iou",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Measure::RelativeError => "the relative L2 error",
+            Measure::MeanIou => "the mean IoU",
+        }
+    }
+}
+
+/// A number of a runs.csv row (`None`: empty or not a number).
+fn value_of(row: &[(String, String)], key: &str) -> Option<f64> {
+    row.iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.parse::<f64>().ok())
+}
+
+/// The columns of runs.csv plotted against the error: the topology metrics and the top
+/// Hessian eigenvalue.
+const SCATTER_METRICS: [&str; 10] = [
+    "minima",
+    "saddles",
+    "average_persistence",
+    "total_persistence",
+    "max_persistence",
+    "smad",
+    "smad_normalized",
+    "smad_weighted",
+    "loss_min",
+    "eigenvalue_1",
+];
+
+/// Spearman's rho of the measure against one metric over the runs that have both.
+struct Correlation {
+    metric: &'static str,
+    rho: Option<f64>,
+    /// The runs that have both numbers.
+    n: usize,
+}
+
+fn pairs_of(rows: &[Numbers], measure: Measure, metric: &str) -> Vec<(f64, f64)> {
+    rows.iter()
+        .filter_map(|r| Some((value_of(r, metric)?, value_of(r, measure.key())?)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect()
+}
+
+fn correlations(rows: &[Numbers], measure: Measure) -> Vec<Correlation> {
+    SCATTER_METRICS
+        .iter()
+        .map(|&metric| {
+            let pairs = pairs_of(rows, measure, metric);
+            Correlation {
+                metric,
+                rho: crate::stats::spearman(&pairs),
+                n: pairs.len(),
+            }
+        })
+        .collect()
+}
+
+/// scatter.png: the measure against each metric, one panel each, rho in the caption.
+fn scatter_png(
+    rows: &[Numbers],
+    measure: Measure,
+    correlations: &[Correlation],
+) -> Result<Vec<u8>> {
+    use toposcape_topology::render::{FigureOptions, ScatterPanel, scatter_grid_png};
+    let panels: Vec<ScatterPanel> = correlations
+        .iter()
+        .map(|c| ScatterPanel {
+            title: match c.rho {
+                Some(rho) => format!("{}: rho = {rho:+.2} (n = {})", c.metric, c.n),
+                None if c.n < 3 => format!("{}: too few runs", c.metric),
+                None => format!("{}: no spread", c.metric),
+            },
+            x_desc: c.metric.replace('_', " "),
+            points: pairs_of(rows, measure, c.metric),
+        })
+        .collect();
+    let positive = rows
+        .iter()
+        .filter_map(|r| value_of(r, measure.key()))
+        .all(|v| v > 0.0);
+    let options = FigureOptions {
+        width: 460,
+        height: 360,
+        log_scale: measure == Measure::RelativeError && positive,
+        ..FigureOptions::default()
+    };
+    let y_desc = match measure {
+        Measure::RelativeError => "relative L2 error",
+        Measure::MeanIou => "mean IoU",
+    };
+    Ok(scatter_grid_png(&panels, 5, y_desc, &options)?)
+}
+
+/// The diagram distances of two seeds' landscapes with all other values equal.
+struct SeedPair {
+    /// The other keys' values.
+    cell: String,
+    a: String,
+    b: String,
+    /// `None` when a diagram is too large for the exact matching.
+    bottleneck: Option<f64>,
+    wasserstein: Option<f64>,
+}
+
+/// Every pair of complete runs that differ only in `seed` (no pairs when the sweep has no
+/// `seed` key): the bottleneck and 1-Wasserstein distances of their persistence diagrams, the
+/// spread of landscape shapes that initialisation alone causes.
+fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Vec<SeedPair>> {
+    use toposcape_topology::{Diagram, bottleneck_distance, wasserstein_distance};
+    let Some(seed_key) = keys.iter().position(|k| k == "seed") else {
+        return Ok(Vec::new());
+    };
+    let cell_of = |c: &Combination| {
+        let parts: Vec<String> = c
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != seed_key)
+            .map(|(_, (key, value))| {
+                format!("{}={}", key.rsplit('.').next().unwrap_or(key), show(value))
+            })
+            .collect();
+        if parts.is_empty() {
+            "all".to_string()
+        } else {
+            parts.join(" ")
+        }
+    };
+    let mut diagrams: Vec<Option<Diagram>> = Vec::with_capacity(runs.len());
+    for c in runs {
+        let path = out.join("runs").join(&c.name).join("metrics.json");
+        let diagram = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<crate::documents::MetricsDocument>(&t).ok())
+            .map(|d| Diagram::from(&d.diagram));
+        diagrams.push(diagram);
+    }
+    let mut pairs = Vec::new();
+    for i in 0..runs.len() {
+        for j in i + 1..runs.len() {
+            if cell_of(&runs[i]) != cell_of(&runs[j]) {
+                continue;
+            }
+            let (Some(a), Some(b)) = (&diagrams[i], &diagrams[j]) else {
+                continue;
+            };
+            let small = a.points.len() + b.points.len() <= crate::compare::MAX_MATCHED_POINTS;
+            pairs.push(SeedPair {
+                cell: cell_of(&runs[i]),
+                a: runs[i].name.clone(),
+                b: runs[j].name.clone(),
+                bottleneck: small.then(|| bottleneck_distance(a, b)),
+                wasserstein: small.then(|| wasserstein_distance(a, b)),
+            });
+        }
+    }
+    Ok(pairs)
+}
+
+fn seeds_csv(pairs: &[SeedPair]) -> String {
+    let mut csv = String::from("cell,run_a,run_b,bottleneck,wasserstein\n");
+    let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
+    for p in pairs {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            p.cell,
+            p.a,
+            p.b,
+            text(p.bottleneck),
+            text(p.wasserstein)
+        );
+    }
+    csv
+}
+
+/// What the sweep's report shows.
+struct SweepReport<'a> {
+    out: &'a Path,
+    sweep_name: &'a str,
+    sweep_text: &'a str,
+    keys: &'a [String],
+    runs: &'a [Combination],
+    /// runs.csv's numbers of each run.
+    rows: &'a [Numbers],
+    columns: usize,
+    own_scale: bool,
+    measure: Measure,
+    correlations: &'a [Correlation],
+    pairs: &'a [SeedPair],
+}
+
+/// report.html of the sweep: the error heat map, the profile grid (each cell a link to its
+/// run's report), the scatter plots and rank correlations, the seed distances, and every run.
+fn sweep_report(r: &SweepReport<'_>) -> String {
+    let mut page = Page::new(&format!("toposcape sweep: {}", r.sweep_name));
+    let complete = r
+        .runs
+        .iter()
+        .filter(|c| {
+            r.out
+                .join("runs")
+                .join(&c.name)
+                .join("metrics.json")
+                .is_file()
+        })
+        .count();
+    page.note(&format!(
+        "{} runs over {} ({} complete). Every run has its own report: follow a profile or a \
+         name below.",
+        r.runs.len(),
+        r.keys.join(", "),
+        complete
+    ));
+    page.heading("Error");
+    page.image_file(&r.out.join("error.png"), "error heat map");
+
+    page.heading("Topological landscape profiles");
+    page.note(if r.own_scale {
+        "Each profile on its own loss scale (--own-scale): compare shapes, not heights."
+    } else {
+        "All profiles on one shared loss scale (logarithmic when every loss is positive), so \
+         heights and depths compare across cells."
+    });
+    if let Some(img) = image_tag(&r.out.join("profiles.png"), "profiles of every run") {
+        // Links laid over the grid's cells, placed in percentages so they follow the image
+        // when it is scaled to the page.
+        let columns = r.columns.clamp(1, r.runs.len().max(1));
+        let rows = r.runs.len().div_ceil(columns).max(1);
+        let mut html = format!("<div class=\"grid\">{img}");
+        for (i, c) in r.runs.iter().enumerate() {
+            let (row, column) = (i / columns, i % columns);
+            let _ = write!(
+                html,
+                "<a href=\"runs/{0}/report.html\" title=\"{0}\" style=\"left:{1:.4}%;top:{2:.4}%;\
+                 width:{3:.4}%;height:{4:.4}%\"></a>",
+                escape(&c.name),
+                100.0 * column as f64 / columns as f64,
+                100.0 * row as f64 / rows as f64,
+                100.0 / columns as f64,
+                100.0 / rows as f64
+            );
+        }
+        html.push_str("</div>");
+        page.raw(&html);
+    } else {
+        page.note("(profiles.png is not there)");
+    }
+
+    page.heading("Error against topology");
+    page.note(&format!(
+        "Spearman's rank correlation of {} with each metric over the complete runs: +1 when \
+         the metric orders the runs exactly as the error does.",
+        r.measure.label()
+    ));
+    page.image_file(&r.out.join("scatter.png"), "error against each metric");
+    let rows: Vec<Vec<Cell>> = r
+        .correlations
+        .iter()
+        .map(|c| {
+            vec![
+                c.metric.into(),
+                c.rho.map_or("-".into(), |v| format!("{v:+.3}")).into(),
+                c.n.to_string().into(),
+            ]
+        })
+        .collect();
+    page.table(&["metric", "Spearman's rho", "runs"], &rows);
+
+    page.heading("Spread across seeds");
+    if r.pairs.is_empty() {
+        page.note("No pairs of complete runs that differ only in `seed`.");
+    } else {
+        page.note(
+            "Distances between the persistence diagrams of runs that differ only in their seed, \
+             in loss units (seed_distances.csv).",
+        );
+        let rows: Vec<Vec<Cell>> = r
+            .pairs
+            .iter()
+            .map(|p| {
+                let text = |v: Option<f64>| v.map_or("-".to_string(), number);
+                vec![
+                    p.cell.clone().into(),
+                    Cell::Html(format!(
+                        "<a href=\"runs/{0}/report.html\">{0}</a>",
+                        escape(&p.a)
+                    )),
+                    Cell::Html(format!(
+                        "<a href=\"runs/{0}/report.html\">{0}</a>",
+                        escape(&p.b)
+                    )),
+                    text(p.bottleneck).into(),
+                    text(p.wasserstein).into(),
+                ]
+            })
+            .collect();
+        page.table(
+            &["cell", "run", "run", "bottleneck", "1-Wasserstein"],
+            &rows,
+        );
+    }
+
+    page.heading("Runs");
+    let mut header: Vec<&str> = vec!["run"];
+    header.extend(r.keys.iter().map(String::as_str));
+    header.extend(["final loss", "error / mIoU", "minima", "avg. persistence"]);
+    let rows: Vec<Vec<Cell>> = r
+        .runs
+        .iter()
+        .zip(r.rows)
+        .map(|(c, numbers)| {
+            let get = |k: &str| value_of(numbers, k).map_or("-".to_string(), number);
+            let mut row = vec![Cell::Html(format!(
+                "<a href=\"runs/{0}/report.html\">{0}</a>",
+                escape(&c.name)
+            ))];
+            row.extend(c.values.iter().map(|(_, v)| Cell::from(show(v))));
+            row.push(get("final_loss").into());
+            row.push(get(r.measure.key()).into());
+            row.push(get("minima").into());
+            row.push(get("average_persistence").into());
+            row
+        })
+        .collect();
+    page.table(&header, &rows);
+    page.heading("Sweep file");
+    page.preformatted(r.sweep_text);
+    page.finish()
 }
 
 #[cfg(test)]

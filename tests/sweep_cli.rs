@@ -9,22 +9,7 @@ use std::path::Path;
 use common::{scratch, stderr, toposcape};
 use serde_json::Value;
 
-const BASE: &str = r#"
-task = "pinn-convection"
-[pinn]
-widths = [2, 8, 8, 1]
-[convection]
-collocation_points = 64
-initial_points = 16
-boundary_points = 8
-[training]
-optimizer = "adam"
-learning_rate = 0.01
-epochs = 4
-[landscape]
-directions = "random"
-points = 5
-"#;
+const BASE: &str = common::TINY_PINN;
 
 const SWEEP: &str = r#"
 base = "base.toml"
@@ -113,6 +98,39 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         (png.info().width, png.info().height),
         (240 + 2 * 130, 200 + 2 * 70)
     );
+    // scatter.png: the ten metrics in two rows of five panels.
+    let png = png::Decoder::new(std::io::Cursor::new(
+        fs::read(out.join("scatter.png")).unwrap(),
+    ))
+    .read_info()
+    .unwrap();
+    assert_eq!((png.info().width, png.info().height), (5 * 460, 2 * 360));
+    // One pair of seeds per beta, compared by their diagrams: both distances finite, and the
+    // 1-Wasserstein distance (a sum over the matching) at least the bottleneck (its largest
+    // term).
+    let seeds = fs::read_to_string(out.join("seed_distances.csv")).unwrap();
+    let pairs: Vec<Vec<&str>> = seeds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(pairs.len(), 2, "{seeds}");
+    for (pair, beta) in pairs.iter().zip(["1.0", "4.0"]) {
+        assert_eq!(pair[0], format!("beta={beta}"));
+        assert_eq!(pair[1], format!("beta={beta}_seed=0"));
+        assert_eq!(pair[2], format!("beta={beta}_seed=1"));
+        let (b, w): (f64, f64) = (pair[3].parse().unwrap(), pair[4].parse().unwrap());
+        assert!(
+            b.is_finite() && b >= 0.0 && w >= b * (1.0 - 1e-12),
+            "{pair:?}"
+        );
+    }
+    // The report links every run's own report, and those exist.
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    for name in &names {
+        assert!(report.contains(&format!("href=\"runs/{name}/report.html\"")));
+        assert!(out.join("runs").join(name).join("report.html").is_file());
+    }
     names.sort();
     assert_eq!(
         names,

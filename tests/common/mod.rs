@@ -29,3 +29,40 @@ pub fn scratch(name: &str) -> PathBuf {
     fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A PINN config small enough to train and analyse in a fraction of a second.
+pub const TINY_PINN: &str = r#"
+task = "pinn-convection"
+[pinn]
+widths = [2, 8, 8, 1]
+[convection]
+collocation_points = 64
+initial_points = 16
+boundary_points = 8
+[training]
+optimizer = "adam"
+learning_rate = 0.01
+epochs = 4
+[landscape]
+directions = "random"
+points = 5
+"#;
+
+/// The fields of one CSV line (RFC 4180 quoting: "a,b" and "say ""hi""").
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}

@@ -222,6 +222,111 @@ pub fn heatmap_png(
     })
 }
 
+/// One panel of a [`scatter_grid_png`]: points (x, y) with a caption and an x-axis name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterPanel {
+    pub title: String,
+    pub x_desc: String,
+    /// Points with a non-finite coordinate (or, on a log axis, one <= 0) are left out.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Scatter plots side by side, `columns` per row, each `options.width x options.height`, all
+/// with the y axis `y_desc` (logarithmic with `options.log_scale`). A panel's x axis is
+/// logarithmic when its x values are all positive and span more than three decades.
+pub fn scatter_grid_png(
+    panels: &[ScatterPanel],
+    columns: usize,
+    y_desc: &str,
+    options: &FigureOptions,
+) -> Result<Vec<u8>, RenderError> {
+    let columns = columns.clamp(1, panels.len().max(1));
+    let rows = panels.len().div_ceil(columns).max(1);
+    let whole = FigureOptions {
+        width: options.width * columns as u32,
+        height: options.height * rows as u32,
+        ..options.clone()
+    };
+    png_of(&whole, |area| {
+        area.fill(&WHITE).map_err(failed)?;
+        for (panel, sub) in panels.iter().zip(area.split_evenly((rows, columns))) {
+            draw_scatter(&sub, panel, y_desc, options.log_scale)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &ScatterPanel,
+    y_desc: &str,
+    log_y: bool,
+) -> Result<(), RenderError> {
+    let finite: Vec<(f64, f64)> = panel
+        .points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_y || *y > 0.0))
+        .collect();
+    let (x_low, x_high) = value_range(finite.iter().map(|p| p.0));
+    let log_x = x_low > 0.0 && x_high / x_low > 1e3;
+    let scale = |v: f64, log: bool| if log { v.log10() } else { v };
+    let points: Vec<(f64, f64)> = finite
+        .iter()
+        .filter(|(x, _)| !log_x || *x > 0.0)
+        .map(|&(x, y)| (scale(x, log_x), scale(y, log_y)))
+        .collect();
+    let widen = |(low, high): (f64, f64)| {
+        let pad = if high > low { (high - low) * 0.06 } else { 0.5 };
+        (low - pad, high + pad)
+    };
+    let (x0, x1) = widen(value_range(points.iter().map(|p| p.0)));
+    let (y0, y1) = widen(value_range(points.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 20))
+        .margin(14)
+        .x_label_area_size(46)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(failed)?;
+    // Powers of ten label a log axis over decades; within one decade they would all read
+    // the same, so the values are written out.
+    let label = |v: f64, log: bool, span: f64| {
+        if log && span >= 1.0 {
+            format!("{:.0e}", 10f64.powf(v))
+        } else if log {
+            short_number(10f64.powf(v))
+        } else {
+            short_number(v)
+        }
+    };
+    let x_desc = if log_x {
+        format!("{} (log scale)", panel.x_desc)
+    } else {
+        panel.x_desc.clone()
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(5)
+        .x_label_formatter(&|x| label(*x, log_x, x1 - x0))
+        .y_label_formatter(&|y| label(*y, log_y, y1 - y0))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 5, LINE_COLOURS[0].mix(0.75).filled())),
+        )
+        .map_err(failed)?;
+    Ok(())
+}
+
 /// The profile as a PNG file's bytes.
 pub fn profile_png(profile: &Profile, options: &FigureOptions) -> Result<Vec<u8>, RenderError> {
     png_of(options, |area| draw_profile(area, profile, options))

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use toposcape_topology::render::{
-    FigureOptions, ProfileCell, Series, curve_png, heatmap_png, landscape_png, landscape_svg,
-    merge_tree_png, merge_tree_svg, persistence_png, persistence_svg, profile_grid_png,
-    profile_png, profile_svg,
+    FigureOptions, ProfileCell, ScatterPanel, Series, curve_png, heatmap_png, landscape_png,
+    landscape_svg, merge_tree_png, merge_tree_svg, persistence_png, persistence_svg,
+    profile_grid_png, profile_png, profile_svg, scatter_grid_png,
 };
 use toposcape_topology::{
     Connectivity, Diagram, Grid, ProfileOptions, join_tree, landscape_profile,
@@ -300,4 +300,53 @@ fn a_heat_map_is_darker_for_larger_values() {
         "0.02 darker than 0.01"
     );
     assert_eq!(at(right, top), 3 * 255, "no value: blank");
+}
+
+#[test]
+fn scatter_panels_place_their_points() {
+    let (w, h) = (500, 400);
+    let options = FigureOptions {
+        width: w,
+        height: h,
+        ..FigureOptions::default()
+    };
+    let panels = [
+        // Two points, lower left and upper right of the plot.
+        ScatterPanel {
+            title: "linear".into(),
+            x_desc: "x".into(),
+            points: vec![(1.0, 1.0), (10.0, 10.0), (f64::NAN, 3.0)],
+        },
+        // Five decades: x is drawn on a log scale, so 1 sits in the middle, not at the left.
+        ScatterPanel {
+            title: "log x".into(),
+            x_desc: "x".into(),
+            points: vec![(1e-2, 5.0), (1.0, 5.0), (1e2, 5.0)],
+        },
+    ];
+    let pixels = decode(
+        scatter_grid_png(&panels, 2, "error", &options).unwrap(),
+        2 * w,
+        h,
+    );
+    // Marker pixels (the blue of the points, not the grey grid) in a box of the figure.
+    let markers = |x0: u32, x1: u32, y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let i = ((y * 2 * w + x) * 3) as usize;
+                let p = &pixels[i..i + 3];
+                u16::from(p[2]) > u16::from(p[0]) + 80
+            })
+            .count()
+    };
+    // Panel 1's plot spans about x 85..485, y 45..340.
+    assert!(markers(85, 200, 230, 345) > 30, "lower left point");
+    assert!(markers(370, 490, 40, 150) > 30, "upper right point");
+    assert_eq!(markers(85, 200, 40, 150), 0, "nothing upper left");
+    // Panel 2: a point in the middle third.
+    assert!(
+        markers(w + 230, w + 340, 40, 345) > 30,
+        "log-scale middle point"
+    );
 }
