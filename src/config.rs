@@ -79,6 +79,10 @@ pub struct LandscapeSection {
     /// `interp` directions: the one or two checkpoints the axes point to (relative to the
     /// config file).
     pub through: Vec<String>,
+    /// `toposcape run`: also analyse the landscape at every training checkpoint (saved every
+    /// `training.checkpoint_every` epochs), each around its own weights along its own
+    /// directions, into `epochs/epoch-N/`, and draw their profiles as a strip over epochs.
+    pub checkpoints: bool,
 }
 
 /// Sampling plans in configs.
@@ -115,6 +119,7 @@ impl Default for LandscapeSection {
             relative: true,
             max_images: 64,
             through: Vec::new(),
+            checkpoints: false,
         }
     }
 }
@@ -509,6 +514,12 @@ impl RunConfig {
             ));
         }
         positive("landscape.max_images", l.max_images)?;
+        if l.checkpoints && self.training.checkpoint_every == 0 {
+            return Err((
+                "landscape.checkpoints".into(),
+                "needs training.checkpoint_every > 0 (no checkpoints are saved)".into(),
+            ));
+        }
         if l.samples < 2 || (l.plan == PlanName::Sobol && l.samples > 65536) {
             return Err((
                 "landscape.samples".into(),

@@ -61,6 +61,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 "run directory {} is complete (trained and analysed); --force starts over",
                 out.display()
             );
+            if config.landscape.checkpoints {
+                analyse_checkpoints(&out, args, config.training.epochs)?;
+            }
             report::write_run_report(&out)?;
             return Ok(());
         }
@@ -77,7 +80,71 @@ pub fn run(args: &RunArgs) -> Result<()> {
         })?;
     }
     analyze::run(&AnalyzeArgs::for_run(&out, args.backend, args.threads))?;
+    if config.landscape.checkpoints {
+        analyse_checkpoints(&out, args, config.training.epochs)?;
+    }
     report::write_run_report(&out)?;
     println!("report       {}", out.join("report.html").display());
+    Ok(())
+}
+
+/// The training checkpoints of a run directory, `(epoch, file)`, in epoch order.
+fn checkpoints(out: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(out.join("checkpoints")) else {
+        return Ok(found);
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let epoch = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("epoch-")?.strip_suffix(".bpk")?.parse().ok());
+        if let Some(epoch) = epoch {
+            found.push((epoch, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `[landscape] checkpoints = true`: the landscape around every checkpoint's weights (each
+/// along its own directions) into `epochs/epoch-N/`, skipping those already analysed and the
+/// last epoch's (the run's own landscape), and `profiles_over_epochs.png`: their profiles and
+/// the final one in a row on one loss scale.
+fn analyse_checkpoints(out: &Path, args: &RunArgs, epochs: usize) -> Result<()> {
+    // The checkpoint of the last epoch holds the final weights: its landscape is the run's own.
+    let found: Vec<_> = checkpoints(out)?
+        .into_iter()
+        .filter(|(epoch, _)| *epoch != epochs)
+        .collect();
+    let mut cells = Vec::with_capacity(found.len() + 1);
+    for (i, (epoch, file)) in found.iter().enumerate() {
+        let dir = out.join("epochs").join(format!("epoch-{epoch:06}"));
+        if !(dir.join("metrics.json").is_file() && dir.join("landscape.npy").is_file()) {
+            println!(
+                "checkpoint   epoch {epoch} ({} of {}): analysing its landscape",
+                i + 1,
+                found.len()
+            );
+            let mut analysis = AnalyzeArgs::for_run(file, args.backend, args.threads);
+            analysis.config = Some(out.join("config.toml"));
+            analysis.out = Some(dir.clone());
+            analyze::run(&analysis)?;
+        }
+        cells.push((format!("epoch {epoch}"), dir));
+    }
+    cells.push((format!("epoch {epochs} (final)"), out.to_path_buf()));
+    let png = crate::sweep::profile_grid(&cells, cells.len(), false)?;
+    let mut files = crate::output::Outputs::default();
+    files.write("--out", &out.join("profiles_over_epochs.png"), |w| {
+        Ok(std::io::Write::write_all(w, &png)?)
+    })?;
+    files.commit()?;
+    println!(
+        "epochs       {} checkpoint landscapes; profiles over training in {}",
+        found.len(),
+        out.join("profiles_over_epochs.png").display()
+    );
     Ok(())
 }

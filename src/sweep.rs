@@ -302,7 +302,11 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
         Ok(w.write_all(table.as_bytes())?)
     })?;
     let columns = values_of_last_varying(&runs);
-    let grid = profile_grid(&out, &runs, columns, args.own_scale)?;
+    let cells: Vec<(String, PathBuf)> = runs
+        .iter()
+        .map(|c| (c.name.clone(), out.join("runs").join(&c.name)))
+        .collect();
+    let grid = profile_grid(&cells, columns, args.own_scale)?;
     files.write("--out", &out.join("profiles.png"), |w| {
         Ok(w.write_all(&grid)?)
     })?;
@@ -408,20 +412,19 @@ fn values_of_last_varying(runs: &[Combination]) -> usize {
         .unwrap_or(1)
 }
 
-/// profiles.png: every complete grid run's profile in sweep order (the last varying key across,
-/// the others down), on one shared loss scale (logarithmic when every loss is positive) so the
-/// shapes compare, or each on its own with `own_scale`.
-fn profile_grid(
-    out: &Path,
-    runs: &[Combination],
+/// The profiles of analysed run directories `(title, dir)` in a grid of `columns` (the sweep's
+/// profiles.png: the last varying key across, the others down), on one shared loss scale
+/// (logarithmic when every loss is positive) so the shapes compare, or each on its own with
+/// `own_scale`. Directories without a finished grid landscape are drawn as missing.
+pub fn profile_grid(
+    cells: &[(String, PathBuf)],
     columns: usize,
     own_scale: bool,
 ) -> Result<Vec<u8>> {
     use toposcape_topology::render::{FigureOptions, ProfileCell, profile_grid_png};
     use toposcape_topology::{Connectivity, Grid, ProfileOptions, TreeKind};
-    let mut profiles = Vec::with_capacity(runs.len());
-    for combination in runs {
-        let dir = out.join("runs").join(&combination.name);
+    let mut profiles = Vec::with_capacity(cells.len());
+    for (_, dir) in cells {
         let axes = read_json(&dir.join("axes.json"));
         let landscape = dir.join("landscape.npy");
         if !dir.join("metrics.json").is_file() || axes["plan"] != "grid" {
@@ -453,11 +456,11 @@ fn profile_grid(
         loss_range: shared.then_some((low, high)),
         ..FigureOptions::default()
     };
-    let cells: Vec<ProfileCell<'_>> = runs
+    let cells: Vec<ProfileCell<'_>> = cells
         .iter()
         .zip(&profiles)
-        .map(|(combination, profile)| ProfileCell {
-            title: combination.name.clone(),
+        .map(|((title, _), profile)| ProfileCell {
+            title: title.clone(),
             profile: profile.as_ref(),
         })
         .collect();
@@ -609,12 +612,7 @@ fn numbers(dir: &Path) -> Numbers {
 }
 
 /// runs.csv: the run's name, the swept values, whether it completed, and its numbers.
-fn collect(
-    out: &Path,
-    keys: &[String],
-    runs: &[Combination],
-    rows: &[Numbers],
-) -> Result<String> {
+fn collect(out: &Path, keys: &[String], runs: &[Combination], rows: &[Numbers]) -> Result<String> {
     let mut csv = String::new();
     let quote = |s: &str| {
         if s.contains([',', '"', '\n']) {

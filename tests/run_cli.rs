@@ -90,3 +90,83 @@ fn run_trains_analyses_and_resumes() {
     assert_eq!(fs::read(out.join("landscape.npy")).unwrap(), landscape);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn landscapes_at_every_checkpoint_make_a_strip_over_epochs() {
+    let dir = scratch("run-epochs");
+    let config = dir.join("c.toml");
+    let text = CONFIG
+        .replace("epochs = 5", "epochs = 4\ncheckpoint_every = 2")
+        .replace("points = 7", "points = 7\ncheckpoints = true");
+    fs::write(&config, text).unwrap();
+    let out = dir.join("run");
+    let args = [
+        "run",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = toposcape(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("epochs/epoch-000002/metrics.json").is_file());
+    // The last epoch's checkpoint holds the final weights, so the run's own landscape stands
+    // for it rather than being sampled twice: analysed on its own, that checkpoint gives the
+    // run's landscape value for value.
+    assert!(!out.join("epochs/epoch-000004").exists());
+    let last = dir.join("last");
+    let o = toposcape(&[
+        "analyze",
+        out.join("checkpoints/epoch-000004.bpk").to_str().unwrap(),
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--out",
+        last.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(last.join("landscape.npy")).unwrap(),
+        fs::read(out.join("landscape.npy")).unwrap()
+    );
+    // The epoch-2 model is another point of the training, with another landscape.
+    assert_ne!(
+        fs::read(out.join("epochs/epoch-000002/landscape.npy")).unwrap(),
+        fs::read(out.join("landscape.npy")).unwrap()
+    );
+    // The epoch-2 checkpoint and the final weights side by side.
+    let png = png::Decoder::new(std::io::Cursor::new(
+        fs::read(out.join("profiles_over_epochs.png")).unwrap(),
+    ))
+    .read_info()
+    .unwrap();
+    assert_eq!((png.info().width, png.info().height), (2 * 520, 420));
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Profiles over training"));
+
+    // Run again: complete, the checkpoint landscapes are not redone.
+    let kept = out.join("epochs/epoch-000002/landscape.npy");
+    let before = fs::metadata(&kept).unwrap().modified().unwrap();
+    let again = toposcape(&args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(fs::metadata(&kept).unwrap().modified().unwrap(), before);
+
+    // Checkpoint landscapes need checkpoints.
+    let bad = dir.join("bad.toml");
+    fs::write(
+        &bad,
+        CONFIG.replace("points = 7", "points = 7\ncheckpoints = true"),
+    )
+    .unwrap();
+    let o = toposcape(&[
+        "run",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("landscape.checkpoints") && stderr(&o).contains("bad.toml"),
+        "{}",
+        stderr(&o)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
