@@ -134,6 +134,31 @@ fn run_name(values: &[(String, toml::Value)], varies: &[bool]) -> String {
         .join("_")
 }
 
+/// The keys of the `[values]` table in the order their lines appear in the sweep file.
+fn key_order(text: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut in_values = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_values = line
+                .trim_start_matches('[')
+                .trim_start()
+                .starts_with("values");
+            continue;
+        }
+        if let Some((key, _)) = line.split_once('=')
+            && in_values
+        {
+            keys.push(
+                key.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string(),
+            );
+        }
+    }
+    keys
+}
+
 /// Reads the sweep file and checks every combination as a config.
 fn combinations(path: &Path) -> Result<(PathBuf, Vec<String>, Vec<Combination>), InputError> {
     let name = path.display().to_string();
@@ -179,6 +204,10 @@ fn combinations(path: &Path) -> Result<(PathBuf, Vec<String>, Vec<Combination>),
     if axes.is_empty() {
         bail_input!("{name}: key values: expected at least one key with a list of values");
     }
+    // TOML tables come back sorted by key; the sweep keeps the file's order (the first key
+    // varies slowest, and the first two are the heat map's rows and columns).
+    let order = key_order(&text);
+    axes.sort_by_key(|(key, _)| order.iter().position(|k| k == key).unwrap_or(usize::MAX));
     let count: usize = axes.iter().map(|(_, v)| v.len()).product();
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
@@ -593,19 +622,7 @@ fn numbers(dir: &Path) -> Numbers {
         ));
     }
     let metrics = read("metrics.json");
-    for key in [
-        "minima",
-        "saddles",
-        "average_persistence",
-        "total_persistence",
-        "max_persistence",
-        "smad",
-        "smad_normalized",
-        "smad_weighted",
-        "loss_min",
-        "loss_max",
-        "nonfinite",
-    ] {
+    for key in TOPOLOGY_METRICS.iter().chain(&["loss_max", "nonfinite"]) {
         out.push((key.to_string(), text(&metrics["metrics"][key])));
     }
     out
@@ -697,7 +714,12 @@ fn value_of(row: &[(String, String)], key: &str) -> Option<f64> {
 
 /// The columns of runs.csv plotted against the error: the topology metrics and the top
 /// Hessian eigenvalue.
-const SCATTER_METRICS: [&str; 10] = [
+fn scatter_metrics() -> impl Iterator<Item = &'static str> {
+    TOPOLOGY_METRICS.into_iter().chain(["eigenvalue_1"])
+}
+
+/// The metrics of metrics.json that runs.csv and the scatter plots show.
+const TOPOLOGY_METRICS: [&str; 9] = [
     "minima",
     "saddles",
     "average_persistence",
@@ -707,7 +729,6 @@ const SCATTER_METRICS: [&str; 10] = [
     "smad_normalized",
     "smad_weighted",
     "loss_min",
-    "eigenvalue_1",
 ];
 
 /// Spearman's rho of the measure against one metric over the runs that have both.
@@ -726,9 +747,8 @@ fn pairs_of(rows: &[Numbers], measure: Measure, metric: &str) -> Vec<(f64, f64)>
 }
 
 fn correlations(rows: &[Numbers], measure: Measure) -> Vec<Correlation> {
-    SCATTER_METRICS
-        .iter()
-        .map(|&metric| {
+    scatter_metrics()
+        .map(|metric| {
             let pairs = pairs_of(rows, measure, metric);
             Correlation {
                 metric,
@@ -1033,5 +1053,10 @@ mod tests {
         set_key(&mut table, "a.b.c", toml::Value::Integer(1)).unwrap();
         assert_eq!(get_key(&table, "a.b.c"), Some(&toml::Value::Integer(1)));
         assert!(set_key(&mut table, "a.b.c.d", toml::Value::Integer(1)).is_err());
+        let text = "base = \"b.toml\"\n[values]\nseed = [0, 1]\n\"convection.beta\" = [\n  1.0,\n]\n'training.epochs' = [2]\n";
+        assert_eq!(
+            key_order(text),
+            vec!["seed", "convection.beta", "training.epochs"]
+        );
     }
 }

@@ -108,8 +108,31 @@ pub fn profile_grid_png(
     columns: usize,
     options: &FigureOptions,
 ) -> Result<Vec<u8>, RenderError> {
-    let columns = columns.clamp(1, cells.len().max(1));
-    let rows = cells.len().div_ceil(columns).max(1);
+    panels_png(cells, columns, options, |cell, sub| {
+        let cell_options = FigureOptions {
+            title: cell.title.clone(),
+            ..options.clone()
+        };
+        match cell.profile {
+            Some(profile) => draw_profile(&sub, profile, &cell_options)?,
+            None => {
+                sub.titled(&format!("{}: missing", cell.title), (FONT, 22))
+                    .map_err(failed)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `items` drawn by `draw` into cells of `options.width x options.height`, `columns` per row.
+fn panels_png<T>(
+    items: &[T],
+    columns: usize,
+    options: &FigureOptions,
+    mut draw: impl FnMut(&T, &DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), RenderError>,
+) -> Result<Vec<u8>, RenderError> {
+    let columns = columns.clamp(1, items.len().max(1));
+    let rows = items.len().div_ceil(columns).max(1);
     let whole = FigureOptions {
         width: options.width * columns as u32,
         height: options.height * rows as u32,
@@ -117,18 +140,8 @@ pub fn profile_grid_png(
     };
     png_of(&whole, |area| {
         area.fill(&WHITE).map_err(failed)?;
-        for (cell, sub) in cells.iter().zip(area.split_evenly((rows, columns))) {
-            let cell_options = FigureOptions {
-                title: cell.title.clone(),
-                ..options.clone()
-            };
-            match cell.profile {
-                Some(profile) => draw_profile(&sub, profile, &cell_options)?,
-                None => {
-                    sub.titled(&format!("{}: missing", cell.title), (FONT, 22))
-                        .map_err(failed)?;
-                }
-            }
+        for (item, sub) in items.iter().zip(area.split_evenly((rows, columns))) {
+            draw(item, &sub)?;
         }
         Ok(())
     })
@@ -240,19 +253,8 @@ pub fn scatter_grid_png(
     y_desc: &str,
     options: &FigureOptions,
 ) -> Result<Vec<u8>, RenderError> {
-    let columns = columns.clamp(1, panels.len().max(1));
-    let rows = panels.len().div_ceil(columns).max(1);
-    let whole = FigureOptions {
-        width: options.width * columns as u32,
-        height: options.height * rows as u32,
-        ..options.clone()
-    };
-    png_of(&whole, |area| {
-        area.fill(&WHITE).map_err(failed)?;
-        for (panel, sub) in panels.iter().zip(area.split_evenly((rows, columns))) {
-            draw_scatter(&sub, panel, y_desc, options.log_scale)?;
-        }
-        Ok(())
+    panels_png(panels, columns, options, |panel, sub| {
+        draw_scatter(sub, panel, y_desc, options.log_scale)
     })
 }
 
