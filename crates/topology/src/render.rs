@@ -114,7 +114,7 @@ pub fn profile_grid_png(
             ..options.clone()
         };
         match cell.profile {
-            Some(profile) => draw_profile(&sub, profile, &cell_options)?,
+            Some(profile) => draw_profile(sub, profile, &cell_options)?,
             None => {
                 sub.titled(&format!("{}: missing", cell.title), (FONT, 22))
                     .map_err(failed)?;
