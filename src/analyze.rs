@@ -437,7 +437,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
 }
 
 /// Loads weights into `model` from a `.safetensors` or `.bpk` file.
-fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, InputError> {
+pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, InputError> {
     let loaded = if path.extension().is_some_and(|e| e == "bpk") {
         load_checkpoint(model, path)
     } else {

@@ -256,6 +256,10 @@ pub struct TrainingSection {
     pub lbfgs_iterations: usize,
     #[serde(default = "lbfgs_history")]
     pub lbfgs_history: usize,
+    /// A trained model's weights (.safetensors or .bpk, relative to the config file) to load
+    /// instead of training: the run evaluates and analyses them as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
 }
 
 fn batch_size() -> usize {
@@ -280,6 +284,7 @@ impl Default for TrainingSection {
             checkpoint_every: 0,
             lbfgs_iterations: lbfgs_iterations(),
             lbfgs_history: lbfgs_history(),
+            weights: None,
         }
     }
 }
@@ -394,6 +399,14 @@ impl RunConfig {
                 Ok(())
             }
         };
+        if let Some(weights) = &self.training.weights
+            && !(weights.ends_with(".safetensors") || weights.ends_with(".bpk"))
+        {
+            return Err((
+                "training.weights".into(),
+                format!("expected a .safetensors or .bpk file, got \"{weights}\""),
+            ));
+        }
         let is_pinn = self.task == Task::PinnConvection;
         unused("pinn", !is_pinn && self.pinn.is_some())?;
         unused("convection", !is_pinn && self.convection.is_some())?;

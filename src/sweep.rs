@@ -71,7 +71,7 @@ struct Combination {
 
 /// Keys whose values are paths, resolved against the base config's folder when the configs are
 /// written elsewhere.
-const PATH_KEYS: [&str; 2] = ["pet.root", "landscape.through"];
+const PATH_KEYS: [&str; 3] = ["pet.root", "landscape.through", "training.weights"];
 
 fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
     let mut parts: Vec<&str> = key.split('.').collect();

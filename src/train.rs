@@ -161,6 +161,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
     };
     let device = args.backend.device()?;
+    let weights = match &config.training.weights {
+        None => None,
+        Some(file) => {
+            let path = config_dir.join(file);
+            if !path.is_file() {
+                bail_input!(
+                    "{}: key training.weights: {}: no such file",
+                    args.config.display(),
+                    path.display()
+                );
+            }
+            Some(path)
+        }
+    };
     prepare_run_dir(&out, args.force)?;
     fs::write(out.join("config.toml"), config.to_toml())
         .with_context(|| format!("cannot write {}", out.join("config.toml").display()))?;
@@ -170,6 +184,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         backend: args.backend,
         device,
         started: Instant::now(),
+        weights,
     };
     match data {
         None => run.pinn(),
@@ -208,6 +223,8 @@ struct Run<'a> {
     /// The backend's plain (no autodiff) device.
     device: Device,
     started: Instant,
+    /// Trained weights to load instead of training (`training.weights`).
+    weights: Option<PathBuf>,
 }
 
 /// Writes `train_curve.csv` line by line.
@@ -327,6 +344,10 @@ impl Run<'_> {
         evaluate: impl Fn(&M) -> Evaluation,
     ) -> Result<(M, Curve)> {
         let mut curve = Curve::create(self.out, eval_name)?;
+        if let Some(path) = &self.weights {
+            println!("loading {} instead of training", path.display());
+            return Ok((crate::analyze::load_weights(model, path)?, curve));
+        }
         let bar = progress(self.config.training.epochs);
         let model = train(
             model,
@@ -353,7 +374,11 @@ impl Run<'_> {
         let metrics = TrainMetrics {
             task: self.config.task,
             backend: self.backend.name(),
-            epochs: self.config.training.epochs,
+            epochs: if self.weights.is_some() {
+                0
+            } else {
+                self.config.training.epochs
+            },
             parameters: model.num_params(),
             final_loss,
             relative_l2_error: eval.relative_l2_error,

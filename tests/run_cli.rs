@@ -170,3 +170,78 @@ fn landscapes_at_every_checkpoint_make_a_strip_over_epochs() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_config_naming_weights_loads_them_instead_of_training() {
+    let dir = scratch("run-weights");
+    let config = dir.join("c.toml");
+    fs::write(&config, CONFIG).unwrap();
+    let trained = dir.join("trained");
+    let o = toposcape(&[
+        "run",
+        config.to_str().unwrap(),
+        "--out",
+        trained.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The same config, loading the trained weights (relative to the config) instead.
+    let loading = dir.join("load.toml");
+    fs::write(
+        &loading,
+        CONFIG.replace(
+            "epochs = 5",
+            "epochs = 5\nweights = \"trained/theta0.safetensors\"",
+        ),
+    )
+    .unwrap();
+    let loaded = dir.join("loaded");
+    let o = toposcape(&[
+        "run",
+        loading.to_str().unwrap(),
+        "--out",
+        loaded.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("instead of training"), "{}", stdout(&o));
+    let json = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(dir.join("train_metrics.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (json(&trained), json(&loaded));
+    assert_eq!(b["epochs"], 0);
+    assert_eq!(a["final_loss"], b["final_loss"]);
+    assert_eq!(a["relative_l2_error"], b["relative_l2_error"]);
+    // Same weights, same seeded directions: the same landscape.
+    assert_eq!(
+        fs::read(trained.join("landscape.npy")).unwrap(),
+        fs::read(loaded.join("landscape.npy")).unwrap()
+    );
+
+    // A missing file or another kind of file: exit 2 naming the config and the key.
+    for (weights, expected) in [
+        ("nope.safetensors", "no such file"),
+        ("trained/config.toml", ".safetensors or .bpk"),
+    ] {
+        let bad = dir.join("bad.toml");
+        fs::write(
+            &bad,
+            CONFIG.replace(
+                "epochs = 5",
+                &format!("epochs = 5\nweights = \"{weights}\""),
+            ),
+        )
+        .unwrap();
+        let out = dir.join("bad-run");
+        let o = toposcape(&["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let message = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{message}");
+        assert!(
+            message.contains("bad.toml")
+                && message.contains("training.weights")
+                && message.contains(expected),
+            "{message}"
+        );
+        assert!(!out.exists());
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
