@@ -330,10 +330,10 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     files.write("--out", &out.join("runs.csv"), |w| {
         Ok(w.write_all(table.as_bytes())?)
     })?;
-    let columns = values_of_last_varying(&runs);
-    let cells: Vec<(String, PathBuf)> = runs
+    let (order, columns) = grid_layout(&keys, &runs);
+    let cells: Vec<(String, PathBuf)> = order
         .iter()
-        .map(|c| (c.name.clone(), out.join("runs").join(&c.name)))
+        .map(|&i| (runs[i].name.clone(), out.join("runs").join(&runs[i].name)))
         .collect();
     let grid = profile_grid(&cells, columns, args.own_scale)?;
     files.write("--out", &out.join("profiles.png"), |w| {
@@ -360,6 +360,7 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
         keys: &keys,
         runs: &runs,
         rows: &rows,
+        order: &order,
         columns,
         own_scale: args.own_scale,
         measure,
@@ -426,23 +427,64 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     })
 }
 
-/// The number of values of the last key that varies (the columns of the profile grid).
-fn values_of_last_varying(runs: &[Combination]) -> usize {
-    let keys = runs.first().map_or(0, |r| r.values.len());
-    (0..keys)
-        .rev()
-        .map(|k| {
-            let mut seen: Vec<String> = runs.iter().map(|r| show(&r.values[k].1)).collect();
-            seen.sort();
-            seen.dedup();
-            seen.len()
-        })
-        .find(|&n| n > 1)
-        .unwrap_or(1)
+/// The distinct values of key `k` over the runs, in the sweep file's order.
+fn distinct(runs: &[Combination], k: usize) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for run in runs {
+        let v = show(&run.values[k].1);
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen
+}
+
+/// The keys that vary, in file order but with `seed` last: the first two are the heat map's
+/// rows and columns (the mean over the rest, the seeds).
+fn layout_keys(keys: &[String], runs: &[Combination]) -> Vec<usize> {
+    let mut varying: Vec<usize> = (0..keys.len())
+        .filter(|&k| distinct(runs, k).len() > 1)
+        .collect();
+    varying.sort_by_key(|&k| keys[k] == "seed");
+    varying
+}
+
+/// The profile grid's layout: the runs' indices in reading order and the number of columns.
+/// Seeds sit side by side: the columns are the seeds of each value of the last other varying
+/// key (or just the seeds when one other key varies), the rows the remaining keys; without a
+/// `seed` key the last varying key goes across.
+fn grid_layout(keys: &[String], runs: &[Combination]) -> (Vec<usize>, usize) {
+    let layout = layout_keys(keys, runs);
+    let seeds = layout.last().is_some_and(|&k| keys[k] == "seed");
+    let across = match (seeds, layout.len()) {
+        (_, 0) => 0,
+        (true, n) if n >= 3 => 2,
+        _ => 1,
+    };
+    let lists: Vec<Vec<String>> = (0..keys.len()).map(|k| distinct(runs, k)).collect();
+    let position = |run: &Combination, k: usize| {
+        lists[k]
+            .iter()
+            .position(|v| *v == show(&run.values[k].1))
+            .unwrap_or(0)
+    };
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&i| {
+        layout
+            .iter()
+            .map(|&k| position(&runs[i], k))
+            .collect::<Vec<_>>()
+    });
+    let columns = layout[layout.len() - across..]
+        .iter()
+        .map(|&k| lists[k].len())
+        .product::<usize>()
+        .max(1);
+    (order, columns)
 }
 
 /// The profiles of analysed run directories `(title, dir)` in a grid of `columns` (the sweep's
-/// profiles.png: the last varying key across, the others down), on one shared loss scale
+/// profiles.png, laid out by [`grid_layout`]), on one shared loss scale
 /// (logarithmic when every loss is positive) so the shapes compare, or each on its own with
 /// `own_scale`. Directories without a finished grid landscape are drawn as missing.
 pub fn profile_grid(
@@ -497,20 +539,12 @@ pub fn profile_grid(
 }
 
 /// error.png: the error (PINN: relative L2 error; UNet: mean IoU) as a heat map over the first
-/// two keys that vary (rows, columns), each cell the mean over the other keys' values (seeds).
+/// two keys that vary (rows, columns; `seed` only when one other key varies), each cell the mean
+/// over the other keys' values (the seeds).
 fn error_heatmap(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Vec<u8>> {
     use toposcape_topology::render::{FigureOptions, heatmap_png};
-    let distinct = |k: usize| {
-        let mut seen: Vec<String> = Vec::new();
-        for run in runs {
-            let v = show(&run.values[k].1);
-            if !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-        seen
-    };
-    let varying: Vec<usize> = (0..keys.len()).filter(|&k| distinct(k).len() > 1).collect();
+    let distinct = |k: usize| distinct(runs, k);
+    let varying = layout_keys(keys, runs);
     let row_key = varying.first().copied();
     let column_key = varying.get(1).copied();
     let rows = row_key.map_or_else(|| vec!["all".to_string()], distinct);
@@ -887,6 +921,8 @@ struct SweepReport<'a> {
     runs: &'a [Combination],
     /// runs.csv's numbers of each run.
     rows: &'a [Numbers],
+    /// The runs in the profile grid's reading order, and its columns.
+    order: &'a [usize],
     columns: usize,
     own_scale: bool,
     measure: Measure,
@@ -932,7 +968,7 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
         let columns = r.columns.clamp(1, r.runs.len().max(1));
         let rows = r.runs.len().div_ceil(columns).max(1);
         let mut html = format!("<div class=\"grid\">{img}");
-        for (i, c) in r.runs.iter().enumerate() {
+        for (i, c) in r.order.iter().map(|&k| &r.runs[k]).enumerate() {
             let (row, column) = (i / columns, i % columns);
             let _ = write!(
                 html,
@@ -1036,6 +1072,72 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_grids_put_seeds_side_by_side() {
+        let combination = |beta: f64, seed: i64, rate: f64| Combination {
+            name: format!("{beta}-{seed}-{rate}"),
+            values: vec![
+                ("convection.beta".into(), toml::Value::Float(beta)),
+                ("seed".into(), toml::Value::Integer(seed)),
+                ("training.learning_rate".into(), toml::Value::Float(rate)),
+            ],
+            config: String::new(),
+        };
+        let keys: Vec<String> = ["convection.beta", "seed", "training.learning_rate"]
+            .map(String::from)
+            .to_vec();
+        // File order: beta slowest, then seed, then the rate.
+        let mut runs = Vec::new();
+        for beta in [1.0, 30.0] {
+            for seed in [0, 1] {
+                for rate in [0.1, 0.01] {
+                    runs.push(combination(beta, seed, rate));
+                }
+            }
+        }
+        // Rows: beta; across: each rate's two seeds.
+        let (order, columns) = grid_layout(&keys, &runs);
+        let names: Vec<&str> = order.iter().map(|&i| runs[i].name.as_str()).collect();
+        assert_eq!(columns, 4);
+        assert_eq!(
+            names,
+            [
+                "1-0-0.1",
+                "1-1-0.1",
+                "1-0-0.01",
+                "1-1-0.01",
+                "30-0-0.1",
+                "30-1-0.1",
+                "30-0-0.01",
+                "30-1-0.01"
+            ]
+        );
+        // The heat map: beta down, the rate across, the mean over seeds.
+        assert_eq!(layout_keys(&keys, &runs), [0, 2, 1]);
+        // Only beta and seed vary: seeds across.
+        let combination_like = |c: &Combination| Combination {
+            name: c.name.clone(),
+            values: c.values.clone(),
+            config: String::new(),
+        };
+        let few: Vec<Combination> = runs
+            .iter()
+            .filter(|c| c.name.ends_with("-0.1"))
+            .map(combination_like)
+            .collect();
+        let (order, columns) = grid_layout(&keys, &few);
+        assert_eq!(columns, 2);
+        assert_eq!(order, [0, 1, 2, 3]);
+        // Seeds not varied: the last varying key (the rate) across.
+        let one_seed: Vec<Combination> = (0..runs.len())
+            .filter(|i| i % 4 < 2)
+            .map(|i| combination_like(&runs[i]))
+            .collect();
+        let (order, columns) = grid_layout(&keys, &one_seed);
+        assert_eq!(columns, 2);
+        assert_eq!(order, [0, 1, 2, 3]);
+    }
 
     #[test]
     fn run_names_show_the_varying_keys() {
