@@ -845,16 +845,19 @@ struct SeedPair {
 /// spread of landscape shapes that initialisation alone causes.
 fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Vec<SeedPair>> {
     use toposcape_topology::{Diagram, bottleneck_distance, wasserstein_distance};
-    let Some(seed_key) = keys.iter().position(|k| k == "seed") else {
+    if !keys.iter().any(|k| k == "seed") {
         return Ok(Vec::new());
-    };
+    }
+    // A cell: the values of the other keys that vary.
+    let others: Vec<usize> = layout_keys(keys, runs)
+        .into_iter()
+        .filter(|&k| keys[k] != "seed")
+        .collect();
     let cell_of = |c: &Combination| {
-        let parts: Vec<String> = c
-            .values
+        let parts: Vec<String> = others
             .iter()
-            .enumerate()
-            .filter(|(k, _)| *k != seed_key)
-            .map(|(_, (key, value))| {
+            .map(|&k| {
+                let (key, value) = &c.values[k];
                 format!("{}={}", key.rsplit('.').next().unwrap_or(key), show(value))
             })
             .collect();
@@ -945,11 +948,13 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
                 .is_file()
         })
         .count();
+    let varying = layout_keys(r.keys, r.runs);
+    let names: Vec<&str> = varying.iter().map(|&k| r.keys[k].as_str()).collect();
     page.note(&format!(
         "{} runs over {} ({} complete). Every run has its own report: follow a profile or a \
-         name below.",
+         name below; the sweep file at the end has the values every run shares.",
         r.runs.len(),
-        r.keys.join(", "),
+        names.join(", "),
         complete
     ));
     page.heading("Error");
@@ -1043,7 +1048,7 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
 
     page.heading("Runs");
     let mut header: Vec<&str> = vec!["run"];
-    header.extend(r.keys.iter().map(String::as_str));
+    header.extend(names.iter().copied());
     header.extend(["final loss", "error / mIoU", "minima", "avg. persistence"]);
     let rows: Vec<Vec<Cell>> = r
         .runs
@@ -1055,7 +1060,7 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
                 "<a href=\"runs/{0}/report.html\">{0}</a>",
                 escape(&c.name)
             ))];
-            row.extend(c.values.iter().map(|(_, v)| Cell::from(show(v))));
+            row.extend(varying.iter().map(|&k| Cell::from(show(&c.values[k].1))));
             row.push(get("final_loss").into());
             row.push(get(r.measure.key()).into());
             row.push(get("minima").into());
