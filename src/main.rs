@@ -1,6 +1,7 @@
 //! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
 
 mod analyze;
+mod bench;
 mod compare;
 mod config;
 mod demo;
@@ -52,6 +53,9 @@ enum Command {
     /// Run every combination of a base config and lists of values (resumes an interrupted
     /// sweep) and tabulate them in runs.csv
     Sweep(sweep::SweepArgs),
+    /// Measure landscape points/s, Hessian-vector products/s, merge-tree vertices/s and a
+    /// small run end to end on each backend; writes bench.json
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

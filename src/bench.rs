@@ -1,0 +1,643 @@
+//! `toposcape bench`: measured speed of the pieces a landscape is made of, on each CPU backend
+//! (and wgpu in a wgpu build), with ratios against a baseline measured in the same run:
+//! landscape points per second of the PINN and the UNet (one point at a time, batched, and the
+//! PINN's CPU kernel), Hessian-vector products per second and the cost of the top four
+//! eigenpairs, merge-tree vertices per second on 41^3 and 41^4 grids, and the end-to-end time
+//! of a small `toposcape run`. Prints a table and writes `bench.json`.
+//!
+//! The models are freshly initialised (seeded) with the shipped configs' shapes: speed does not
+//! depend on trained weights. Points lie within 0.01 ||theta0|| of theta0 along two random unit
+//! directions, as a default landscape does.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+use clap::Args;
+use serde::Serialize;
+use toposcape_models::batched::PinnBatched;
+use toposcape_models::kernel::PinnKernel;
+use toposcape_perturb::hessian::{Hvp, LanczosOptions, top_eigenpairs};
+use toposcape_perturb::model::ModuleLoss;
+use toposcape_perturb::params::flatten;
+use toposcape_perturb::plan::norm;
+use toposcape_perturb::random::SplitMix64;
+use toposcape_perturb::sample::{Directions, Perturbed, PointEvaluator};
+use toposcape_topology::{Connectivity, Grid, join_tree};
+
+use crate::analyze::EvalBackend;
+use crate::bail_input;
+use crate::config::{self, RunConfig};
+
+/// Arguments of `toposcape bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Repeats of each measurement; the table shows the median and the range
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub repeats: usize,
+    /// Small work sizes: a quick look (and the test), not figures to quote
+    #[arg(long)]
+    pub quick: bool,
+    /// Where the figures go (JSON)
+    #[arg(long, value_name = "FILE", default_value = "bench.json")]
+    pub out: PathBuf,
+}
+
+/// One measured figure: its samples (one per repeat) and, when it has one, the index of the
+/// figure it is compared with.
+#[derive(Debug, Serialize)]
+struct Figure {
+    group: &'static str,
+    name: String,
+    backend: String,
+    unit: &'static str,
+    median: f64,
+    min: f64,
+    max: f64,
+    samples: Vec<f64>,
+    /// The figure this one is divided by (its `group/name/backend`), and the ratio of medians.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    cpu: String,
+    cores: usize,
+    os: &'static str,
+    arch: &'static str,
+}
+
+#[derive(Serialize)]
+struct BenchJson<'a> {
+    toposcape: &'static str,
+    burn: &'static str,
+    machine: Machine,
+    repeats: usize,
+    quick: bool,
+    /// What the GPU rows need and why they are missing, when they are.
+    gpu: String,
+    figures: &'a [Figure],
+}
+
+/// Work sizes per repeat.
+struct Sizes {
+    kernel_points: usize,
+    burn_points: usize,
+    batch: usize,
+    batches: usize,
+    unet_points: usize,
+    hvps: usize,
+    unet_hvps: usize,
+    /// Whether the UNet's top eigenpairs are computed (tens of seconds).
+    unet_lanczos: bool,
+    tree_dims: &'static [usize],
+}
+
+impl Sizes {
+    fn of(quick: bool) -> Self {
+        if quick {
+            Sizes {
+                kernel_points: 64,
+                burn_points: 8,
+                batch: 16,
+                batches: 1,
+                unet_points: 1,
+                hvps: 2,
+                unet_hvps: 1,
+                unet_lanczos: false,
+                tree_dims: &[3],
+            }
+        } else {
+            Sizes {
+                kernel_points: 2000,
+                burn_points: 200,
+                batch: 64,
+                batches: 4,
+                unet_points: 8,
+                hvps: 20,
+                unet_hvps: 4,
+                unet_lanczos: true,
+                tree_dims: &[3, 4],
+            }
+        }
+    }
+}
+
+fn stats(samples: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    (median, sorted[0], sorted[n - 1])
+}
+
+struct Bench {
+    repeats: usize,
+    figures: Vec<Figure>,
+}
+
+impl Bench {
+    /// Measures `work` (which returns how much it did) `repeats` times, as work per second,
+    /// after one untimed warm-up call.
+    fn rate(
+        &mut self,
+        group: &'static str,
+        name: &str,
+        backend: &str,
+        unit: &'static str,
+        mut work: impl FnMut() -> usize,
+    ) -> usize {
+        work();
+        let samples: Vec<f64> = (0..self.repeats)
+            .map(|_| {
+                let started = Instant::now();
+                let done = work();
+                done as f64 / started.elapsed().as_secs_f64().max(1e-12)
+            })
+            .collect();
+        self.push(group, name, backend, unit, samples)
+    }
+
+    fn push(
+        &mut self,
+        group: &'static str,
+        name: &str,
+        backend: &str,
+        unit: &'static str,
+        samples: Vec<f64>,
+    ) -> usize {
+        let (median, min, max) = stats(&samples);
+        println!(
+            "  {group:<10} {name:<40} {backend:<10} {:>12} {unit}",
+            short(median)
+        );
+        self.figures.push(Figure {
+            group,
+            name: name.to_string(),
+            backend: backend.to_string(),
+            unit,
+            median,
+            min,
+            max,
+            samples,
+            baseline: None,
+            ratio: None,
+        });
+        self.figures.len() - 1
+    }
+
+    /// Figure `index` divided by figure `baseline` (medians).
+    fn compare(&mut self, index: usize, baseline: usize) {
+        let b = &self.figures[baseline];
+        let label = format!("{}/{}/{}", b.group, b.name, b.backend);
+        let ratio = self.figures[index].median / b.median;
+        let f = &mut self.figures[index];
+        f.baseline = Some(label);
+        f.ratio = Some(ratio);
+    }
+}
+
+fn short(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// `count` random unit directions of length `len`.
+fn unit_directions(count: usize, len: usize, seed: u64) -> Directions {
+    let mut random = SplitMix64(seed);
+    let rows: Vec<Vec<f64>> = (0..count)
+        .map(|_| {
+            let row: Vec<f64> = (0..len).map(|_| random.normal()).collect();
+            let n = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+            row.into_iter().map(|x| x / n).collect()
+        })
+        .collect();
+    Directions::from_rows(&rows)
+}
+
+/// `points` coordinates of two axes, uniform in `[-half, half]`, row-major.
+fn coordinates(points: usize, half: f64, seed: u64) -> Vec<f64> {
+    let mut random = SplitMix64(seed);
+    (0..2 * points)
+        .map(|_| random.between(-half, half))
+        .collect()
+}
+
+fn parse_config(text: &str) -> Result<RunConfig> {
+    Ok(config::parse(text, "the benchmark's config")?)
+}
+
+const PINN: &str = "task = \"pinn-convection\"\n[training]\noptimizer = \"lbfgs\"\n\
+                    learning_rate = 1.0\nepochs = 1\n";
+const UNET: &str = "task = \"unet-shapes\"\n[training]\noptimizer = \"adam\"\n\
+                    learning_rate = 0.01\nepochs = 1\n";
+
+/// The CPU backends burn evaluates on, by name and device.
+fn burn_devices() -> Vec<(&'static str, Device)> {
+    #[allow(deprecated)]
+    let mut devices = vec![("flex", Device::flex()), ("ndarray", Device::ndarray())];
+    if let Ok(device) = EvalBackend::Wgpu.burn().device() {
+        devices.push(("wgpu", device));
+    }
+    devices
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.repeats == 0 {
+        bail_input!("--repeats 0: expected at least one repeat");
+    }
+    crate::output::check_output_path("--out", &args.out, &[])?;
+    let sizes = Sizes::of(args.quick);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut bench = Bench {
+        repeats: args.repeats,
+        figures: Vec::new(),
+    };
+    println!(
+        "toposcape bench: {} repeats per figure (median shown){}",
+        args.repeats,
+        if args.quick {
+            "; --quick: small sizes, not figures to quote"
+        } else {
+            ""
+        }
+    );
+    let devices = burn_devices();
+    if !devices.iter().any(|(name, _)| *name == "wgpu") {
+        println!("  (wgpu: not measured: {})", wgpu_absence());
+    }
+
+    // The PINN: one point at a time on each backend, batched, and the CPU kernel.
+    let pinn_config = parse_config(PINN)?;
+    let (pinn, convection) = (pinn_config.pinn_config(), pinn_config.convection_config());
+    let mut baseline = None;
+    for (name, device) in &devices {
+        device.seed(0);
+        let model = pinn.init(device);
+        let theta0 = flatten(&model);
+        let directions = unit_directions(2, theta0.len(), 1);
+        let coords = coordinates(sizes.burn_points, 0.01 * norm(&theta0), 2);
+        let data = convection.data(device);
+        let problem = convection.clone();
+        let loss = ModuleLoss::new(&model, device, move |m| problem.loss(m, &data).total);
+        let mut one = Perturbed::of_model(loss, &theta0, &directions);
+        let mut out = vec![0.0; sizes.burn_points];
+        let index = bench.rate("pinn", "points/s, one at a time", name, "points/s", || {
+            one.evaluate(&coords, &mut out);
+            out.len()
+        });
+        match baseline {
+            None => baseline = Some(index),
+            Some(b) => bench.compare(index, b),
+        }
+        let points = sizes.batch * sizes.batches;
+        let coords = coordinates(points, 0.01 * norm(&theta0), 3);
+        let mut batched = PinnBatched::new(
+            &pinn,
+            &convection,
+            &theta0,
+            &directions,
+            sizes.batch,
+            device,
+        );
+        let mut out = vec![0.0; points];
+        let index = bench.rate(
+            "pinn",
+            &format!("points/s, batches of {}", sizes.batch),
+            name,
+            "points/s",
+            || {
+                for (c, o) in coords
+                    .chunks(2 * sizes.batch)
+                    .zip(out.chunks_mut(sizes.batch))
+                {
+                    batched.evaluate(c, o);
+                }
+                points
+            },
+        );
+        bench.compare(index, baseline.expect("set above"));
+    }
+    let baseline = baseline.expect("flex is always measured");
+    {
+        let device = Device::flex();
+        device.seed(0);
+        let theta0 = flatten(&pinn.init(&device));
+        let directions = unit_directions(2, theta0.len(), 1);
+        let coords = coordinates(sizes.kernel_points, 0.01 * norm(&theta0), 2);
+        for threads in [1, cores] {
+            let mut workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let mut k = PinnKernel::new(&pinn, &convection);
+                    Perturbed::new(move |t: &[f32]| k.loss(t), &theta0, &directions)
+                })
+                .collect();
+            let per = sizes.kernel_points.div_ceil(threads);
+            let index = bench.rate(
+                "pinn",
+                &format!(
+                    "points/s, kernel, {threads} thread{}",
+                    if threads == 1 { "" } else { "s" }
+                ),
+                "cpu",
+                "points/s",
+                || {
+                    std::thread::scope(|scope| {
+                        for (worker, c) in workers.iter_mut().zip(coords.chunks(2 * per)) {
+                            scope.spawn(move || {
+                                let mut out = vec![0.0; c.len() / 2];
+                                worker.evaluate(c, &mut out);
+                            });
+                        }
+                    });
+                    sizes.kernel_points
+                },
+            );
+            bench.compare(index, baseline);
+            if cores == 1 {
+                break;
+            }
+        }
+    }
+
+    // Hessian-vector products and the top four eigenpairs of the PINN (flex).
+    {
+        let device = Device::flex();
+        device.seed(0);
+        let model = pinn.init(&device);
+        let theta0 = flatten(&model);
+        let data = convection.data(&device);
+        let problem = convection.clone();
+        let mut loss = ModuleLoss::new(&model, &device, move |m| problem.loss(m, &data).total);
+        hessian_figures(
+            &mut bench, "pinn", &mut loss, &theta0, sizes.hvps, 1e-3, true,
+        )?;
+    }
+
+    // The UNet, one point at a time on each backend.
+    let unet_config = parse_config(UNET)?;
+    let unet = unet_config.unet_config();
+    let images = unet_config.landscape.max_images;
+    let train_set = unet_config.shapes_config().generate().0;
+    let mut unet_baseline = None;
+    for (name, device) in &devices {
+        device.seed(0);
+        let model = unet.init(device);
+        let theta0 = flatten(&model);
+        let directions = unit_directions(2, theta0.len(), 1);
+        let coords = coordinates(sizes.unet_points, 0.01 * norm(&theta0), 2);
+        let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
+        let loss = ModuleLoss::new(&model, device, move |m: &toposcape_models::unet::Unet| {
+            m.loss(x.clone(), y.clone())
+        });
+        let mut one = Perturbed::of_model(loss, &theta0, &directions);
+        let mut out = vec![0.0; sizes.unet_points];
+        let index = bench.rate(
+            "unet",
+            &format!("points/s, one at a time ({images} images)"),
+            name,
+            "points/s",
+            || {
+                one.evaluate(&coords, &mut out);
+                out.len()
+            },
+        );
+        match unet_baseline {
+            None => unet_baseline = Some(index),
+            Some(b) => bench.compare(index, b),
+        }
+        if *name == "flex" {
+            let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
+            let mut loss =
+                ModuleLoss::new(&model, device, move |m: &toposcape_models::unet::Unet| {
+                    m.loss(x.clone(), y.clone())
+                });
+            hessian_figures(
+                &mut bench,
+                "unet",
+                &mut loss,
+                &theta0,
+                sizes.unet_hvps,
+                1e-2,
+                sizes.unet_lanczos,
+            )?;
+        }
+    }
+
+    // Merge trees of a smooth field plus noise.
+    for &dims in sizes.tree_dims {
+        let shape = vec![41; dims];
+        let values = noisy_field(&shape);
+        let grid = Grid::new(&shape, Connectivity::Freudenthal)?;
+        bench.rate(
+            "tree",
+            &format!("vertices/s, join tree of 41^{dims}"),
+            "cpu",
+            "vertices/s",
+            || {
+                let tree = join_tree(&values, &grid).expect("a valid grid");
+                std::hint::black_box(&tree);
+                values.len()
+            },
+        );
+    }
+
+    // A small run end to end, as a child process.
+    let seconds = end_to_end(bench.repeats, args.quick)?;
+    bench.push(
+        "run",
+        "seconds, toposcape run (small PINN, 21^2)",
+        "cpu",
+        "s",
+        seconds,
+    );
+
+    let gpu = if devices.iter().any(|(name, _)| *name == "wgpu") {
+        "wgpu was measured, but burn 0.22 does not report which adapter it chose: these rows \
+         may come from a CPU adapter (lavapipe) and are not GPU figures unless the machine has \
+         no CPU Vulkan driver; the FLOP rate against the device's nominal rate is not measured"
+            .to_string()
+    } else {
+        format!("no wgpu rows: {}", wgpu_absence())
+    };
+    let json = BenchJson {
+        toposcape: env!("CARGO_PKG_VERSION"),
+        burn: "0.22.1",
+        machine: Machine {
+            cpu: cpu_name(),
+            cores,
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+        },
+        repeats: args.repeats,
+        quick: args.quick,
+        gpu,
+        figures: &bench.figures,
+    };
+    let mut files = crate::output::Outputs::default();
+    let text = serde_json::to_string_pretty(&json)? + "\n";
+    files.write("--out", &args.out, |w| {
+        Ok(std::io::Write::write_all(w, text.as_bytes())?)
+    })?;
+    files.commit()?;
+    print_table(&bench.figures);
+    println!("figures      {}", args.out.display());
+    Ok(())
+}
+
+fn wgpu_absence() -> String {
+    match EvalBackend::Wgpu.burn().device() {
+        Ok(_) => "available".into(),
+        Err(e) => e.0.trim_start_matches("--backend wgpu: ").to_string(),
+    }
+}
+
+/// HVPs per second, and (with `lanczos`) the time and products of the top four eigenpairs.
+fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
+    bench: &mut Bench,
+    group: &'static str,
+    loss: &mut L,
+    theta0: &[f32],
+    hvps: usize,
+    eps: f64,
+    lanczos: bool,
+) -> Result<()> {
+    let n = theta0.len();
+    let v = unit_directions(1, n, 5).values;
+    let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+    bench.rate(group, "Hessian-vector products/s", "flex", "HVP/s", || {
+        let mut hvp = Hvp::new(&mut *loss, theta0, eps);
+        for _ in 0..hvps {
+            std::hint::black_box(hvp.apply(&v));
+        }
+        hvps
+    });
+    if !lanczos {
+        return Ok(());
+    }
+    // One Lanczos run per repeat would dominate the UNet's time; one run, timed once.
+    let started = Instant::now();
+    let mut hvp = Hvp::new(&mut *loss, theta0, eps);
+    let pairs = top_eigenpairs(
+        n,
+        |x| hvp.apply(x),
+        &LanczosOptions {
+            k: 4,
+            seed: 0,
+            ..LanczosOptions::default()
+        },
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    bench.push(
+        group,
+        &format!("seconds, top 4 eigenpairs ({} HVPs)", pairs.products),
+        "flex",
+        "s",
+        vec![seconds],
+    );
+    Ok(())
+}
+
+/// A smooth bowl with ripples plus seeded noise on a grid of `shape`.
+fn noisy_field(shape: &[usize]) -> Vec<f32> {
+    let count: usize = shape.iter().product();
+    let mut random = SplitMix64(7);
+    (0..count)
+        .map(|mut v| {
+            let mut value = 0.0;
+            for &n in shape.iter().rev() {
+                let x = (v % n) as f64 / (n - 1) as f64 * 2.0 - 1.0;
+                value += x * x + 0.2 * (6.0 * x).sin();
+                v /= n;
+            }
+            (value + 0.5 * random.uniform()) as f32
+        })
+        .collect()
+}
+
+/// Seconds of `toposcape run` on a small PINN config, `repeats` times (once with `quick`).
+fn end_to_end(repeats: usize, quick: bool) -> Result<Vec<f64>> {
+    let dir = std::env::temp_dir().join(format!("toposcape-bench-{}", std::process::id()));
+    fs::create_dir_all(&dir)?;
+    let config = dir.join("small.toml");
+    let epochs = if quick { 2 } else { 20 };
+    fs::write(
+        &config,
+        format!(
+            "task = \"pinn-convection\"\n[pinn]\nwidths = [2, 20, 20, 20, 1]\n[training]\n\
+             optimizer = \"lbfgs\"\nlearning_rate = 1.0\nepochs = {epochs}\n[landscape]\n\
+             points = 21\n"
+        ),
+    )?;
+    let binary = std::env::current_exe().context("the toposcape binary's path")?;
+    let mut seconds = Vec::new();
+    for i in 0..if quick { 1 } else { repeats } {
+        let out = dir.join(format!("run-{i}"));
+        let started = Instant::now();
+        let status = Command::new(&binary)
+            .arg("run")
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            anyhow::bail!("the end-to-end run failed: {status}");
+        }
+        seconds.push(started.elapsed().as_secs_f64());
+    }
+    fs::remove_dir_all(&dir)?;
+    Ok(seconds)
+}
+
+fn cpu_name() -> String {
+    fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn print_table(figures: &[Figure]) {
+    println!();
+    println!(
+        "{:<6} {:<42} {:<8} {:>12} {:>23} {:>9}",
+        "model", "measure", "backend", "median", "range", "vs base"
+    );
+    for f in figures {
+        println!(
+            "{:<6} {:<42} {:<8} {:>12} {:>23} {:>9}",
+            f.group,
+            f.name,
+            f.backend,
+            short(f.median),
+            format!("{} - {}", short(f.min), short(f.max)),
+            f.ratio.map_or(String::new(), |r| format!("{r:.2}x"))
+        );
+    }
+    println!();
+    println!(
+        "vs base: the median over the baseline's median, measured in this run: the pinn and unet \
+         rows against burn flex one point at a time."
+    );
+}

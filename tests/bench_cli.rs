@@ -1,0 +1,97 @@
+//! `toposcape bench --quick`: every group measured, the JSON's statistics and ratios consistent
+//! with its own samples, and bad flags refused. Speed itself is not asserted (shared machines).
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+
+use common::{scratch, stderr, toposcape};
+use serde_json::Value;
+
+#[test]
+fn a_quick_bench_writes_consistent_figures() {
+    let dir = scratch("bench");
+    let out = dir.join("bench.json");
+    let o = toposcape(&[
+        "bench",
+        "--quick",
+        "--repeats",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: Value = serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["repeats"], 2);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    let figures = json["figures"].as_array().unwrap();
+    let mut by_label: HashMap<String, f64> = HashMap::new();
+    for f in figures {
+        let label = format!(
+            "{}/{}/{}",
+            f["group"].as_str().unwrap(),
+            f["name"].as_str().unwrap(),
+            f["backend"].as_str().unwrap()
+        );
+        by_label.insert(label, f["median"].as_f64().unwrap());
+    }
+    for group in ["pinn", "unet", "tree", "run"] {
+        assert!(
+            figures.iter().any(|f| f["group"] == group),
+            "no {group} figure"
+        );
+    }
+    for backend in ["flex", "ndarray", "cpu"] {
+        assert!(figures.iter().any(|f| f["backend"] == backend), "{backend}");
+    }
+    for f in figures {
+        let samples: Vec<f64> = f["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(!samples.is_empty() && samples.iter().all(|s| s.is_finite() && *s > 0.0));
+        let (median, min, max) = (
+            f["median"].as_f64().unwrap(),
+            f["min"].as_f64().unwrap(),
+            f["max"].as_f64().unwrap(),
+        );
+        let lowest = samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = samples.iter().copied().fold(0.0, f64::max);
+        assert_eq!((min, max), (lowest, highest), "{f}");
+        assert!(min <= median && median <= max, "{f}");
+        if let Some(baseline) = f["baseline"].as_str() {
+            let expected = median / by_label[baseline];
+            let ratio = f["ratio"].as_f64().unwrap();
+            assert!((ratio - expected).abs() <= 1e-12 * expected, "{f}");
+        }
+    }
+    // The batched and kernel rows are compared with burn flex one point at a time.
+    let kernel = figures
+        .iter()
+        .find(|f| f["name"] == "points/s, kernel, 1 thread")
+        .unwrap();
+    assert_eq!(kernel["baseline"], "pinn/points/s, one at a time/flex");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_bench_flags_exit_2() {
+    let dir = scratch("bench-bad");
+    for (args, expected) in [
+        (vec!["bench", "--repeats", "0"], "--repeats"),
+        (
+            vec!["bench", "--out", "/nonexistent-folder/b.json"],
+            "--out",
+        ),
+    ] {
+        let o = toposcape(&args);
+        let message = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{message}");
+        assert!(message.contains(expected), "{message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
