@@ -44,6 +44,182 @@ pub struct BenchArgs {
     /// Where the figures go (JSON)
     #[arg(long, value_name = "FILE", default_value = "bench.json")]
     pub out: PathBuf,
+    /// Also run the Python peers of benches/peers/ (Landscaper, torch.func.vmap, PyHessian,
+    /// gudhi) on the shipped models/pinn-beta1; run from the toposcape checkout
+    #[arg(long)]
+    pub peers: bool,
+    /// The Python for --peers (with torch, landscaper, pyhessian, gudhi and numpy)
+    #[arg(long, value_name = "PYTHON", default_value = "python3")]
+    pub python: PathBuf,
+}
+
+/// What --peers needs from the working directory.
+const PEER_DIR: &str = "benches/peers";
+const PEER_MODEL: &str = "models/pinn-beta1";
+
+/// Checks, before anything is measured, that --peers can run: the scripts, the model, and a
+/// Python with the peers' packages.
+fn check_peers(args: &BenchArgs) -> Result<(), crate::error::InputError> {
+    for path in [PEER_DIR, PEER_MODEL] {
+        if !std::path::Path::new(path).is_dir() {
+            bail_input!(
+                "--peers: no {path} here; run toposcape bench --peers from the toposcape checkout"
+            );
+        }
+    }
+    let probe = Command::new(&args.python)
+        .args(["-c", "import torch, landscaper, pyhessian, gudhi, numpy"])
+        .output();
+    match probe {
+        Err(e) => bail_input!("--python {}: cannot run it: {e}", args.python.display()),
+        Ok(o) if !o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stderr);
+            let last = text.lines().last().unwrap_or("").trim().to_string();
+            bail_input!(
+                "--python {}: lacks a peer package ({last}); pip install torch landscaper pyhessian gudhi numpy",
+                args.python.display()
+            )
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Runs one peer script with `--json`, returning its JSON.
+fn peer_script(args: &BenchArgs, script: &str, extra: &[String]) -> Result<serde_json::Value> {
+    let json = std::env::temp_dir().join(format!(
+        "toposcape-peer-{}-{script}.json",
+        std::process::id()
+    ));
+    let output = Command::new(&args.python)
+        .arg(std::path::Path::new(PEER_DIR).join(script))
+        .args(extra)
+        .arg("--json")
+        .arg(&json)
+        .env("PYTHONPATH", PEER_DIR)
+        .output()
+        .with_context(|| format!("running {script}"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{script} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let text = fs::read_to_string(&json)?;
+    fs::remove_file(&json)?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The peers' figures, each compared with toposcape's from the same script.
+fn peers(bench: &mut Bench, args: &BenchArgs) -> Result<()> {
+    println!("peers (Python, {}):", args.python.display());
+    let binary = std::env::current_exe()?.display().to_string();
+    let (points, landscaper) = if args.quick {
+        ("11", "5")
+    } else {
+        ("41", "21")
+    };
+    let landscape = peer_script(
+        args,
+        "pinn_landscape.py",
+        &[
+            binary.clone(),
+            PEER_MODEL.into(),
+            "--points".into(),
+            points.into(),
+            "--landscaper-points".into(),
+            landscaper.into(),
+        ],
+    )?;
+    let mut ours = None;
+    for row in landscape["rows"].as_array().into_iter().flatten() {
+        let name = row["method"].as_str().unwrap_or("?");
+        let rate = row["points_per_second"].as_f64().unwrap_or(f64::NAN);
+        let backend = if name.starts_with("toposcape") {
+            "cpu"
+        } else if name.starts_with("Landscaper") {
+            "landscaper"
+        } else {
+            "torch"
+        };
+        let index = bench.push(
+            "peers",
+            &format!("PINN points/s: {name}"),
+            backend,
+            "points/s",
+            vec![rate],
+        );
+        match ours {
+            None => ours = Some(index),
+            Some(base) => bench.compare(index, base),
+        }
+    }
+    let hessian = peer_script(
+        args,
+        "pyhessian_topk.py",
+        &[binary.clone(), PEER_MODEL.into()],
+    )?;
+    let ours = bench.push(
+        "peers",
+        &format!(
+            "seconds, top 4 eigenpairs, toposcape ({} HVPs)",
+            hessian["toposcape"]["hvps"]
+        ),
+        "flex",
+        "s",
+        vec![hessian["toposcape"]["seconds"].as_f64().unwrap_or(f64::NAN)],
+    );
+    let theirs = bench.push(
+        "peers",
+        &format!(
+            "seconds, top 4 eigenpairs, PyHessian ({} HVPs)",
+            hessian["pyhessian"]["hvps"]
+        ),
+        "torch",
+        "s",
+        vec![hessian["pyhessian"]["seconds"].as_f64().unwrap_or(f64::NAN)],
+    );
+    bench.compare(theirs, ours);
+    println!(
+        "  eigenvalues: largest relative difference toposcape vs PyHessian {:.1e}",
+        hessian["largest_relative_difference"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    let sizes: Vec<String> = if args.quick {
+        vec![
+            "--sizes".into(),
+            "21x3".into(),
+            "--repeats".into(),
+            "1".into(),
+        ]
+    } else {
+        vec![]
+    };
+    let mut extra = vec!["--toposcape".to_string(), binary];
+    extra.extend(sizes);
+    let gudhi = peer_script(args, "gudhi_cubical.py", &extra)?;
+    for row in gudhi["rows"].as_array().into_iter().flatten() {
+        let field = row["field"].as_str().unwrap_or("?");
+        let ours = bench.push(
+            "peers",
+            &format!("seconds, 0-dim pairs of {field}, toposcape topo"),
+            "cpu",
+            "s",
+            vec![row["toposcape_seconds"].as_f64().unwrap_or(f64::NAN)],
+        );
+        let theirs = bench.push(
+            "peers",
+            &format!("seconds, 0-dim pairs of {field}, gudhi cubical"),
+            "gudhi",
+            "s",
+            vec![row["gudhi_seconds"].as_f64().unwrap_or(f64::NAN)],
+        );
+        bench.compare(theirs, ours);
+    }
+    Ok(())
 }
 
 /// One measured figure: its samples (one per repeat) and, when it has one, the index of the
@@ -262,6 +438,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail_input!("--repeats 0: expected at least one repeat");
     }
     crate::output::check_output_path("--out", &args.out, &[])?;
+    if args.peers {
+        check_peers(args)?;
+    }
     let sizes = Sizes::of(args.quick);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut bench = Bench {
@@ -467,6 +646,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         seconds,
     );
 
+    if args.peers {
+        peers(&mut bench, args)?;
+    }
+
     let gpu = if devices.iter().any(|(name, _)| *name == "wgpu") {
         "wgpu was measured, but burn 0.22 does not report which adapter it chose: these rows \
          may come from a CPU adapter (lavapipe) and are not GPU figures unless the machine has \
@@ -619,14 +802,20 @@ fn cpu_name() -> String {
 }
 
 fn print_table(figures: &[Figure]) {
+    let w = figures
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     println!();
     println!(
-        "{:<6} {:<42} {:<8} {:>12} {:>23} {:>9}",
+        "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9}",
         "model", "measure", "backend", "median", "range", "vs base"
     );
     for f in figures {
         println!(
-            "{:<6} {:<42} {:<8} {:>12} {:>23} {:>9}",
+            "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9}",
             f.group,
             f.name,
             f.backend,
@@ -638,6 +827,7 @@ fn print_table(figures: &[Figure]) {
     println!();
     println!(
         "vs base: the median over the baseline's median, measured in this run: the pinn and unet \
-         rows against burn flex one point at a time."
+         rows against burn flex one point at a time; a peer's row against toposcape's row of the \
+         same script (points/s: below 1 is slower than toposcape; seconds: above 1 is slower)."
     );
 }

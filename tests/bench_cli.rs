@@ -80,6 +80,26 @@ fn a_quick_bench_writes_consistent_figures() {
 #[test]
 fn bad_bench_flags_exit_2() {
     let dir = scratch("bench-bad");
+    // --peers needs the checkout's scripts and a Python with the peers' packages; both are
+    // checked before anything is measured.
+    let outside = std::process::Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(["bench", "--peers"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(outside.status.code(), Some(2), "{}", stderr(&outside));
+    assert!(
+        stderr(&outside).contains("benches/peers"),
+        "{}",
+        stderr(&outside)
+    );
+    let no_python = toposcape(&["bench", "--peers", "--python", "/nonexistent/python3"]);
+    assert_eq!(no_python.status.code(), Some(2), "{}", stderr(&no_python));
+    assert!(
+        stderr(&no_python).contains("--python"),
+        "{}",
+        stderr(&no_python)
+    );
     for (args, expected) in [
         (vec!["bench", "--repeats", "0"], "--repeats"),
         (

@@ -49,14 +49,19 @@ def off_diagonal(pairs):
 
 
 def main():
+    global BINARY
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["41x3", "41x4"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--toposcape", default=BINARY, help="the toposcape binary (default: the release build)")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
+    BINARY = args.toposcape
     if not os.path.exists(BINARY):
         sys.exit(f"{BINARY} not found: run cargo build --release first (or set CARGO_TARGET_DIR)")
     print(f"gudhi {gudhi.__version__}, numpy {np.__version__}, toposcape {BINARY}")
     print(f"{'field':<16} {'vertices':>9} {'pairs':>6} {'toposcape s':>12} {'gudhi s':>9} {'ratio':>8} {'freudenthal s':>14}")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             side, dims = (int(x) for x in size.split("x"))
@@ -89,6 +94,12 @@ def main():
                 a, b = statistics.median(ours), statistics.median(theirs)
                 c = statistics.median(freudenthal)
                 print(f"{label + ' ' + size:<16} {values.size:>9} {len(our_pairs):>6} {a:>12.3f} {b:>9.3f} {b / a:>7.1f}x {c:>14.3f}")
+                rows.append({"field": f"{label} {size}", "vertices": int(values.size), "pairs": len(our_pairs),
+                             "toposcape_seconds": a, "gudhi_seconds": b})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"gudhi": gudhi.__version__, "rows": rows}, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def main():
     parser.add_argument("--points", type=int, default=41)
     parser.add_argument("--dims", type=int, default=2)
     parser.add_argument("--landscaper-points", type=int, default=21)
+    parser.add_argument("--json", help="also write the rows (method, points/s) to this JSON file")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     threads = torch.get_num_threads()
@@ -229,6 +230,9 @@ def main():
     ] + rows
     for name, rate, diff in table:
         print(f"{name:58} {rate:10.1f} {diff:>13} {rate_cpu / rate:20.2f}x")
+    if args.json:
+        rows = [{"method": name, "points_per_second": rate, "max_relative_difference": diff} for name, rate, diff in table]
+        Path(args.json).write_text(json.dumps({"grid": f"{args.points}^{args.dims}", "torch_threads": threads, "rows": rows}, indent=2) + "\n")
     return 0
 
 
