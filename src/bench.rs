@@ -239,6 +239,9 @@ struct Figure {
     baseline: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ratio: Option<f64>,
+    /// PINN points/s rows: the achieved rate of the model's floating-point operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gflop_per_s: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -258,6 +261,11 @@ struct BenchJson<'a> {
     quick: bool,
     /// What the GPU rows need and why they are missing, when they are.
     gpu: String,
+    /// The adapters wgpu found: name and whether it is a CPU adapter.
+    wgpu_adapters: Vec<(String, bool)>,
+    /// Floating-point operations of one PINN loss evaluation, counted as the CPU kernel does
+    /// them (the products of every layer over the stacked value and tangent rows).
+    pinn_flop_per_point: f64,
     figures: &'a [Figure],
 }
 
@@ -368,6 +376,7 @@ impl Bench {
             samples,
             baseline: None,
             ratio: None,
+            gflop_per_s: None,
         });
         self.figures.len() - 1
     }
@@ -423,12 +432,15 @@ const PINN: &str = "task = \"pinn-convection\"\n[training]\noptimizer = \"lbfgs\
 const UNET: &str = "task = \"unet-shapes\"\n[training]\noptimizer = \"adam\"\n\
                     learning_rate = 0.01\nepochs = 1\n";
 
-/// The CPU backends burn evaluates on, by name and device.
-fn burn_devices() -> Vec<(&'static str, Device)> {
+/// The backends burn evaluates on, by name and device: the CPU ones, and wgpu when this build
+/// has it and an adapter answers, named `wgpu-gpu` or `wgpu-cpu` (a CPU adapter such as
+/// lavapipe: never reported as a GPU).
+fn burn_devices(adapters: &[(String, bool)]) -> Vec<(&'static str, Device)> {
     #[allow(deprecated)]
     let mut devices = vec![("flex", Device::flex()), ("ndarray", Device::ndarray())];
     if let Ok(device) = EvalBackend::Wgpu.burn().device() {
-        devices.push(("wgpu", device));
+        let gpu = adapters.iter().any(|(_, cpu)| !cpu);
+        devices.push((if gpu { "wgpu-gpu" } else { "wgpu-cpu" }, device));
     }
     devices
 }
@@ -456,8 +468,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ""
         }
     );
-    let devices = burn_devices();
-    if !devices.iter().any(|(name, _)| *name == "wgpu") {
+    let adapters = wgpu_adapters();
+    let devices = burn_devices(&adapters);
+    let wgpu = devices.iter().any(|(name, _)| name.starts_with("wgpu"));
+    if wgpu {
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|(n, cpu)| format!("{n} ({})", if *cpu { "CPU adapter" } else { "GPU" }))
+            .collect();
+        println!("  wgpu adapters: {}", names.join(", "));
+    } else {
         println!("  (wgpu: not measured: {})", wgpu_absence());
     }
 
@@ -552,6 +572,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 break;
             }
         }
+    }
+
+    let flops = pinn_flops(&pinn.widths, &convection);
+    for f in bench.figures.iter_mut().filter(|f| f.group == "pinn") {
+        f.gflop_per_s = Some(f.median * flops / 1e9);
     }
 
     // Hessian-vector products and the top four eigenpairs of the PINN (flex).
@@ -650,11 +675,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         peers(&mut bench, args)?;
     }
 
-    let gpu = if devices.iter().any(|(name, _)| *name == "wgpu") {
-        "wgpu was measured, but burn 0.22 does not report which adapter it chose: these rows \
-         may come from a CPU adapter (lavapipe) and are not GPU figures unless the machine has \
-         no CPU Vulkan driver; the FLOP rate against the device's nominal rate is not measured"
+    let gpu = if devices.iter().any(|(name, _)| *name == "wgpu-gpu") {
+        "wgpu rows measured on a GPU (wgpu-gpu); the FLOP rate against the device's nominal \
+         rate is not measured yet"
             .to_string()
+    } else if wgpu {
+        "no GPU: the wgpu rows (wgpu-cpu) ran on a CPU adapter and are not GPU figures".to_string()
     } else {
         format!("no wgpu rows: {}", wgpu_absence())
     };
@@ -670,6 +696,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         repeats: args.repeats,
         quick: args.quick,
         gpu,
+        wgpu_adapters: adapters,
+        pinn_flop_per_point: flops,
         figures: &bench.figures,
     };
     let mut files = crate::output::Outputs::default();
@@ -681,6 +709,41 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     print_table(&bench.figures);
     println!("figures      {}", args.out.display());
     Ok(())
+}
+
+/// The adapters wgpu finds: (name, whether it is a CPU adapter such as lavapipe). burn's wgpu
+/// runtime (cubecl) takes a graphics API with a non-CPU adapter when there is one, so the rows
+/// are GPU rows exactly when some adapter is not a CPU one.
+#[cfg(feature = "wgpu")]
+fn wgpu_adapters() -> Vec<(String, bool)> {
+    use std::future::Future;
+    use std::task::{Context as TaskContext, Poll, Waker};
+    // Vulkan, Metal and DX12: the APIs burn's runtime tries first (probing OpenGL too would
+    // print errors on headless machines).
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::PRIMARY,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let mut future = std::pin::pin!(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    // Native enumeration completes at once; a pending future is reported as no adapters.
+    match future
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()))
+    {
+        Poll::Ready(adapters) => adapters
+            .iter()
+            .map(|a| {
+                let info = a.get_info();
+                (info.name, info.device_type == wgpu::DeviceType::Cpu)
+            })
+            .collect(),
+        Poll::Pending => Vec::new(),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_adapters() -> Vec<(String, bool)> {
+    Vec::new()
 }
 
 fn wgpu_absence() -> String {
@@ -734,6 +797,20 @@ fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
         vec![seconds],
     );
     Ok(())
+}
+
+/// Floating-point operations of one PINN loss, as the kernel does them: a multiply and an add
+/// per weight for every row, over the values at all points and one tangent at the collocation
+/// points (activations and the reductions left out: they are under 2%).
+fn pinn_flops(
+    widths: &[usize],
+    convection: &toposcape_models::convection::ConvectionConfig,
+) -> f64 {
+    let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+    let rows = 2 * convection.collocation_points
+        + convection.initial_points
+        + 2 * convection.boundary_points;
+    2.0 * (weights * rows) as f64
 }
 
 /// A smooth bowl with ripples plus seeded noise on a grid of `shape`.
@@ -810,18 +887,19 @@ fn print_table(figures: &[Figure]) {
         .max(7);
     println!();
     println!(
-        "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9}",
-        "model", "measure", "backend", "median", "range", "vs base"
+        "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8}",
+        "model", "measure", "backend", "median", "range", "vs base", "GFLOP/s"
     );
     for f in figures {
         println!(
-            "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9}",
+            "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8}",
             f.group,
             f.name,
             f.backend,
             short(f.median),
             format!("{} - {}", short(f.min), short(f.max)),
-            f.ratio.map_or(String::new(), |r| format!("{r:.2}x"))
+            f.ratio.map_or(String::new(), |r| format!("{r:.2}x")),
+            f.gflop_per_s.map_or(String::new(), |g| format!("{g:.1}"))
         );
     }
     println!();

@@ -162,3 +162,33 @@ fn analyze_on_wgpu_matches_the_cpu() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
+    let dir = std::env::temp_dir().join(format!("toposcape-wgpu-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("bench.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(["bench", "--quick", "--repeats", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let adapters = json["wgpu_adapters"].as_array().unwrap();
+    assert!(!adapters.is_empty(), "wgpu found no adapter");
+    let any_gpu = adapters.iter().any(|a| a[1] == false);
+    let expected = if any_gpu { "wgpu-gpu" } else { "wgpu-cpu" };
+    let figures = json["figures"].as_array().unwrap();
+    let wgpu_rows: Vec<&serde_json::Value> = figures
+        .iter()
+        .filter(|f| f["backend"].as_str().unwrap().starts_with("wgpu"))
+        .collect();
+    assert!(!wgpu_rows.is_empty());
+    assert!(wgpu_rows.iter().all(|f| f["backend"] == expected));
+    if !any_gpu {
+        assert!(json["gpu"].as_str().unwrap().starts_with("no GPU"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
