@@ -58,6 +58,18 @@ def read_safetensors(path):
     return out
 
 
+def load_problem(run):
+    """The PINN problem of a run directory's eval_data.npz: the archive, the point sets as
+    tensors (collocation, initial, initial target, left and right boundary), beta and the three
+    loss weights."""
+    data = np.load(run / "eval_data.npz")
+    points = tuple(
+        torch.tensor(data[k]) for k in ("collocation", "initial", "initial_target", "boundary_left", "boundary_right")
+    )
+    weights = tuple(float(data[k]) for k in ("initial_weight", "residual_weight", "boundary_weight"))
+    return data, points, float(data["beta"]), weights
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("toposcape")
@@ -86,14 +98,7 @@ def main():
     directions = np.load(run / "directions.npy")
     axes = [np.array(a) for a in json.loads((run / "axes.json").read_text())["axes"]]
     landscape = np.load(run / "landscape.npy").ravel()
-    data = np.load(run / "eval_data.npz")
-    col = torch.tensor(data["collocation"])
-    ini = torch.tensor(data["initial"])
-    tgt = torch.tensor(data["initial_target"])
-    left = torch.tensor(data["boundary_left"])
-    right = torch.tensor(data["boundary_right"])
-    beta = float(data["beta"])
-    wi, wr, wb = (float(data[k]) for k in ("initial_weight", "residual_weight", "boundary_weight"))
+    data, (col, ini, tgt, left, right), beta, (wi, wr, wb) = load_problem(run)
     nc = len(col)
     layers = len(names) // 2
     shapes = [tuple(p["shape"]) for p in params["parameters"]]
@@ -221,7 +226,7 @@ def main():
         seconds = time.perf_counter() - start
         rows.append((f"Landscaper compute_loss_landscape ({steps}^{args.dims} grid)", steps**args.dims / seconds, "-"))
 
-    print(f"PINN landscape, {args.points}^{args.dims} grid, {threads} torch threads; toposcape: {summary.strip().splitlines()[2]}")
+    print(f"PINN landscape, {args.points}^{args.dims} grid, {threads} torch threads; toposcape: {next(l for l in summary.splitlines() if l.startswith('sampling'))}")
     print(f"{'method':58} {'points/s':>10} {'max rel diff':>13} {'toposcape cpu / this':>21}")
     table = [
         ("toposcape analyze --backend cpu (kernel, all cores)", rate_cpu, "-"),

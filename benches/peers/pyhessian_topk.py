@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pinn_landscape import read_safetensors
+from pinn_landscape import load_problem, read_safetensors
 
 
 def main():
@@ -42,14 +42,7 @@ def main():
 
     params = json.loads((run / "params.json").read_text())
     tensors = read_safetensors(run / "theta0.safetensors")
-    data = np.load(run / "eval_data.npz")
-    col = torch.tensor(data["collocation"])
-    ini = torch.tensor(data["initial"])
-    tgt = torch.tensor(data["initial_target"])
-    left = torch.tensor(data["boundary_left"])
-    right = torch.tensor(data["boundary_right"])
-    beta = float(data["beta"])
-    wi, wr, wb = (float(data[k]) for k in ("initial_weight", "residual_weight", "boundary_weight"))
+    data, (col, ini, tgt, left, right), beta, (wi, wr, wb) = load_problem(run)
     names = [p["name"] for p in params["parameters"]]
     layers = len(names) // 2
     widths = [int(w) for w in data["widths"]]
