@@ -1064,8 +1064,9 @@ impl Analyze<'_> {
         Ok(())
     }
 
-    /// Points per forward pass: `--batch`, else 256 for the PINN on wgpu and 1 elsewhere
-    /// (batching gave nothing on the CPU backends, burn-notes.md).
+    /// Points per forward pass: `--batch`, else for the PINN on wgpu the largest power of two
+    /// up to 1024 whose largest tensor fits the device's largest buffer, and 1 elsewhere
+    /// (batching gave nothing on the CPU backends, burn-notes.md and `toposcape bench`).
     fn batch<M>(&self, problem: &Problem<M>) -> Result<usize, InputError> {
         match self.args.batch {
             Some(0) => bail_input!("--batch 0: expected at least one point per pass"),
@@ -1080,7 +1081,10 @@ impl Analyze<'_> {
                 )
             }
             Some(b) => Ok(b),
-            None if problem.pinn.is_some() && self.args.backend == EvalBackend::Wgpu => Ok(256),
+            None if self.args.backend == EvalBackend::Wgpu => Ok(match &problem.pinn {
+                Some((pinn, convection)) => crate::gpu::default_batch(pinn, convection),
+                None => 1,
+            }),
             None => Ok(1),
         }
     }

@@ -8,6 +8,7 @@ mod demo;
 mod documents;
 mod error;
 mod field;
+mod gpu;
 mod output;
 mod report;
 mod run;
