@@ -579,13 +579,15 @@ fn draw_profile<DB: DrawingBackend>(
     };
 
     area.fill(&WHITE).map_err(failed)?;
-    let bar_width = (options.width / 9).clamp(90, 160);
+    // Wide enough for the colour bar's labels ("1.0e-4", "10000") in small grid cells too.
+    let bar_width = (options.width / 9).clamp(112, 160);
     let (main, bar) = area.split_horizontally(options.width - bar_width);
     let n = profile.vertex_count as f64;
     let mut chart = ChartBuilder::on(&main)
         .caption(&options.title, (FONT, 26))
         .margin(16)
-        .x_label_area_size(56)
+        // Room below the axis title for the note on hidden basins.
+        .x_label_area_size(if profile.hidden_basins > 0 { 76 } else { 56 })
         .y_label_area_size(86)
         .build_cartesian_2d(0.0..n.max(1.0), y0..y1)
         .map_err(failed)?;
@@ -598,6 +600,8 @@ fn draw_profile<DB: DrawingBackend>(
             "loss"
         })
         .x_desc("basin size (grid points below the level)")
+        // Fewer size labels in narrow cells, so four-digit sizes do not run together.
+        .x_labels(if options.width < 800 { 4 } else { 10 })
         .y_label_formatter(&label)
         .x_label_formatter(&|x| short_number(*x))
         .label_style((FONT, 15))
@@ -650,7 +654,7 @@ fn draw_profile<DB: DrawingBackend>(
         let note = format!("{} small basins not drawn", profile.hidden_basins);
         main.draw(&Text::new(
             note,
-            (100, options.height as i32 - 22),
+            (100, options.height as i32 - 60),
             (FONT, 14),
         ))
         .map_err(failed)?;
