@@ -19,7 +19,8 @@ use burn::prelude::*;
 use clap::Args;
 use serde::Serialize;
 use toposcape_models::batched::PinnBatched;
-use toposcape_models::kernel::PinnKernel;
+use toposcape_models::kernel::{PinnKernel, stacked_row_count};
+use toposcape_perturb::directions::unit_rows;
 use toposcape_perturb::hessian::{Hvp, LanczosOptions, top_eigenpairs};
 use toposcape_perturb::model::ModuleLoss;
 use toposcape_perturb::params::flatten;
@@ -408,13 +409,10 @@ fn short(x: f64) -> String {
 /// `count` random unit directions of length `len`.
 fn unit_directions(count: usize, len: usize, seed: u64) -> Directions {
     let mut random = SplitMix64(seed);
-    let rows: Vec<Vec<f64>> = (0..count)
-        .map(|_| {
-            let row: Vec<f64> = (0..len).map(|_| random.normal()).collect();
-            let n = row.iter().map(|x| x * x).sum::<f64>().sqrt();
-            row.into_iter().map(|x| x / n).collect()
-        })
+    let mut rows: Vec<Vec<f64>> = (0..count)
+        .map(|_| (0..len).map(|_| random.normal()).collect())
         .collect();
+    unit_rows(&mut rows);
     Directions::from_rows(&rows)
 }
 
@@ -793,10 +791,7 @@ fn pinn_flops(
     convection: &toposcape_models::convection::ConvectionConfig,
 ) -> f64 {
     let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
-    let rows = 2 * convection.collocation_points
-        + convection.initial_points
-        + 2 * convection.boundary_points;
-    2.0 * (weights * rows) as f64
+    2.0 * (weights * stacked_row_count(convection)) as f64
 }
 
 /// A smooth bowl with ripples plus seeded noise on a grid of `shape`.

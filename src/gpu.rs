@@ -3,6 +3,7 @@
 //! on wgpu is chosen.
 
 use toposcape_models::convection::ConvectionConfig;
+use toposcape_models::kernel::stacked_row_count;
 use toposcape_models::pinn::PinnConfig;
 
 /// One adapter wgpu finds.
@@ -65,11 +66,8 @@ pub fn chosen() -> Option<Adapter> {
 /// Bytes of the batched PINN's largest tensor per point: every stacked row (values at all
 /// points, one tangent at the collocation points) at the widest layer, in f32.
 fn bytes_per_point(pinn: &PinnConfig, convection: &ConvectionConfig) -> u64 {
-    let rows = 2 * convection.collocation_points
-        + convection.initial_points
-        + 2 * convection.boundary_points;
     let width = pinn.widths.iter().copied().max().unwrap_or(1);
-    (rows * width * 4) as u64
+    (stacked_row_count(convection) * width * 4) as u64
 }
 
 /// The most points per pass whose largest tensor fits the chosen adapter's largest buffer

@@ -77,6 +77,12 @@ pub(crate) fn stacked_rows(convection: &ConvectionConfig) -> (Vec<f32>, [usize; 
     (rows, counts, initial_target)
 }
 
+/// The number of rows of [`stacked_rows`] without building them: the values at every point
+/// (collocation, initial, both boundaries) and one tangent per collocation point.
+pub fn stacked_row_count(convection: &ConvectionConfig) -> usize {
+    2 * convection.collocation_points + convection.initial_points + 2 * convection.boundary_points
+}
+
 /// The PINN loss at any parameter vector, on the CPU.
 #[derive(Debug, Clone)]
 pub struct PinnKernel {
@@ -284,6 +290,16 @@ pub fn tanh(z: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_row_count_is_that_of_the_stacked_rows() {
+        let convection = ConvectionConfig::new()
+            .with_collocation_points(37)
+            .with_initial_points(11)
+            .with_boundary_points(5);
+        let (rows, _, _) = stacked_rows(&convection);
+        assert_eq!(stacked_row_count(&convection), rows.len() / 2);
+    }
 
     #[test]
     fn exp_is_accurate_to_f32_resolution() {
