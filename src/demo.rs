@@ -11,7 +11,6 @@ use clap::Args;
 use crate::analyze::EvalBackend;
 use crate::error::InputError;
 use crate::report::number;
-use crate::stats::spearman;
 use crate::sweep::{self, Outcome, SweepArgs, show};
 
 const BASE: &str = include_str!("../configs/pinn-convection.toml");
@@ -142,21 +141,10 @@ pub fn summary(outcome: &Outcome) -> Vec<String> {
             }
         })
         .collect();
-    let pairs = |metric: &str| -> Vec<(f64, f64)> {
-        outcome
-            .runs
-            .iter()
-            .filter_map(|(_, row)| {
-                Some((
-                    Outcome::number(row, metric)?,
-                    Outcome::number(row, "relative_l2_error")?,
-                ))
-            })
-            .collect()
-    };
+    // The sweep's own correlations of the relative L2 error with the metrics.
     let rhos: Vec<(&str, Option<f64>)> = ["minima", "total_persistence", "loss_min"]
         .iter()
-        .map(|&m| (m, spearman(&pairs(m))))
+        .map(|&m| (m, outcome.rho(m)))
         .collect();
     let shown: Vec<String> = rhos
         .iter()

@@ -245,9 +245,20 @@ pub type Numbers = Vec<(String, String)>;
 /// What a finished sweep found: each run's swept values and its runs.csv numbers.
 pub struct Outcome {
     pub runs: Vec<(Values, Numbers)>,
+    /// Spearman's rho of the error (or mean IoU) with each metric, as printed and plotted.
+    correlations: Vec<Correlation>,
 }
 
 impl Outcome {
+    /// Spearman's rho of the error with `metric` over the complete runs (`None`: too few runs,
+    /// no spread, or not a metric the sweep correlates).
+    pub fn rho(&self, metric: &str) -> Option<f64> {
+        self.correlations
+            .iter()
+            .find(|c| c.metric == metric)
+            .and_then(|c| c.rho)
+    }
+
     /// A number of one run's row of runs.csv.
     pub fn number(row: &[(String, String)], key: &str) -> Option<f64> {
         value_of(row, key)
@@ -424,6 +435,7 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     }
     Ok(Outcome {
         runs: runs.into_iter().map(|c| c.values).zip(rows).collect(),
+        correlations,
     })
 }
 
