@@ -43,6 +43,10 @@ const SMOKE_VALUES: &str = r#"
 "#;
 
 pub fn run(args: &DemoArgs) -> Result<()> {
+    // Checked before anything is written (the sweep checks it again).
+    if args.jobs == Some(0) {
+        crate::bail_input!("--jobs 0: expected at least one job");
+    }
     let out = args
         .out
         .clone()

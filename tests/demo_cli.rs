@@ -59,3 +59,14 @@ fn the_reduced_demo_runs_and_summarises() {
     assert!(high > 5.0 * low, "beta 1: {low}, beta 30: {high}");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_bad_demo_flag_writes_nothing() {
+    let dir = scratch("demo-bad");
+    let out = dir.join("demo");
+    let o = toposcape(&["demo", "--jobs", "0", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--jobs 0"), "{}", stderr(&o));
+    assert!(!out.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
