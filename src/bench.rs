@@ -52,6 +52,15 @@ pub struct BenchArgs {
     /// The Python for --peers (with torch, landscaper, pyhessian, gudhi and numpy)
     #[arg(long, value_name = "PYTHON", default_value = "python3")]
     pub python: PathBuf,
+    /// Batch sizes of the batched PINN rows on wgpu, comma separated [default: 64,256,1024,4096
+    /// on a GPU, up to what its largest buffer holds; 64 on a CPU adapter, as on the CPU
+    /// backends]
+    #[arg(long, value_name = "B,..", value_delimiter = ',')]
+    pub batches: Option<Vec<usize>>,
+    /// The nominal f32 rate (TFLOP/s) of the wgpu device, for the FLOP rate as a fraction of
+    /// it [default: from toposcape's table of GPUs by the adapter's name]
+    #[arg(long, value_name = "TFLOPS")]
+    pub nominal_tflops: Option<f64>,
 }
 
 /// What --peers needs from the working directory.
@@ -243,6 +252,17 @@ struct Figure {
     /// PINN points/s rows: the achieved rate of the model's floating-point operations.
     #[serde(skip_serializing_if = "Option::is_none")]
     gflop_per_s: Option<f64>,
+    /// PINN rows on wgpu with a known nominal rate: `gflop_per_s` as a fraction of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    of_nominal: Option<f64>,
+}
+
+/// The nominal f32 rate the wgpu rows are compared with, and where it came from.
+#[derive(Debug, Serialize)]
+struct NominalJson {
+    device: String,
+    tflops: f64,
+    source: &'static str,
 }
 
 #[derive(Serialize)]
@@ -264,6 +284,8 @@ struct BenchJson<'a> {
     gpu: String,
     /// The adapters wgpu found: name and whether it is a CPU adapter.
     wgpu_adapters: Vec<(String, bool)>,
+    /// The wgpu device's nominal f32 rate, when known.
+    nominal_f32: Option<NominalJson>,
     /// Floating-point operations of one PINN loss evaluation, counted as the CPU kernel does
     /// them (the products of every layer over the stacked value and tangent rows).
     pinn_flop_per_point: f64,
@@ -381,6 +403,7 @@ impl Bench {
             baseline: None,
             ratio: None,
             gflop_per_s: None,
+            of_nominal: None,
         });
         self.figures.len() - 1
     }
@@ -433,6 +456,51 @@ const PINN: &str = "task = \"pinn-convection\"\n[training]\noptimizer = \"lbfgs\
 const UNET: &str = "task = \"unet-shapes\"\n[training]\noptimizer = \"adam\"\n\
                     learning_rate = 0.01\nepochs = 1\n";
 
+/// The batch sizes of backend `name`'s batched PINN rows (on wgpu the user's, or several on a
+/// GPU; else one), and those skipped on wgpu because more points than `largest` (what the
+/// adapter's largest buffer holds) would not fit. The CPU backends keep one batch: batching
+/// does not pay there, and large batches on them take minutes.
+fn batch_sizes(
+    name: &str,
+    wanted: Option<&[usize]>,
+    sizes: &Sizes,
+    largest: Option<usize>,
+) -> (Vec<usize>, Vec<usize>) {
+    if !name.starts_with("wgpu") {
+        return (vec![sizes.batch], Vec::new());
+    }
+    let wanted = match wanted {
+        Some(list) => list.to_vec(),
+        None if name == "wgpu-gpu" && !sizes.quick => vec![64, 256, 1024, 4096],
+        None => vec![sizes.batch],
+    };
+    match largest {
+        Some(largest) => wanted.into_iter().partition(|&b| b <= largest),
+        None => (wanted, Vec::new()),
+    }
+}
+
+/// The nominal f32 rate the wgpu rows are compared with: the user's, or the table's for the
+/// GPU burn's runtime chooses; none for a CPU adapter unless the user gives one.
+fn nominal_rate(args: &BenchArgs, adapters: &[crate::gpu::Adapter]) -> Option<NominalJson> {
+    let chosen = crate::gpu::choose(adapters);
+    match args.nominal_tflops {
+        Some(tflops) => Some(NominalJson {
+            device: chosen.map_or("the wgpu device".into(), |a| a.name.clone()),
+            tflops,
+            source: "--nominal-tflops",
+        }),
+        None => chosen
+            .filter(|a| !a.cpu)
+            .and_then(|a| crate::gpu::nominal_f32(&a.name))
+            .map(|n| NominalJson {
+                device: n.device.to_string(),
+                tflops: n.tflops,
+                source: "vendor datasheet, plain FP32, from toposcape's table",
+            }),
+    }
+}
+
 /// The backends burn evaluates on, by name and device: the CPU ones, and wgpu when this build
 /// has it and an adapter answers, named `wgpu-gpu` or `wgpu-cpu` (a CPU adapter such as
 /// lavapipe: never reported as a GPU).
@@ -449,6 +517,16 @@ fn burn_devices(adapters: &[(String, bool)]) -> Vec<(&'static str, Device)> {
 pub fn run(args: &BenchArgs) -> Result<()> {
     if args.repeats == 0 {
         bail_input!("--repeats 0: expected at least one repeat");
+    }
+    if let Some(list) = &args.batches
+        && (list.is_empty() || list.contains(&0))
+    {
+        bail_input!("--batches: expected batch sizes of at least 1, comma separated");
+    }
+    if let Some(t) = args.nominal_tflops
+        && !(t.is_finite() && t > 0.0)
+    {
+        bail_input!("--nominal-tflops {t}: expected a positive rate in TFLOP/s");
     }
     crate::output::check_output_path("--out", &args.out, &[])?;
     if args.peers {
@@ -473,6 +551,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let adapters: Vec<(String, bool)> = found.iter().map(|a| (a.name.clone(), a.cpu)).collect();
     let devices = burn_devices(&adapters);
     let wgpu = devices.iter().any(|(name, _)| name.starts_with("wgpu"));
+    if args.nominal_tflops.is_some() && !wgpu {
+        bail_input!(
+            "--nominal-tflops: there are no wgpu rows to compare with it ({})",
+            wgpu_absence()
+        );
+    }
+    let nominal = nominal_rate(args, &found);
     if wgpu {
         let names: Vec<String> = found
             .iter()
@@ -514,13 +599,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             Some(b) => bench.compare(index, b),
         }
         // On wgpu the batch is what the device is for: several sizes, the best one marked.
-        let batches: Vec<usize> = match crate::gpu::largest_batch(&pinn, &convection) {
-            Some(largest) if *name == "wgpu-gpu" && !sizes.quick => [64, 256, 1024, 4096]
-                .into_iter()
-                .filter(|&b| b <= largest)
-                .collect(),
-            _ => vec![sizes.batch],
-        };
+        let (batches, skipped) = batch_sizes(
+            name,
+            args.batches.as_deref(),
+            &sizes,
+            crate::gpu::largest_batch(&pinn, &convection),
+        );
+        if !skipped.is_empty() {
+            println!(
+                "  (batches {skipped:?} skipped on {name}: more points than its largest buffer holds)"
+            );
+        }
         let mut rows = Vec::new();
         for batch in batches {
             let points = batch * sizes.batches;
@@ -595,7 +684,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     let flops = pinn_flops(&pinn.widths, &convection);
     for f in bench.figures.iter_mut().filter(|f| f.group == "pinn") {
-        f.gflop_per_s = Some(f.median * flops / 1e9);
+        let gflops = f.median * flops / 1e9;
+        f.gflop_per_s = Some(gflops);
+        if let Some(n) = nominal.as_ref().filter(|_| f.backend.starts_with("wgpu")) {
+            f.of_nominal = Some(gflops / (n.tflops * 1e3));
+        }
     }
 
     // Hessian-vector products and the top four eigenpairs of the PINN (flex).
@@ -695,9 +788,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
 
     let gpu = if devices.iter().any(|(name, _)| *name == "wgpu-gpu") {
-        "wgpu rows measured on a GPU (wgpu-gpu); the FLOP rate against the device's nominal \
-         rate is not measured yet"
-            .to_string()
+        match &nominal {
+            Some(n) => format!(
+                "wgpu rows measured on a GPU (wgpu-gpu); their FLOP rate against {}'s nominal \
+                 f32 rate, {} TFLOP/s ({})",
+                n.device, n.tflops, n.source
+            ),
+            None => "wgpu rows measured on a GPU (wgpu-gpu); its nominal f32 rate is not in \
+                     toposcape's table: pass --nominal-tflops for the fraction"
+                .to_string(),
+        }
     } else if wgpu {
         "no GPU: the wgpu rows (wgpu-cpu) ran on a CPU adapter and are not GPU figures".to_string()
     } else {
@@ -716,6 +816,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         quick: args.quick,
         gpu,
         wgpu_adapters: adapters,
+        nominal_f32: nominal,
         pinn_flop_per_point: flops,
         figures: &bench.figures,
     };
@@ -868,19 +969,21 @@ fn print_table(figures: &[Figure]) {
         .max(7);
     println!();
     println!(
-        "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8}",
-        "model", "measure", "backend", "median", "range", "vs base", "GFLOP/s"
+        "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8} {:>8}",
+        "model", "measure", "backend", "median", "range", "vs base", "GFLOP/s", "of peak"
     );
     for f in figures {
         println!(
-            "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8}",
+            "{:<6} {:<w$} {:<10} {:>12} {:>23} {:>9} {:>8} {:>8}",
             f.group,
             f.name,
             f.backend,
             short(f.median),
             format!("{} - {}", short(f.min), short(f.max)),
             f.ratio.map_or(String::new(), |r| format!("{r:.2}x")),
-            f.gflop_per_s.map_or(String::new(), |g| format!("{g:.1}"))
+            f.gflop_per_s.map_or(String::new(), |g| format!("{g:.1}")),
+            f.of_nominal
+                .map_or(String::new(), |x| format!("{:.2}%", 100.0 * x))
         );
     }
     println!();
@@ -889,4 +992,52 @@ fn print_table(figures: &[Figure]) {
          rows against burn flex one point at a time; a peer's row against toposcape's row of the \
          same script (points/s: below 1 is slower than toposcape; seconds: above 1 is slower)."
     );
+    if figures.iter().any(|f| f.of_nominal.is_some()) {
+        println!(
+            "of peak: the row's GFLOP/s over the wgpu device's nominal f32 rate (bench.json's \
+             nominal_f32 says which rate and where it came from)."
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_sweep_on_a_gpu_and_skip_what_its_buffers_cannot_hold() {
+        let full = Sizes::of(false);
+        // CPU backends: the one default batch, whatever the user asks of wgpu.
+        assert_eq!(
+            batch_sizes("flex", None, &full, Some(10)),
+            (vec![64], vec![])
+        );
+        assert_eq!(
+            batch_sizes("ndarray", Some(&[8, 4096]), &full, Some(10)),
+            (vec![64], vec![])
+        );
+        // A GPU sweeps four sizes up to what its largest buffer holds.
+        assert_eq!(
+            batch_sizes("wgpu-gpu", None, &full, Some(2000)),
+            (vec![64, 256, 1024], vec![4096])
+        );
+        assert_eq!(
+            batch_sizes("wgpu-gpu", None, &full, None),
+            (vec![64, 256, 1024, 4096], vec![])
+        );
+        // A CPU adapter gets the one default; the user's list is filtered the same way.
+        assert_eq!(
+            batch_sizes("wgpu-cpu", None, &full, Some(291)),
+            (vec![64], vec![])
+        );
+        assert_eq!(
+            batch_sizes("wgpu-cpu", Some(&[16, 256, 512]), &full, Some(291)),
+            (vec![16, 256], vec![512])
+        );
+        // --quick keeps one small batch even on a GPU.
+        assert_eq!(
+            batch_sizes("wgpu-gpu", None, &Sizes::of(true), Some(2000)),
+            (vec![16], vec![])
+        );
+    }
 }

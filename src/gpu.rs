@@ -59,8 +59,12 @@ pub fn adapters() -> Vec<Adapter> {
 /// The adapter burn's runtime settles on: a GPU when there is one (as cubecl chooses), else
 /// the first.
 pub fn chosen() -> Option<Adapter> {
-    let all = adapters();
-    all.iter().find(|a| !a.cpu).or(all.first()).cloned()
+    choose(&adapters()).cloned()
+}
+
+/// The one of `all` that burn's runtime settles on: the first GPU, else the first adapter.
+pub fn choose(all: &[Adapter]) -> Option<&Adapter> {
+    all.iter().find(|a| !a.cpu).or(all.first())
 }
 
 /// Bytes of the batched PINN's largest tensor per point: every stacked row (values at all
@@ -89,6 +93,55 @@ pub fn default_batch(pinn: &PinnConfig, convection: &ConvectionConfig) -> usize 
     }
 }
 
+/// A device's nominal f32 rate: plain FP32 arithmetic (not tensor cores, which burn's wgpu
+/// matrix products in f32 do not use), at boost clock, as its vendor's datasheet gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Nominal {
+    /// The device the figure is for, as its datasheet names it.
+    pub device: &'static str,
+    pub tflops: f64,
+}
+
+/// Datasheet FP32 rates (TFLOP/s) of common compute GPUs, matched by the tokens of the
+/// adapter's name; a more specific entry comes before the one it refines (H100 PCIe before
+/// H100, whose plain name is the SXM part's).
+const NOMINAL: &[(&[&str], &str, f64)] = &[
+    (&["h200", "nvl"], "NVIDIA H200 NVL", 60.0),
+    (&["gh200"], "NVIDIA GH200", 67.0),
+    (&["h200"], "NVIDIA H200 SXM", 67.0),
+    (&["h100", "pcie"], "NVIDIA H100 PCIe", 51.0),
+    (&["h100", "nvl"], "NVIDIA H100 NVL", 60.0),
+    (&["h100"], "NVIDIA H100 SXM", 67.0),
+    (&["a100"], "NVIDIA A100", 19.5),
+    (&["a10"], "NVIDIA A10", 31.2),
+    (&["a40"], "NVIDIA A40", 37.4),
+    (&["l40s"], "NVIDIA L40S", 91.6),
+    (&["l40"], "NVIDIA L40", 90.5),
+    (&["l4"], "NVIDIA L4", 30.3),
+    (&["t4"], "NVIDIA T4", 8.1),
+    (&["v100", "sxm2"], "NVIDIA V100 SXM2", 15.7),
+    (&["v100"], "NVIDIA V100 PCIe", 14.0),
+    (&["rtx", "a6000"], "NVIDIA RTX A6000", 38.7),
+    (&["rtx", "4090"], "NVIDIA GeForce RTX 4090", 82.6),
+    (&["rtx", "3090"], "NVIDIA GeForce RTX 3090", 35.6),
+    (&["mi300x"], "AMD Instinct MI300X", 163.4),
+];
+
+/// The nominal f32 rate of the GPU an adapter name belongs to, when toposcape's table knows
+/// it: every token of an entry (lower case, split at anything not a letter or digit) must be
+/// one of the name's, so "A10" does not match "A100-SXM4-80GB".
+pub fn nominal_f32(adapter: &str) -> Option<Nominal> {
+    let lower = adapter.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    NOMINAL
+        .iter()
+        .find(|(pattern, _, _)| pattern.iter().all(|p| tokens.contains(p)))
+        .map(|&(_, device, tflops)| Nominal { device, tflops })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +157,38 @@ mod tests {
         let bytes = bytes_per_point(&config.pinn_config(), &config.convection_config());
         assert_eq!(bytes, 2300 * 50 * 4);
         assert_eq!((128u64 << 20) / bytes, 291);
+    }
+
+    #[test]
+    fn nominal_rates_are_found_by_the_names_drivers_give() {
+        let rate = |name: &str| nominal_f32(name).map(|n| (n.device, n.tflops));
+        // Names as Vulkan and nvidia-smi report them.
+        assert_eq!(rate("NVIDIA H200"), Some(("NVIDIA H200 SXM", 67.0)));
+        assert_eq!(rate("NVIDIA H200 NVL"), Some(("NVIDIA H200 NVL", 60.0)));
+        assert_eq!(
+            rate("NVIDIA H100 80GB HBM3"),
+            Some(("NVIDIA H100 SXM", 67.0))
+        );
+        assert_eq!(rate("NVIDIA H100 PCIe"), Some(("NVIDIA H100 PCIe", 51.0)));
+        assert_eq!(rate("NVIDIA A100-SXM4-80GB"), Some(("NVIDIA A100", 19.5)));
+        assert_eq!(rate("NVIDIA A10"), Some(("NVIDIA A10", 31.2)));
+        assert_eq!(rate("NVIDIA L40S"), Some(("NVIDIA L40S", 91.6)));
+        assert_eq!(
+            rate("Tesla V100-SXM2-16GB"),
+            Some(("NVIDIA V100 SXM2", 15.7))
+        );
+        assert_eq!(rate("Tesla T4"), Some(("NVIDIA T4", 8.1)));
+        assert_eq!(
+            rate("NVIDIA GeForce RTX 4090"),
+            Some(("NVIDIA GeForce RTX 4090", 82.6))
+        );
+        assert_eq!(
+            rate("AMD Instinct MI300X (RADV GFX942)"),
+            Some(("AMD Instinct MI300X", 163.4))
+        );
+        // Unknown devices and CPU adapters have no entry.
+        assert_eq!(rate("llvmpipe (LLVM 15.0.6, 256 bits)"), None);
+        assert_eq!(rate("NVIDIA GeForce RTX 2080"), None);
+        assert_eq!(rate("Apple M2 Max"), None);
     }
 }

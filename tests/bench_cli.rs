@@ -100,13 +100,21 @@ fn bad_bench_flags_exit_2() {
         "{}",
         stderr(&no_python)
     );
-    for (args, expected) in [
+    let mut cases = vec![
         (vec!["bench", "--repeats", "0"], "--repeats"),
         (
             vec!["bench", "--out", "/nonexistent-folder/b.json"],
             "--out",
         ),
-    ] {
+        (vec!["bench", "--batches", "64,0"], "--batches"),
+        (vec!["bench", "--nominal-tflops=-3"], "--nominal-tflops"),
+        (vec!["bench", "--nominal-tflops", "nan"], "--nominal-tflops"),
+    ];
+    if !cfg!(feature = "wgpu") {
+        // A nominal rate with no wgpu rows to divide is refused, not ignored.
+        cases.push((vec!["bench", "--nominal-tflops", "67"], "--nominal-tflops"));
+    }
+    for (args, expected) in cases {
         let o = toposcape(&args);
         let message = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{message}");

@@ -169,11 +169,20 @@ fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("bench.json");
     let o = Command::new(env!("CARGO_BIN_EXE_toposcape"))
-        .args(["bench", "--quick", "--repeats", "1", "--out"])
+        .args([
+            "bench",
+            "--quick",
+            "--repeats",
+            "1",
+            "--batches",
+            "8,16,4096",
+        ])
+        .args(["--nominal-tflops", "0.5", "--out"])
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let adapters = json["wgpu_adapters"].as_array().unwrap();
@@ -189,6 +198,45 @@ fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
     assert!(wgpu_rows.iter().all(|f| f["backend"] == expected));
     if !any_gpu {
         assert!(json["gpu"].as_str().unwrap().starts_with("no GPU"));
+        // Lavapipe's 128 MiB buffers hold 291 points of the default PINN: 4096 is skipped.
+        assert!(
+            stdout.contains("batches [4096] skipped on wgpu-cpu"),
+            "{stdout}"
+        );
+    }
+
+    // The batch sweep: one row per size that fits, the fastest marked best.
+    let batched: Vec<&serde_json::Value> = wgpu_rows
+        .iter()
+        .copied()
+        .filter(|f| f["name"].as_str().unwrap().contains("batches of"))
+        .collect();
+    let fitted = if any_gpu { 3 } else { 2 };
+    assert_eq!(batched.len(), fitted, "{batched:?}");
+    let best: Vec<_> = batched
+        .iter()
+        .filter(|f| f["name"].as_str().unwrap().ends_with("(best batch)"))
+        .collect();
+    assert_eq!(best.len(), 1, "{batched:?}");
+    let fastest = batched
+        .iter()
+        .map(|f| f["median"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(best[0]["median"].as_f64().unwrap(), fastest);
+
+    // The FLOP rate against the nominal rate given: on the wgpu PINN rows only.
+    assert_eq!(json["nominal_f32"]["tflops"], 0.5);
+    assert_eq!(json["nominal_f32"]["source"], "--nominal-tflops");
+    for f in figures {
+        let on_wgpu_pinn = f["group"] == "pinn" && f["backend"] == expected;
+        match f.get("of_nominal") {
+            Some(x) => {
+                assert!(on_wgpu_pinn, "{f}");
+                let gflops = f["gflop_per_s"].as_f64().unwrap();
+                assert!((x.as_f64().unwrap() - gflops / 500.0).abs() <= 1e-12 * gflops);
+            }
+            None => assert!(!on_wgpu_pinn, "{f}"),
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
