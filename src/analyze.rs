@@ -813,6 +813,22 @@ impl Analyze<'_> {
         );
         bar.set_position(already as u64);
         bar.reset_eta();
+        // Which adapter wgpu runs on (a GPU, or a CPU one such as lavapipe), the batch, the
+        // threads: for the summary.
+        let mut details = Vec::new();
+        if self.args.backend == EvalBackend::Wgpu
+            && let Some(a) = crate::gpu::chosen()
+        {
+            let kind = if a.cpu { "a CPU adapter" } else { "a GPU" };
+            details.push(format!("{}, {kind}", a.name));
+        }
+        if batch > 1 {
+            details.push(format!("batches of {batch}"));
+        }
+        details.push(format!(
+            "{threads} thread{}",
+            if threads == 1 { "" } else { "s" }
+        ));
         let sampling = Instant::now();
         let progress = |done: usize| bar.set_position((already + done) as u64);
         let computed = match (&problem.kernel, &problem.pinn) {
@@ -1027,7 +1043,7 @@ impl Analyze<'_> {
             );
         }
         println!(
-            "sampling     {} computed{} in {:.1} s: {:.0} points/s on {} ({} thread{})",
+            "sampling     {} computed{} in {:.1} s: {:.0} points/s on {} ({})",
             computed,
             if already > 0 {
                 format!(", {already} resumed from an interrupted run")
@@ -1037,8 +1053,7 @@ impl Analyze<'_> {
             sampling_seconds,
             computed as f64 / sampling_seconds.max(1e-9),
             self.args.backend.name(),
-            threads,
-            if threads == 1 { "" } else { "s" }
+            details.join(", "),
         );
         println!(
             "loss         {:.6e} at theta0{}; {:.6e} to {:.6e} on the grid; {} non-finite",

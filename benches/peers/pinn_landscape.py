@@ -2,6 +2,7 @@
 script, on the same model, data, directions and grid.
 
     python benches/peers/pinn_landscape.py TOPOSCAPE MODEL_DIR [--points 41] [--dims 2]
+        [--device cuda] [--wgpu]
 
 TOPOSCAPE is a release build of the binary (cargo build --release), MODEL_DIR a trained PINN
 run directory (models/pinn-beta1). Needs a Python with torch, numpy and landscaper
@@ -14,6 +15,10 @@ run directory (models/pinn-beta1). Needs a Python with torch, numpy and landscap
 - the same with the idiomatic vmap(jacfwd(u)) derivatives;
 - Landscaper's compute_loss_landscape with an idiomatic autograd PINN loss (one point at a time,
   as the package does), on a smaller grid when the full one would take too long.
+
+On a GPU (`--device cuda`: the torch peers run there, in larger batches, timed with
+synchronisation; `--wgpu`: also toposcape analyze --backend wgpu, a build with the wgpu feature)
+the same rows compare toposcape's GPU path with torch's.
 
 Every peer's values are checked against toposcape's landscape.npy (same points: theta0 +
 sum c_i d_i with toposcape's directions and coordinates), except Landscaper's, which rescales the
@@ -78,9 +83,14 @@ def main():
     parser.add_argument("--dims", type=int, default=2)
     parser.add_argument("--landscaper-points", type=int, default=21)
     parser.add_argument("--json", help="also write the rows (method, points/s) to this JSON file")
+    parser.add_argument("--device", default="cpu", help="where the torch peers run: cpu or cuda")
+    parser.add_argument("--wgpu", action="store_true", help="also time toposcape analyze --backend wgpu")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     threads = torch.get_num_threads()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"--device {args.device}: torch sees no CUDA device")
 
     work = Path(tempfile.mkdtemp(prefix="toposcape-peers-"))
     grid = ["--points", str(args.points), "--dims", str(args.dims)]
@@ -90,6 +100,10 @@ def main():
     rate_flex, _ = run_toposcape(
         args.toposcape, args.model, work / "flex", grid + ["--backend", "flex"]
     )
+    if args.wgpu:
+        rate_wgpu, wgpu_summary = run_toposcape(
+            args.toposcape, args.model, work / "wgpu", grid + ["--backend", "wgpu"]
+        )
 
     params = json.loads((run / "params.json").read_text())
     tensors = read_safetensors(run / "theta0.safetensors")
@@ -98,7 +112,8 @@ def main():
     directions = np.load(run / "directions.npy")
     axes = [np.array(a) for a in json.loads((run / "axes.json").read_text())["axes"]]
     landscape = np.load(run / "landscape.npy").ravel()
-    data, (col, ini, tgt, left, right), beta, (wi, wr, wb) = load_problem(run)
+    data, problem, beta, (wi, wr, wb) = load_problem(run)
+    col, ini, tgt, left, right = (t.to(device) for t in problem)
     nc = len(col)
     layers = len(names) // 2
     shapes = [tuple(p["shape"]) for p in params["parameters"]]
@@ -106,7 +121,7 @@ def main():
 
     mesh = np.meshgrid(*axes, indexing="ij")
     coords = np.stack([m.ravel() for m in mesh], axis=1)
-    thetas = torch.tensor(theta0[None, :] + (coords @ directions.astype(np.float64)).astype(np.float32))
+    thetas = torch.tensor(theta0[None, :] + (coords @ directions.astype(np.float64)).astype(np.float32)).to(device)
 
     def split(theta):
         out, o = [], 0
@@ -127,9 +142,9 @@ def main():
         ps = split(theta)
         x = torch.cat([col, ini, left, right])
         h = x
-        dx = torch.zeros(nc, 2)
+        dx = torch.zeros(nc, 2, device=device)
         dx[:, 0] = 1
-        dt = torch.zeros(nc, 2)
+        dt = torch.zeros(nc, 2, device=device)
         dt[:, 1] = 1
         for i in range(layers):
             w, b = ps[2 * i], ps[2 * i + 1]
@@ -159,23 +174,29 @@ def main():
         boundary = ((mlp(ps, left) - mlp(ps, right)) ** 2).mean()
         return wi * initial + wr * residual + wb * boundary
 
+    def synchronize():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
     def time_vmap(fn, batch):
         batched = vmap(fn)
         batched(thetas[:batch])  # warm-up
+        synchronize()
         count = min(len(thetas), max(256, 4 * batch))
         start = time.perf_counter()
         values = []
         for i in range(0, count, batch):
             values.append(batched(thetas[i : i + batch]))
+        synchronize()
         seconds = time.perf_counter() - start
-        values = torch.cat(values).numpy()
+        values = torch.cat(values).cpu().numpy()
         diff = np.max(np.abs(values - landscape[:count]) / np.abs(landscape[:count]))
         return count / seconds, diff
 
     rows = []
     for name, fn in [("torch.func.vmap, tangents by hand", loss_tangents), ("torch.func.vmap(jacfwd)", loss_jacfwd)]:
         best = None
-        for batch in (8, 32, 128):
+        for batch in (8, 32, 128) if device.type == "cpu" else (128, 1024, 4096):
             rate, diff = time_vmap(fn, batch)
             if best is None or rate > best[0]:
                 best = (rate, diff, batch)
@@ -186,7 +207,7 @@ def main():
         from landscaper import compute as landscaper_compute
     except ImportError:
         landscaper_compute = None
-    if landscaper_compute is not None:
+    if landscaper_compute is not None and device.type == "cpu":
         widths = list(data["widths"])
         modules = []
         for i in range(layers):
@@ -226,18 +247,31 @@ def main():
         seconds = time.perf_counter() - start
         rows.append((f"Landscaper compute_loss_landscape ({steps}^{args.dims} grid)", steps**args.dims / seconds, "-"))
 
-    print(f"PINN landscape, {args.points}^{args.dims} grid, {threads} torch threads; toposcape: {next(l for l in summary.splitlines() if l.startswith('sampling'))}")
-    print(f"{'method':58} {'points/s':>10} {'max rel diff':>13} {'toposcape cpu / this':>21}")
+    where = f"{threads} torch threads" if device.type == "cpu" else f"torch on {torch.cuda.get_device_name(device)}"
+    print(f"PINN landscape, {args.points}^{args.dims} grid, {where}; toposcape: {next(l for l in summary.splitlines() if l.startswith('sampling'))}")
     table = [
         ("toposcape analyze --backend cpu (kernel, all cores)", rate_cpu, "-"),
         ("toposcape analyze --backend cpu --threads 1", rate_one, "-"),
         ("toposcape analyze --backend flex (burn, all cores)", rate_flex, "-"),
-    ] + rows
+    ]
+    if args.wgpu:
+        # The wgpu landscape against the CPU kernel's, point by point.
+        other = np.load(work / "wgpu" / "landscape.npy").ravel()
+        diff = np.max(np.abs(other - landscape) / np.abs(landscape))
+        adapter = next((l for l in wgpu_summary.splitlines() if "wgpu" in l), "")
+        print(f"toposcape wgpu: {adapter.strip()}")
+        table.append(("toposcape analyze --backend wgpu (batched)", rate_wgpu, f"{diff:.1e}"))
+    table += rows
+    wgpu_head = f" {'toposcape wgpu / this':>22}" if args.wgpu else ""
+    print(f"{'method':58} {'points/s':>10} {'max rel diff':>13} {'toposcape cpu / this':>21}{wgpu_head}")
     for name, rate, diff in table:
-        print(f"{name:58} {rate:10.1f} {diff:>13} {rate_cpu / rate:20.2f}x")
+        wgpu_ratio = f" {rate_wgpu / rate:21.2f}x" if args.wgpu else ""
+        print(f"{name:58} {rate:10.1f} {diff:>13} {rate_cpu / rate:20.2f}x{wgpu_ratio}")
     if args.json:
         rows = [{"method": name, "points_per_second": rate, "max_relative_difference": diff} for name, rate, diff in table]
-        Path(args.json).write_text(json.dumps({"grid": f"{args.points}^{args.dims}", "torch_threads": threads, "rows": rows}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"grid": f"{args.points}^{args.dims}", "torch_threads": threads, "torch_device": str(device), "rows": rows}, indent=2) + "\n"
+        )
     return 0
 
 
