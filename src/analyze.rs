@@ -125,7 +125,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
     pub backend: EvalBackend,
     /// PINN on flex, ndarray or wgpu: points per forward pass, as a batch dimension
-    /// [default: 256 on wgpu, 1 on the CPU backends]
+    /// [default on wgpu: the largest power of two up to 1024 that the adapter's largest buffer
+    /// holds (256 on lavapipe); 1 on the CPU backends]
     #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
     /// Worker threads [default: the number of cores; 1 on wgpu]

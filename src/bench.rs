@@ -683,7 +683,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
 
     let flops = pinn_flops(&pinn.widths, &convection);
-    for f in bench.figures.iter_mut().filter(|f| f.group == "pinn") {
+    for f in bench
+        .figures
+        .iter_mut()
+        .filter(|f| f.group == "pinn" && f.unit == "points/s")
+    {
         let gflops = f.median * flops / 1e9;
         f.gflop_per_s = Some(gflops);
         if let Some(n) = nominal.as_ref().filter(|_| f.backend.starts_with("wgpu")) {
@@ -691,18 +695,24 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
     }
 
-    // Hessian-vector products and the top four eigenpairs of the PINN (flex).
-    {
-        let device = Device::flex();
+    // Hessian-vector products and the top four eigenpairs of the PINN on each backend (the
+    // eigenpairs on flex alone with --quick: tens of seconds on a CPU Vulkan adapter).
+    let mut hvp_baseline = None;
+    for (name, device) in &devices {
         device.seed(0);
-        let model = pinn.init(&device);
+        let model = pinn.init(device);
         let theta0 = flatten(&model);
-        let data = convection.data(&device);
+        let data = convection.data(device);
         let problem = convection.clone();
-        let mut loss = ModuleLoss::new(&model, &device, move |m| problem.loss(m, &data).total);
-        hessian_figures(
-            &mut bench, "pinn", &mut loss, &theta0, sizes.hvps, 1e-3, true,
+        let mut loss = ModuleLoss::new(&model, device, move |m| problem.loss(m, &data).total);
+        let lanczos = !sizes.quick || *name == "flex";
+        let index = hessian_figures(
+            &mut bench, "pinn", name, &mut loss, &theta0, sizes.hvps, 1e-3, lanczos,
         )?;
+        match hvp_baseline {
+            None => hvp_baseline = Some(index),
+            Some(b) => bench.compare(index, b),
+        }
     }
 
     // The UNet, one point at a time on each backend.
@@ -711,6 +721,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let images = unet_config.landscape.max_images;
     let train_set = unet_config.shapes_config().generate().0;
     let mut unet_baseline = None;
+    let mut unet_hvp_baseline = None;
     for (name, device) in &devices {
         device.seed(0);
         let model = unet.init(device);
@@ -737,21 +748,27 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             None => unet_baseline = Some(index),
             Some(b) => bench.compare(index, b),
         }
-        if *name == "flex" {
+        // The UNet's Hessian on flex, and on a GPU (ndarray and a CPU adapter take minutes).
+        if *name == "flex" || *name == "wgpu-gpu" {
             let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
             let mut loss =
                 ModuleLoss::new(&model, device, move |m: &toposcape_models::unet::Unet| {
                     m.loss(x.clone(), y.clone())
                 });
-            hessian_figures(
+            let index = hessian_figures(
                 &mut bench,
                 "unet",
+                name,
                 &mut loss,
                 &theta0,
                 sizes.unet_hvps,
                 1e-2,
                 sizes.unet_lanczos,
             )?;
+            match unet_hvp_baseline {
+                None => unet_hvp_baseline = Some(index),
+                Some(b) => bench.compare(index, b),
+            }
         }
     }
 
@@ -838,20 +855,23 @@ fn wgpu_absence() -> String {
     }
 }
 
-/// HVPs per second, and (with `lanczos`) the time and products of the top four eigenpairs.
+/// HVPs per second on `backend`, and (with `lanczos`) the time and products of the top four
+/// eigenpairs; returns the index of the HVP/s figure.
+#[allow(clippy::too_many_arguments)]
 fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
     bench: &mut Bench,
     group: &'static str,
+    backend: &str,
     loss: &mut L,
     theta0: &[f32],
     hvps: usize,
     eps: f64,
     lanczos: bool,
-) -> Result<()> {
+) -> Result<usize> {
     let n = theta0.len();
     let v = unit_directions(1, n, 5).values;
     let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-    bench.rate(group, "Hessian-vector products/s", "flex", "HVP/s", || {
+    let index = bench.rate(group, "Hessian-vector products/s", backend, "HVP/s", || {
         let mut hvp = Hvp::new(&mut *loss, theta0, eps);
         for _ in 0..hvps {
             std::hint::black_box(hvp.apply(&v));
@@ -859,7 +879,7 @@ fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
         hvps
     });
     if !lanczos {
-        return Ok(());
+        return Ok(index);
     }
     // One Lanczos run per repeat would dominate the UNet's time; one run, timed once.
     let started = Instant::now();
@@ -877,11 +897,11 @@ fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
     bench.push(
         group,
         &format!("seconds, top 4 eigenpairs ({} HVPs)", pairs.products),
-        "flex",
+        backend,
         "s",
         vec![seconds],
     );
-    Ok(())
+    Ok(index)
 }
 
 /// Floating-point operations of one PINN loss, as the kernel does them: a multiply and an add

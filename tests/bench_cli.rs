@@ -68,6 +68,29 @@ fn a_quick_bench_writes_consistent_figures() {
             assert!((ratio - expected).abs() <= 1e-12 * expected, "{f}");
         }
     }
+    // HVPs on each CPU backend, compared with flex's; GFLOP/s on the PINN's points/s rows only.
+    let ndarray_hvps = figures
+        .iter()
+        .find(|f| {
+            f["group"] == "pinn"
+                && f["name"] == "Hessian-vector products/s"
+                && f["backend"] == "ndarray"
+        })
+        .unwrap();
+    assert_eq!(
+        ndarray_hvps["baseline"],
+        "pinn/Hessian-vector products/s/flex"
+    );
+    for f in figures {
+        let flop_row = f["group"] == "pinn" && f["unit"] == "points/s";
+        assert_eq!(f.get("gflop_per_s").is_some(), flop_row, "{f}");
+        if !cfg!(feature = "wgpu") {
+            assert!(
+                f.get("of_nominal").is_none(),
+                "no wgpu rows to have one: {f}"
+            );
+        }
+    }
     // The batched and kernel rows are compared with burn flex one point at a time.
     let kernel = figures
         .iter()

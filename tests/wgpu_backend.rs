@@ -224,11 +224,21 @@ fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
         .fold(0.0, f64::max);
     assert_eq!(best[0]["median"].as_f64().unwrap(), fastest);
 
-    // The FLOP rate against the nominal rate given: on the wgpu PINN rows only.
+    // The PINN's Hessian-vector products on wgpu, against flex's.
+    assert!(
+        wgpu_rows
+            .iter()
+            .any(|f| f["name"] == "Hessian-vector products/s"
+                && f["baseline"] == "pinn/Hessian-vector products/s/flex"),
+        "{wgpu_rows:?}"
+    );
+
+    // The FLOP rate against the nominal rate given: on the wgpu PINN points/s rows only.
     assert_eq!(json["nominal_f32"]["tflops"], 0.5);
     assert_eq!(json["nominal_f32"]["source"], "--nominal-tflops");
     for f in figures {
-        let on_wgpu_pinn = f["group"] == "pinn" && f["backend"] == expected;
+        let on_wgpu_pinn =
+            f["group"] == "pinn" && f["unit"] == "points/s" && f["backend"] == expected;
         match f.get("of_nominal") {
             Some(x) => {
                 assert!(on_wgpu_pinn, "{f}");
