@@ -23,6 +23,8 @@ use toposcape_models::checkpoint::{load_checkpoint, load_safetensors, safetensor
 use toposcape_models::convection::ConvectionConfig;
 use toposcape_models::kernel::PinnKernel;
 use toposcape_models::pinn::PinnConfig;
+use toposcape_models::unet::UnetConfig;
+use toposcape_models::unet_batched::UnetBatched;
 use toposcape_perturb::directions::{burn_filter_axis, filter_normalised, principal, unit_rows};
 use toposcape_perturb::hessian::{Eigenpairs, Hvp, LanczosOptions, top_eigenpairs};
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
@@ -124,9 +126,10 @@ pub struct AnalyzeArgs {
     /// Where points are evaluated
     #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
     pub backend: EvalBackend,
-    /// PINN on flex, ndarray or wgpu: points per forward pass, as a batch dimension
-    /// [default on wgpu: the largest power of two up to 1024 that the adapter's largest buffer
-    /// holds (256 on lavapipe); 1 on the CPU backends]
+    /// flex, ndarray or wgpu: points per forward pass, as a batch dimension (the UNet's B
+    /// models as B groups of channels) [default on wgpu: for the PINN the largest power of two
+    /// up to 1024 that the adapter's largest buffer holds (256 on lavapipe), for the UNet 1;
+    /// 1 on the CPU backends]
     #[arg(long, value_name = "B")]
     pub batch: Option<usize>,
     /// Worker threads [default: the number of cores; 1 on wgpu]
@@ -331,6 +334,8 @@ struct Problem<M> {
     kernel: Option<PinnKernel>,
     /// The PINN's shape and problem, for the batched evaluator.
     pinn: Option<(PinnConfig, ConvectionConfig)>,
+    /// The UNet's shape, images and labels, for its batched evaluator.
+    unet: Option<(UnetConfig, Tensor<4>, Tensor<3, Int>)>,
 }
 
 /// An array for an `.npz` file.
@@ -501,6 +506,7 @@ fn pinn_problem(
         eval_data,
         kernel,
         pinn: batched,
+        unet: None,
     })
 }
 
@@ -527,7 +533,8 @@ fn unet_problem(
     let count = config.landscape.max_images.min(train_set.len());
     let (images, labels) = train_set.batch(0, count, device);
     let s = train_set.size;
-    let model = load_weights(config.unet_config().init(device), &input.weights)?;
+    let unet = config.unet_config();
+    let model = load_weights(unet.init(device), &input.weights)?;
     let eval_data = vec![
         (
             "images",
@@ -544,12 +551,14 @@ fn unet_problem(
             ),
         ),
     ];
+    let batched = Some((unet, images.clone(), labels.clone()));
     Ok(Problem {
         model,
         loss: Arc::new(move |m| m.loss(images.clone(), labels.clone())),
         eval_data,
         kernel: None,
         pinn: None,
+        unet: batched,
     })
 }
 
@@ -857,6 +866,23 @@ impl Analyze<'_> {
                     .collect();
                 plan.sample(&store, workers, &progress)?
             }
+            (None, None) if batch > 1 && problem.unet.is_some() => {
+                let (unet, images, labels) = problem.unet.as_ref().expect("checked");
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        UnetBatched::new(
+                            unet,
+                            &theta0,
+                            &directions,
+                            images.clone(),
+                            labels.clone(),
+                            batch,
+                            &self.device,
+                        )
+                    })
+                    .collect();
+                plan.sample(&store, workers, &progress)?
+            }
             _ if self.args.backend == EvalBackend::Wgpu => {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| {
@@ -1086,11 +1112,6 @@ impl Analyze<'_> {
     fn batch<M>(&self, problem: &Problem<M>) -> Result<usize, InputError> {
         match self.args.batch {
             Some(0) => bail_input!("--batch 0: expected at least one point per pass"),
-            Some(b) if b > 1 && problem.pinn.is_none() => {
-                bail_input!(
-                    "--batch {b}: only the PINN has a batched evaluator; the UNet is evaluated one point at a time"
-                )
-            }
             Some(b) if b > 1 && self.args.backend == EvalBackend::Cpu => {
                 bail_input!(
                     "--batch {b}: the cpu kernel evaluates one point at a time; batches are for --backend flex, ndarray or wgpu"

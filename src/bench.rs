@@ -1,7 +1,7 @@
 //! `toposcape bench`: measured speed of the pieces a landscape is made of, on each CPU backend
 //! (and wgpu in a wgpu build), with ratios against a baseline measured in the same run:
 //! landscape points per second of the PINN and the UNet (one point at a time, batched, and the
-//! PINN's CPU kernel), Hessian-vector products per second and the cost of the top four
+//! PINN's CPU kernel; on a GPU several batch sizes, the fastest marked), Hessian-vector products per second and the cost of the top four
 //! eigenpairs, merge-tree vertices per second on 41^3 and 41^4 grids, and the end-to-end time
 //! of a small `toposcape run`. Prints a table and writes `bench.json`.
 //!
@@ -20,6 +20,7 @@ use clap::Args;
 use serde::Serialize;
 use toposcape_models::batched::PinnBatched;
 use toposcape_models::kernel::{PinnKernel, stacked_row_count};
+use toposcape_models::unet_batched::UnetBatched;
 use toposcape_perturb::directions::unit_rows;
 use toposcape_perturb::hessian::{Hvp, LanczosOptions, top_eigenpairs};
 use toposcape_perturb::model::ModuleLoss;
@@ -299,6 +300,9 @@ struct Sizes {
     batch: usize,
     batches: usize,
     unet_points: usize,
+    /// The batched UNet rows' batch on the CPU, and passes per repeat.
+    unet_batch: usize,
+    unet_passes: usize,
     hvps: usize,
     unet_hvps: usize,
     /// Whether the UNet's top eigenpairs are computed (tens of seconds).
@@ -316,6 +320,8 @@ impl Sizes {
                 batch: 16,
                 batches: 1,
                 unet_points: 1,
+                unet_batch: 2,
+                unet_passes: 1,
                 hvps: 2,
                 unet_hvps: 1,
                 unet_lanczos: false,
@@ -329,6 +335,8 @@ impl Sizes {
                 batch: 64,
                 batches: 4,
                 unet_points: 8,
+                unet_batch: 4,
+                unet_passes: 2,
                 hvps: 20,
                 unet_hvps: 4,
                 unet_lanczos: true,
@@ -408,6 +416,17 @@ impl Bench {
         self.figures.len() - 1
     }
 
+    /// Marks the fastest of several batch-size rows `(best batch)`.
+    fn mark_best(&mut self, rows: &[usize]) {
+        if rows.len() > 1 {
+            let best = *rows
+                .iter()
+                .max_by(|&&a, &&b| self.figures[a].median.total_cmp(&self.figures[b].median))
+                .expect("rows");
+            self.figures[best].name.push_str(" (best batch)");
+        }
+    }
+
     /// Figure `index` divided by figure `baseline` (medians).
     fn compare(&mut self, index: usize, baseline: usize) {
         let b = &self.figures[baseline];
@@ -456,23 +475,24 @@ const PINN: &str = "task = \"pinn-convection\"\n[training]\noptimizer = \"lbfgs\
 const UNET: &str = "task = \"unet-shapes\"\n[training]\noptimizer = \"adam\"\n\
                     learning_rate = 0.01\nepochs = 1\n";
 
-/// The batch sizes of backend `name`'s batched PINN rows (on wgpu the user's, or several on a
-/// GPU; else one), and those skipped on wgpu because more points than `largest` (what the
+/// The batch sizes of backend `name`'s batched rows (on wgpu the user's, or the `sweep` on a
+/// GPU; else `one`), and those skipped on wgpu because more points than `largest` (what the
 /// adapter's largest buffer holds) would not fit. The CPU backends keep one batch: batching
 /// does not pay there, and large batches on them take minutes.
 fn batch_sizes(
     name: &str,
     wanted: Option<&[usize]>,
-    sizes: &Sizes,
+    (one, sweep): (usize, &[usize]),
+    quick: bool,
     largest: Option<usize>,
 ) -> (Vec<usize>, Vec<usize>) {
     if !name.starts_with("wgpu") {
-        return (vec![sizes.batch], Vec::new());
+        return (vec![one], Vec::new());
     }
     let wanted = match wanted {
         Some(list) => list.to_vec(),
-        None if name == "wgpu-gpu" && !sizes.quick => vec![64, 256, 1024, 4096],
-        None => vec![sizes.batch],
+        None if name == "wgpu-gpu" && !quick => sweep.to_vec(),
+        None => vec![one],
     };
     match largest {
         Some(largest) => wanted.into_iter().partition(|&b| b <= largest),
@@ -602,7 +622,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let (batches, skipped) = batch_sizes(
             name,
             args.batches.as_deref(),
-            &sizes,
+            (sizes.batch, &[64, 256, 1024, 4096]),
+            sizes.quick,
             crate::gpu::largest_batch(&pinn, &convection),
         );
         if !skipped.is_empty() {
@@ -632,13 +653,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             bench.compare(index, baseline.expect("set above"));
             rows.push(index);
         }
-        if rows.len() > 1 {
-            let best = *rows
-                .iter()
-                .max_by(|&&a, &&b| bench.figures[a].median.total_cmp(&bench.figures[b].median))
-                .expect("rows");
-            bench.figures[best].name.push_str(" (best batch)");
-        }
+        bench.mark_best(&rows);
     }
     let baseline = baseline.expect("flex is always measured");
     {
@@ -748,6 +763,40 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             None => unet_baseline = Some(index),
             Some(b) => bench.compare(index, b),
         }
+        // Batched: B models as B groups of channels; on a GPU several sizes.
+        let (batches, skipped) = batch_sizes(
+            name,
+            None,
+            (sizes.unet_batch, &[4, 16, 64]),
+            sizes.quick,
+            crate::gpu::largest_unet_batch(&unet, images, train_set.size),
+        );
+        if !skipped.is_empty() {
+            println!(
+                "  (UNet batches {skipped:?} skipped on {name}: more than its largest buffer holds)"
+            );
+        }
+        let mut rows = Vec::new();
+        for batch in batches {
+            let points = batch * sizes.unet_passes;
+            let coords = coordinates(points, 0.01 * norm(&theta0), 3);
+            let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
+            let mut batched = UnetBatched::new(&unet, &theta0, &directions, x, y, batch, device);
+            let mut out = vec![0.0; points];
+            let index = bench.rate(
+                "unet",
+                &format!("points/s, batches of {batch} ({images} images)"),
+                name,
+                "points/s",
+                || {
+                    batched.evaluate(&coords, &mut out);
+                    points
+                },
+            );
+            bench.compare(index, unet_baseline.expect("set above"));
+            rows.push(index);
+        }
+        bench.mark_best(&rows);
         // The UNet's Hessian on flex, and on a GPU (ndarray and a CPU adapter take minutes).
         if *name == "flex" || *name == "wgpu-gpu" {
             let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
@@ -1026,37 +1075,37 @@ mod tests {
 
     #[test]
     fn batch_sizes_sweep_on_a_gpu_and_skip_what_its_buffers_cannot_hold() {
-        let full = Sizes::of(false);
+        let pinn = (64, &[64, 256, 1024, 4096][..]);
         // CPU backends: the one default batch, whatever the user asks of wgpu.
         assert_eq!(
-            batch_sizes("flex", None, &full, Some(10)),
+            batch_sizes("flex", None, pinn, false, Some(10)),
             (vec![64], vec![])
         );
         assert_eq!(
-            batch_sizes("ndarray", Some(&[8, 4096]), &full, Some(10)),
+            batch_sizes("ndarray", Some(&[8, 4096]), pinn, false, Some(10)),
             (vec![64], vec![])
         );
         // A GPU sweeps four sizes up to what its largest buffer holds.
         assert_eq!(
-            batch_sizes("wgpu-gpu", None, &full, Some(2000)),
+            batch_sizes("wgpu-gpu", None, pinn, false, Some(2000)),
             (vec![64, 256, 1024], vec![4096])
         );
         assert_eq!(
-            batch_sizes("wgpu-gpu", None, &full, None),
+            batch_sizes("wgpu-gpu", None, pinn, false, None),
             (vec![64, 256, 1024, 4096], vec![])
         );
         // A CPU adapter gets the one default; the user's list is filtered the same way.
         assert_eq!(
-            batch_sizes("wgpu-cpu", None, &full, Some(291)),
+            batch_sizes("wgpu-cpu", None, pinn, false, Some(291)),
             (vec![64], vec![])
         );
         assert_eq!(
-            batch_sizes("wgpu-cpu", Some(&[16, 256, 512]), &full, Some(291)),
+            batch_sizes("wgpu-cpu", Some(&[16, 256, 512]), pinn, false, Some(291)),
             (vec![16, 256], vec![512])
         );
-        // --quick keeps one small batch even on a GPU.
+        // --quick keeps the one batch even on a GPU.
         assert_eq!(
-            batch_sizes("wgpu-gpu", None, &Sizes::of(true), Some(2000)),
+            batch_sizes("wgpu-gpu", None, (16, &[64, 256]), true, Some(2000)),
             (vec![16], vec![])
         );
     }

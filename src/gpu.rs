@@ -5,6 +5,7 @@
 use toposcape_models::convection::ConvectionConfig;
 use toposcape_models::kernel::stacked_row_count;
 use toposcape_models::pinn::PinnConfig;
+use toposcape_models::unet::UnetConfig;
 
 /// One adapter wgpu finds.
 #[derive(Debug, Clone)]
@@ -79,6 +80,25 @@ fn bytes_per_point(pinn: &PinnConfig, convection: &ConvectionConfig) -> u64 {
 pub fn largest_batch(pinn: &PinnConfig, convection: &ConvectionConfig) -> Option<usize> {
     let limit = chosen()?.max_allocation;
     Some((limit / bytes_per_point(pinn, convection)).max(1) as usize)
+}
+
+/// A bound on the bytes of the batched UNet's largest buffer per point: the unfolded input
+/// of its widest 3x3 convolution (2 x the level's width x 9 values per pixel: a decoder block
+/// on the level's own and the skip's channels) over `images` images of `size` x `size`, should
+/// a backend unfold it (im2col), in f32.
+fn unet_bytes_per_point(unet: &UnetConfig, images: usize, size: usize) -> u64 {
+    let widest = (0..=unet.depth)
+        .map(|level| 2 * (unet.base_width << level) * 9 * (size >> level).pow(2))
+        .max()
+        .unwrap_or(1);
+    (widest * images * 4) as u64
+}
+
+/// The most UNet points per pass whose largest buffer fits the chosen adapter's (`None`
+/// without an adapter).
+pub fn largest_unet_batch(unet: &UnetConfig, images: usize, size: usize) -> Option<usize> {
+    let limit = chosen()?.max_allocation;
+    Some((limit / unet_bytes_per_point(unet, images, size)).max(1) as usize)
 }
 
 /// The PINN's default batch on wgpu: the largest power of two up to 1024 that fits the
@@ -157,6 +177,14 @@ mod tests {
         let bytes = bytes_per_point(&config.pinn_config(), &config.convection_config());
         assert_eq!(bytes, 2300 * 50 * 4);
         assert_eq!((128u64 << 20) / bytes, 291);
+    }
+
+    #[test]
+    fn the_default_unet_needs_at_most_38_megabytes_a_point() {
+        // 64 images of 32 x 32: a decoder block's 16 channels x 9 x 1024 pixels x 64 x 4 bytes.
+        let bytes = unet_bytes_per_point(&UnetConfig::new(), 64, 32);
+        assert_eq!(bytes, 16 * 9 * 1024 * 64 * 4);
+        assert_eq!((128u64 << 20) / bytes, 3);
     }
 
     #[test]

@@ -111,8 +111,8 @@ fn train_runs_on_wgpu() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `toposcape analyze --backend wgpu` (the batched PINN evaluator and the generic on-device one
-/// for the UNet) gives the CPU's landscape.
+/// `toposcape analyze --backend wgpu` (the batched PINN evaluator, the generic on-device one
+/// for the UNet and the batched UNet) gives the CPU's landscape.
 #[test]
 fn analyze_on_wgpu_matches_the_cpu() {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -120,7 +120,7 @@ fn analyze_on_wgpu_matches_the_cpu() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let landscape = |model: &str, backend: &str, extra: &[&str]| -> Vec<f32> {
-        let out = dir.join(format!("{model}-{backend}"));
+        let out = dir.join(format!("{model}-{backend}-{}", extra.join("")));
         let mut args = vec![
             "analyze".to_string(),
             format!("{root}/models/{model}"),
@@ -151,6 +151,8 @@ fn analyze_on_wgpu_matches_the_cpu() {
     for (model, extra) in [
         ("pinn-beta1", &["--points", "5", "--range", "0.05"][..]),
         ("unet-shapes", &["--points", "3"][..]),
+        // The batched UNet: 9 points in passes of 4 (the last one short).
+        ("unet-shapes", &["--points", "3", "--batch", "4"][..]),
     ] {
         let gpu = landscape(model, "wgpu", extra);
         let cpu = landscape(model, "flex", extra);
@@ -209,7 +211,7 @@ fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
     let batched: Vec<&serde_json::Value> = wgpu_rows
         .iter()
         .copied()
-        .filter(|f| f["name"].as_str().unwrap().contains("batches of"))
+        .filter(|f| f["group"] == "pinn" && f["name"].as_str().unwrap().contains("batches of"))
         .collect();
     let fitted = if any_gpu { 3 } else { 2 };
     assert_eq!(batched.len(), fitted, "{batched:?}");
@@ -223,6 +225,20 @@ fn bench_names_the_adapter_and_never_calls_a_cpu_adapter_a_gpu() {
         .map(|f| f["median"].as_f64().unwrap())
         .fold(0.0, f64::max);
     assert_eq!(best[0]["median"].as_f64().unwrap(), fastest);
+
+    // The batched UNet on wgpu, against the UNet one point at a time on flex.
+    assert!(
+        wgpu_rows.iter().any(|f| f["group"] == "unet"
+            && f["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("points/s, batches of")
+            && f["baseline"]
+                .as_str()
+                .unwrap()
+                .starts_with("unet/points/s, one at a time")),
+        "{wgpu_rows:?}"
+    );
 
     // The PINN's Hessian-vector products on wgpu, against flex's.
     assert!(

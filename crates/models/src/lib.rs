@@ -5,7 +5,8 @@
 //!   [`convection`]: the 1-D convection problem (seeded points, the three-term PINN loss, the
 //!   relative L2 error against the exact solution).
 //! - [`unet`]: a UNet for segmentation with pixel accuracy and mean IoU, and
-//!   [`segmentation`]: seeded synthetic shapes and the Oxford-IIIT Pet layout.
+//!   [`segmentation`]: seeded synthetic shapes and the Oxford-IIIT Pet layout;
+//!   [`unet_batched`]: its loss at B points per pass as one network of B groups (the GPU path).
 //! - [`kernel`]: the PINN loss as a CPU kernel outside burn, for fast landscape sampling;
 //!   [`batched`]: the PINN loss at B points per pass on any burn device (the GPU path).
 //! - [`train`]: one training loop with Adam or L-BFGS; [`checkpoint`]: burn records and
@@ -22,3 +23,4 @@ pub mod pinn;
 pub mod segmentation;
 pub mod train;
 pub mod unet;
+pub mod unet_batched;
