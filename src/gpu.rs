@@ -78,8 +78,12 @@ fn bytes_per_point(pinn: &PinnConfig, convection: &ConvectionConfig) -> u64 {
 /// The most points per pass whose largest tensor fits the chosen adapter's largest buffer
 /// (`None` without an adapter).
 pub fn largest_batch(pinn: &PinnConfig, convection: &ConvectionConfig) -> Option<usize> {
-    let limit = chosen()?.max_allocation;
-    Some((limit / bytes_per_point(pinn, convection)).max(1) as usize)
+    points_that_fit(bytes_per_point(pinn, convection))
+}
+
+/// How many points of `bytes` each the chosen adapter's largest buffer holds (at least one).
+fn points_that_fit(bytes: u64) -> Option<usize> {
+    Some((chosen()?.max_allocation / bytes).max(1) as usize)
 }
 
 /// A bound on the bytes of the batched UNet's largest buffer per point: the unfolded input
@@ -97,8 +101,7 @@ fn unet_bytes_per_point(unet: &UnetConfig, images: usize, size: usize) -> u64 {
 /// The most UNet points per pass whose largest buffer fits the chosen adapter's (`None`
 /// without an adapter).
 pub fn largest_unet_batch(unet: &UnetConfig, images: usize, size: usize) -> Option<usize> {
-    let limit = chosen()?.max_allocation;
-    Some((limit / unet_bytes_per_point(unet, images, size)).max(1) as usize)
+    points_that_fit(unet_bytes_per_point(unet, images, size))
 }
 
 /// The PINN's default batch on wgpu: the largest power of two up to 1024 that fits the

@@ -12,12 +12,62 @@ use crate::convection::ConvectionConfig;
 use crate::kernel::{Layer, dense_layers, parameter_count, stacked_rows};
 use crate::pinn::{PinnConfig, fast_tanh};
 
-/// Batched PINN landscape points on a burn device.
-pub struct PinnBatched {
+/// theta0 and the directions, resident on a device: the parameter vectors of a batch of
+/// landscape points as one matrix product there. Shared by the batched evaluators.
+pub(crate) struct PointBatch {
     device: Device,
     theta0: Tensor<1>,
     /// `[dims, P]`.
     directions: Tensor<2>,
+}
+
+impl PointBatch {
+    pub(crate) fn new(theta0: &[f32], directions: &Directions, device: &Device) -> Self {
+        PointBatch {
+            device: device.clone(),
+            theta0: Tensor::from_floats(theta0, device),
+            directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
+                .reshape([directions.count, directions.len]),
+        }
+    }
+
+    /// `theta0 + C D` for the b points of `coords` (`b x dims`, row-major): `[b, P]`. Only the
+    /// coordinates go to the device.
+    pub(crate) fn thetas(&self, coords: &[f64]) -> Tensor<2> {
+        let dims = self.directions.dims()[0];
+        let b = coords.len() / dims;
+        let c: Vec<f32> = coords.iter().map(|&x| x as f32).collect();
+        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([b, dims]);
+        self.theta0.clone().unsqueeze_dim::<2>(0) + c.matmul(self.directions.clone())
+    }
+
+    /// Fills `out` with `pass` over each run of `batch` points of `coords`.
+    pub(crate) fn evaluate(
+        &self,
+        batch: usize,
+        coords: &[f64],
+        out: &mut [f32],
+        pass: impl Fn(&[f64]) -> Vec<f32>,
+    ) {
+        let dims = self.directions.dims()[0];
+        for (c, o) in coords.chunks(batch * dims).zip(out.chunks_mut(batch)) {
+            o.copy_from_slice(&pass(c));
+        }
+    }
+}
+
+/// The B losses of a pass, back on the host.
+pub(crate) fn losses(total: Tensor<1>) -> Vec<f32> {
+    total
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 losses")
+}
+
+/// Batched PINN landscape points on a burn device.
+pub struct PinnBatched {
+    points: PointBatch,
     layers: Vec<Layer>,
     /// `[R, 2]`: collocation, initial, left, right points, then the collocation points' input
     /// tangent `(beta, 1)`.
@@ -52,10 +102,7 @@ impl PinnBatched {
         let (rows, [nc, ni, nb], target) = stacked_rows(convection);
         let count = rows.len() / 2;
         PinnBatched {
-            device: device.clone(),
-            theta0: Tensor::from_floats(theta0, device),
-            directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
-                .reshape([directions.count, directions.len]),
+            points: PointBatch::new(theta0, directions, device),
             layers,
             rows: Tensor::<1>::from_floats(rows.as_slice(), device).reshape([count, 2]),
             target: Tensor::<1>::from_floats(target.as_slice(), device).reshape([1, ni, 1]),
@@ -73,11 +120,8 @@ impl PinnBatched {
 
     /// The losses at `coords` (`b x dims`, row-major), b points in one pass.
     fn pass(&self, coords: &[f64]) -> Vec<f32> {
-        let dims = self.directions.dims()[0];
-        let b = coords.len() / dims;
-        let c: Vec<f32> = coords.iter().map(|&x| x as f32).collect();
-        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([b, dims]);
-        let theta = self.theta0.clone().unsqueeze_dim::<2>(0) + c.matmul(self.directions.clone());
+        let theta = self.points.thetas(coords);
+        let b = theta.dims()[0];
         let (nc, ni, nb) = (self.collocation, self.initial, self.boundary);
         let values = nc + ni + 2 * nb;
         let rows = values + nc;
@@ -120,22 +164,13 @@ impl PinnBatched {
         );
         let [wi, wr, wb] = self.weights;
         let total = initial.mul_scalar(wi) + residual.mul_scalar(wr) + boundary.mul_scalar(wb);
-        total
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32 losses")
+        losses(total)
     }
 }
 
 impl PointEvaluator for PinnBatched {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
-        let dims = self.directions.dims()[0];
-        for (c, o) in coords
-            .chunks(self.batch * dims)
-            .zip(out.chunks_mut(self.batch))
-        {
-            o.copy_from_slice(&self.pass(c));
-        }
+        self.points
+            .evaluate(self.batch, coords, out, |c| self.pass(c));
     }
 }

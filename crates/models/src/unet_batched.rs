@@ -15,6 +15,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use toposcape_perturb::params::ParamLayout;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
 
+use crate::batched::{PointBatch, losses};
 use crate::unet::UnetConfig;
 
 /// burn's `GroupNorm` default.
@@ -22,10 +23,7 @@ const NORM_EPSILON: f64 = 1e-5;
 
 /// Batched UNet landscape points on a burn device.
 pub struct UnetBatched {
-    device: Device,
-    theta0: Tensor<1>,
-    /// `[dims, P]`.
-    directions: Tensor<2>,
+    points: PointBatch,
     /// Offset and shape of every parameter, by its path in the module.
     entries: HashMap<String, (usize, Vec<usize>)>,
     depth: usize,
@@ -53,10 +51,7 @@ impl UnetBatched {
         let layout = ParamLayout::of(&config.init(device));
         assert_eq!(layout.len(), theta0.len(), "theta0 of the network's length");
         UnetBatched {
-            device: device.clone(),
-            theta0: Tensor::from_floats(theta0, device),
-            directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
-                .reshape([directions.count, directions.len]),
+            points: PointBatch::new(theta0, directions, device),
             entries: layout
                 .entries
                 .into_iter()
@@ -131,11 +126,8 @@ impl UnetBatched {
 
     /// The losses at `coords` (`b x dims`, row-major), b points in one pass.
     fn pass(&self, coords: &[f64]) -> Vec<f32> {
-        let dims = self.directions.dims()[0];
-        let b = coords.len() / dims;
-        let c: Vec<f32> = coords.iter().map(|&x| x as f32).collect();
-        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([b, dims]);
-        let theta = self.theta0.clone().unsqueeze_dim::<2>(0) + c.matmul(self.directions.clone());
+        let theta = self.points.thetas(coords);
+        let b = theta.dims()[0];
 
         let pool = |x: Tensor<4>| max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2]));
         let mut skips = Vec::with_capacity(self.depth);
@@ -175,23 +167,14 @@ impl UnetBatched {
         // Mean cross-entropy per model over its N x H x W pixels.
         let picked = log_p.gather(2, labels).swap_dims(0, 1);
         let loss = picked.reshape([b, n * height * width]).mean_dim(1).neg();
-        loss.reshape([b])
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32 losses")
+        losses(loss.reshape([b]))
     }
 }
 
 impl PointEvaluator for UnetBatched {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
-        let dims = self.directions.dims()[0];
-        for (c, o) in coords
-            .chunks(self.batch * dims)
-            .zip(out.chunks_mut(self.batch))
-        {
-            o.copy_from_slice(&self.pass(c));
-        }
+        self.points
+            .evaluate(self.batch, coords, out, |c| self.pass(c));
     }
 }
 
