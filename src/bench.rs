@@ -416,14 +416,51 @@ impl Bench {
         self.figures.len() - 1
     }
 
-    /// Marks the fastest of several batch-size rows `(best batch)`.
-    fn mark_best(&mut self, rows: &[usize]) {
+    /// Points/s of the batched evaluator `make(batch)` of `group` on `backend` (rows named
+    /// "points/s, batches of B" and `note`) for each size of `sweep` that fits (`passes`
+    /// batches per repeat, within `half` of theta0), each divided by `baseline`; the fastest
+    /// of several is marked `(best batch)`, the sizes that do not fit are reported.
+    fn batched_rows<E: PointEvaluator>(
+        &mut self,
+        (group, backend, note): (&'static str, &str, &str),
+        (batches, skipped): (Vec<usize>, Vec<usize>),
+        (passes, half): (usize, f64),
+        baseline: usize,
+        mut make: impl FnMut(usize) -> E,
+    ) {
+        if !skipped.is_empty() {
+            println!(
+                "  ({group} batches {skipped:?} skipped on {backend}: more points than its largest buffer holds)"
+            );
+        }
+        let mut rows = Vec::new();
+        for batch in batches {
+            let points = batch * passes;
+            let coords = coordinates(points, half, 3);
+            let mut batched = make(batch);
+            let mut out = vec![0.0; points];
+            let name = format!("points/s, batches of {batch}{note}");
+            let index = self.rate(group, &name, backend, "points/s", || {
+                batched.evaluate(&coords, &mut out);
+                points
+            });
+            self.compare(index, baseline);
+            rows.push(index);
+        }
         if rows.len() > 1 {
             let best = *rows
                 .iter()
                 .max_by(|&&a, &&b| self.figures[a].median.total_cmp(&self.figures[b].median))
                 .expect("rows");
             self.figures[best].name.push_str(" (best batch)");
+        }
+    }
+
+    /// Divides figure `index` by the first of its comparison, or makes it the first.
+    fn against(&mut self, index: usize, baseline: &mut Option<usize>) {
+        match *baseline {
+            None => *baseline = Some(index),
+            Some(b) => self.compare(index, b),
         }
     }
 
@@ -614,46 +651,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             one.evaluate(&coords, &mut out);
             out.len()
         });
-        match baseline {
-            None => baseline = Some(index),
-            Some(b) => bench.compare(index, b),
-        }
+        bench.against(index, &mut baseline);
         // On wgpu the batch is what the device is for: several sizes, the best one marked.
-        let (batches, skipped) = batch_sizes(
+        let sweep = batch_sizes(
             name,
             args.batches.as_deref(),
             (sizes.batch, &[64, 256, 1024, 4096]),
             sizes.quick,
             crate::gpu::largest_batch(&pinn, &convection),
         );
-        if !skipped.is_empty() {
-            println!(
-                "  (batches {skipped:?} skipped on {name}: more points than its largest buffer holds)"
-            );
-        }
-        let mut rows = Vec::new();
-        for batch in batches {
-            let points = batch * sizes.batches;
-            let coords = coordinates(points, 0.01 * norm(&theta0), 3);
-            let mut batched =
-                PinnBatched::new(&pinn, &convection, &theta0, &directions, batch, device);
-            let mut out = vec![0.0; points];
-            let index = bench.rate(
-                "pinn",
-                &format!("points/s, batches of {batch}"),
-                name,
-                "points/s",
-                || {
-                    for (c, o) in coords.chunks(2 * batch).zip(out.chunks_mut(batch)) {
-                        batched.evaluate(c, o);
-                    }
-                    points
-                },
-            );
-            bench.compare(index, baseline.expect("set above"));
-            rows.push(index);
-        }
-        bench.mark_best(&rows);
+        bench.batched_rows(
+            ("pinn", name, ""),
+            sweep,
+            (sizes.batches, 0.01 * norm(&theta0)),
+            baseline.expect("set above"),
+            |batch| PinnBatched::new(&pinn, &convection, &theta0, &directions, batch, device),
+        );
     }
     let baseline = baseline.expect("flex is always measured");
     {
@@ -724,10 +737,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let index = hessian_figures(
             &mut bench, "pinn", name, &mut loss, &theta0, sizes.hvps, 1e-3, lanczos,
         )?;
-        match hvp_baseline {
-            None => hvp_baseline = Some(index),
-            Some(b) => bench.compare(index, b),
-        }
+        bench.against(index, &mut hvp_baseline);
     }
 
     // The UNet, one point at a time on each backend.
@@ -759,44 +769,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 out.len()
             },
         );
-        match unet_baseline {
-            None => unet_baseline = Some(index),
-            Some(b) => bench.compare(index, b),
-        }
+        bench.against(index, &mut unet_baseline);
         // Batched: B models as B groups of channels; on a GPU several sizes.
-        let (batches, skipped) = batch_sizes(
+        let sweep = batch_sizes(
             name,
             None,
             (sizes.unet_batch, &[4, 16, 64]),
             sizes.quick,
             crate::gpu::largest_unet_batch(&unet, images, train_set.size),
         );
-        if !skipped.is_empty() {
-            println!(
-                "  (UNet batches {skipped:?} skipped on {name}: more than its largest buffer holds)"
-            );
-        }
-        let mut rows = Vec::new();
-        for batch in batches {
-            let points = batch * sizes.unet_passes;
-            let coords = coordinates(points, 0.01 * norm(&theta0), 3);
-            let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
-            let mut batched = UnetBatched::new(&unet, &theta0, &directions, x, y, batch, device);
-            let mut out = vec![0.0; points];
-            let index = bench.rate(
-                "unet",
-                &format!("points/s, batches of {batch} ({images} images)"),
-                name,
-                "points/s",
-                || {
-                    batched.evaluate(&coords, &mut out);
-                    points
-                },
-            );
-            bench.compare(index, unet_baseline.expect("set above"));
-            rows.push(index);
-        }
-        bench.mark_best(&rows);
+        bench.batched_rows(
+            ("unet", name, &format!(" ({images} images)")),
+            sweep,
+            (sizes.unet_passes, 0.01 * norm(&theta0)),
+            unet_baseline.expect("set above"),
+            |batch| {
+                let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
+                UnetBatched::new(&unet, &theta0, &directions, x, y, batch, device)
+            },
+        );
         // The UNet's Hessian on flex, and on a GPU (ndarray and a CPU adapter take minutes).
         if *name == "flex" || *name == "wgpu-gpu" {
             let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
@@ -814,10 +805,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 1e-2,
                 sizes.unet_lanczos,
             )?;
-            match unet_hvp_baseline {
-                None => unet_hvp_baseline = Some(index),
-                Some(b) => bench.compare(index, b),
-            }
+            bench.against(index, &mut unet_hvp_baseline);
         }
     }
 
