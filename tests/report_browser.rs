@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{TINY_PINN, scratch, stderr, toposcape};
+use common::{TINY_PINN, scratch, stderr, toposcape_out};
 
 fn browser() -> String {
     if let Ok(path) = std::env::var("TOPOSCAPE_CHROMIUM") {
@@ -131,12 +131,7 @@ fn reports_load_in_headless_chromium() {
     )
     .unwrap();
     let out = dir.join("out");
-    let o = toposcape(&[
-        "sweep",
-        sweep.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = toposcape_out("sweep", &sweep, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let profile = dir.join("chromium-profile");
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{scratch, stderr, stdout, toposcape};
+use common::{scratch, stderr, stdout, toposcape, toposcape_out};
 
 const CONFIG: &str = r#"
 task = "pinn-convection"
@@ -31,13 +31,7 @@ fn run_trains_analyses_and_resumes() {
     let config = dir.join("c.toml");
     fs::write(&config, CONFIG).unwrap();
     let out = dir.join("run");
-    let args = [
-        "run",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let first = toposcape(&args);
+    let first = toposcape_out("run", &config, &out);
     assert!(first.status.success(), "{}", stderr(&first));
     for file in [
         "train_metrics.json",
@@ -56,7 +50,7 @@ fn run_trains_analyses_and_resumes() {
     );
 
     // Finished: left alone.
-    let again = toposcape(&args);
+    let again = toposcape_out("run", &config, &out);
     assert!(
         again.status.success() && stdout(&again).contains("complete"),
         "{}",
@@ -66,7 +60,7 @@ fn run_trains_analyses_and_resumes() {
     // An analysis cut short (its outputs gone): the training is kept, the landscape redone.
     fs::remove_file(out.join("landscape.npy")).unwrap();
     fs::remove_file(out.join("metrics.json")).unwrap();
-    let resumed = toposcape(&args);
+    let resumed = toposcape_out("run", &config, &out);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert!(
         stdout(&resumed).contains("trained model found"),
@@ -79,12 +73,7 @@ fn run_trains_analyses_and_resumes() {
     // Another config into the same folder is refused, and nothing is touched.
     let other = dir.join("other.toml");
     fs::write(&other, CONFIG.replace("seed = 1", "seed = 2")).unwrap();
-    let refused = toposcape(&[
-        "run",
-        other.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let refused = toposcape_out("run", &other, &out);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("different config"));
     assert_eq!(fs::read(out.join("landscape.npy")).unwrap(), landscape);
@@ -100,13 +89,7 @@ fn landscapes_at_every_checkpoint_make_a_strip_over_epochs() {
         .replace("points = 7", "points = 7\ncheckpoints = true");
     fs::write(&config, text).unwrap();
     let out = dir.join("run");
-    let args = [
-        "run",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let o = toposcape(&args);
+    let o = toposcape_out("run", &config, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("epochs/epoch-000002/metrics.json").is_file());
     // The last epoch's checkpoint holds the final weights, so the run's own landscape stands
@@ -145,7 +128,7 @@ fn landscapes_at_every_checkpoint_make_a_strip_over_epochs() {
     // Run again: complete, the checkpoint landscapes are not redone.
     let kept = out.join("epochs/epoch-000002/landscape.npy");
     let before = fs::metadata(&kept).unwrap().modified().unwrap();
-    let again = toposcape(&args);
+    let again = toposcape_out("run", &config, &out);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(fs::metadata(&kept).unwrap().modified().unwrap(), before);
 
@@ -156,12 +139,7 @@ fn landscapes_at_every_checkpoint_make_a_strip_over_epochs() {
         CONFIG.replace("points = 7", "points = 7\ncheckpoints = true"),
     )
     .unwrap();
-    let o = toposcape(&[
-        "run",
-        bad.to_str().unwrap(),
-        "--out",
-        dir.join("x").to_str().unwrap(),
-    ]);
+    let o = toposcape_out("run", &bad, &dir.join("x"));
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("landscape.checkpoints") && stderr(&o).contains("bad.toml"),
@@ -177,12 +155,7 @@ fn a_config_naming_weights_loads_them_instead_of_training() {
     let config = dir.join("c.toml");
     fs::write(&config, CONFIG).unwrap();
     let trained = dir.join("trained");
-    let o = toposcape(&[
-        "run",
-        config.to_str().unwrap(),
-        "--out",
-        trained.to_str().unwrap(),
-    ]);
+    let o = toposcape_out("run", &config, &trained);
     assert!(o.status.success(), "{}", stderr(&o));
 
     // The same config, loading the trained weights (relative to the config) instead.
@@ -196,12 +169,7 @@ fn a_config_naming_weights_loads_them_instead_of_training() {
     )
     .unwrap();
     let loaded = dir.join("loaded");
-    let o = toposcape(&[
-        "run",
-        loading.to_str().unwrap(),
-        "--out",
-        loaded.to_str().unwrap(),
-    ]);
+    let o = toposcape_out("run", &loading, &loaded);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("instead of training"), "{}", stdout(&o));
     let json = |dir: &std::path::Path| -> serde_json::Value {

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{scratch, stderr, toposcape};
+use common::{scratch, stderr, toposcape, toposcape_out};
 use serde_json::Value;
 
 const BASE: &str = common::TINY_PINN;
@@ -190,12 +190,7 @@ fn bad_sweeps_exit_2_naming_the_key() {
         let sweep = dir.join("s.toml");
         fs::write(&sweep, text).unwrap();
         let out = dir.join("out");
-        let o = toposcape(&[
-            "sweep",
-            sweep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = toposcape_out("sweep", &sweep, &out);
         let message = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{text}: {message}");
         assert_eq!(message.trim_end().lines().count(), 1, "{message}");

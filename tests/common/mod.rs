@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `toposcape` binary with `args`.
@@ -12,6 +12,16 @@ pub fn toposcape(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the binary runs")
+}
+
+/// Runs `toposcape COMMAND INPUT --out OUT`.
+pub fn toposcape_out(command: &str, input: &Path, out: &Path) -> Output {
+    toposcape(&[
+        command,
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 pub fn stdout(o: &Output) -> String {
