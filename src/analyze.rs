@@ -916,9 +916,7 @@ impl Analyze<'_> {
         let out = &self.input.out;
         let mut files = Outputs::default();
         let path = |name: &str| out.join(name);
-        files.write("--out", &path("config.toml"), |w| {
-            Ok(w.write_all(self.config.to_toml().as_bytes())?)
-        })?;
+        files.bytes("--out", &path("config.toml"), self.config.to_toml())?;
         files.write("--out", &path("landscape.npy"), |w| {
             write_npy(w, &shape, &values)
         })?;
@@ -972,17 +970,13 @@ impl Analyze<'_> {
         files.write("--out", &path("params.json"), |w| json(w, &params))?;
         let bytes = safetensors_bytes(&problem.model, &self.config.weights_metadata())
             .map_err(anyhow::Error::msg)?;
-        files.write("--out", &path("theta0.safetensors"), |w| {
-            Ok(w.write_all(&bytes)?)
-        })?;
+        files.bytes("--out", &path("theta0.safetensors"), bytes)?;
         files.write("--out", &path("directions.npy"), |w| {
             write_npy(w, &[directions.count, directions.len], &directions.values)
         })?;
         let mut npz = std::io::Cursor::new(Vec::new());
         write_npz(&mut npz, &problem.eval_data)?;
-        files.write("--out", &path("eval_data.npz"), |w| {
-            Ok(w.write_all(npz.get_ref())?)
-        })?;
+        files.bytes("--out", &path("eval_data.npz"), npz.get_ref())?;
         files.write("--out", &path("hessian.json"), |w| json(w, &hessian))?;
         let document = TreeDocument::new(&tree, &shape, connectivity, None);
         files.write("--out", &path("tree.json"), |w| json(w, &document))?;
@@ -994,20 +988,14 @@ impl Analyze<'_> {
             ..FigureOptions::default()
         };
         let png = render::profile_png(&profile, &figure("Topological landscape profile"))?;
-        files.write("--out", &path("profile.png"), |w| Ok(w.write_all(&png)?))?;
+        files.bytes("--out", &path("profile.png"), png)?;
         let svg = render::profile_svg(&profile, &figure("Topological landscape profile"))?;
-        files.write("--out", &path("profile.svg"), |w| {
-            Ok(w.write_all(svg.as_bytes())?)
-        })?;
+        files.bytes("--out", &path("profile.svg"), svg)?;
         let png = render::merge_tree_png(&profile, &figure("Merge tree"))?;
-        files.write("--out", &path("merge_tree.png"), |w| Ok(w.write_all(&png)?))?;
+        files.bytes("--out", &path("merge_tree.png"), png)?;
         let diagram = toposcape_topology::Diagram::of(&tree);
         let png = render::persistence_png(&diagram, &figure("Persistence"))?;
-        files.write(
-            "--out",
-            &path("persistence.png"),
-            |w| Ok(w.write_all(&png)?),
-        )?;
+        files.bytes("--out", &path("persistence.png"), png)?;
         if let Sampling::Grid(_) = &plan {
             let title = if dims == 2 {
                 "Landscape"
@@ -1015,7 +1003,7 @@ impl Analyze<'_> {
                 "Landscape slices through the centre"
             };
             let png = render::landscape_png(&values, &shape, &figure(title))?;
-            files.write("--out", &path("landscape.png"), |w| Ok(w.write_all(&png)?))?;
+            files.bytes("--out", &path("landscape.png"), png)?;
         }
         let metrics = MetricsDocument::new("landscape.npy", &shape, connectivity, &tree, None);
         files.write("--out", &path("metrics.json"), |w| json(w, &metrics))?;

@@ -68,6 +68,11 @@ impl Outputs {
         Ok(())
     }
 
+    /// Writes `bytes` as one output, as [`Outputs::write`] does.
+    pub fn bytes(&mut self, flag: &str, path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+        self.write(flag, path, |w| Ok(w.write_all(bytes.as_ref())?))
+    }
+
     /// Moves every written output into place.
     pub fn commit(mut self) -> Result<()> {
         for (temporary, path) in std::mem::take(&mut self.pending) {

@@ -17,7 +17,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -338,30 +337,20 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     let pairs = seed_distances(&out, &keys, &runs)?;
     let mut files = Outputs::default();
     let table = collect(&out, &keys, &runs, &rows)?;
-    files.write("--out", &out.join("runs.csv"), |w| {
-        Ok(w.write_all(table.as_bytes())?)
-    })?;
+    files.bytes("--out", &out.join("runs.csv"), table)?;
     let (order, columns) = grid_layout(&keys, &runs);
     let cells: Vec<(String, PathBuf)> = order
         .iter()
         .map(|&i| (runs[i].name.clone(), out.join("runs").join(&runs[i].name)))
         .collect();
     let grid = profile_grid(&cells, columns, args.own_scale)?;
-    files.write("--out", &out.join("profiles.png"), |w| {
-        Ok(w.write_all(&grid)?)
-    })?;
+    files.bytes("--out", &out.join("profiles.png"), grid)?;
     let heatmap = error_heatmap(&out, &keys, &runs)?;
-    files.write("--out", &out.join("error.png"), |w| {
-        Ok(w.write_all(&heatmap)?)
-    })?;
+    files.bytes("--out", &out.join("error.png"), heatmap)?;
     let scatter = scatter_png(&rows, measure, &correlations)?;
-    files.write("--out", &out.join("scatter.png"), |w| {
-        Ok(w.write_all(&scatter)?)
-    })?;
+    files.bytes("--out", &out.join("scatter.png"), scatter)?;
     let text = seeds_csv(&pairs);
-    files.write("--out", &out.join("seed_distances.csv"), |w| {
-        Ok(w.write_all(text.as_bytes())?)
-    })?;
+    files.bytes("--out", &out.join("seed_distances.csv"), text)?;
     files.commit()?;
     let sweep_text = fs::read_to_string(&args.sweep).unwrap_or_default();
     let html = sweep_report(&SweepReport {
@@ -379,9 +368,7 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
         pairs: &pairs,
     });
     let mut files = Outputs::default();
-    files.write("--out", &out.join("report.html"), |w| {
-        Ok(w.write_all(html.as_bytes())?)
-    })?;
+    files.bytes("--out", &out.join("report.html"), html)?;
     files.commit()?;
     let failures = failures.into_inner().expect("lock");
     println!(

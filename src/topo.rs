@@ -277,11 +277,11 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         let profile_figure = figure("Topological landscape profile");
         if let Some(path) = &args.profile {
             let png = render::profile_png(profile, &profile_figure)?;
-            files.write("--profile", path, |w| Ok(w.write_all(&png)?))?;
+            files.bytes("--profile", path, png)?;
         }
         if let Some(path) = &args.svg {
             let svg = render::profile_svg(profile, &profile_figure)?;
-            files.write("--svg", path, |w| Ok(w.write_all(svg.as_bytes())?))?;
+            files.bytes("--svg", path, svg)?;
         }
         if let Some(dir) = &args.figures
             && !dir.exists()
@@ -311,7 +311,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
                 "landscape.png" => values.landscape_figure(shape, &landscape_figure, false)?,
                 _ => values.landscape_figure(shape, &landscape_figure, true)?,
             };
-            files.write("--figures", path, |w| Ok(w.write_all(&bytes)?))?;
+            files.bytes("--figures", path, bytes)?;
         }
     }
     if let (Some(path), Some(profile)) = (&args.profile_json, &profile) {
