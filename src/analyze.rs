@@ -1102,7 +1102,7 @@ impl Analyze<'_> {
             Some(0) => bail_input!("--batch 0: expected at least one point per pass"),
             Some(b) if b > 1 && self.args.backend == EvalBackend::Cpu => {
                 bail_input!(
-                    "--batch {b}: the cpu kernel evaluates one point at a time; batches are for --backend flex, ndarray or wgpu"
+                    "--batch {b}: --backend cpu evaluates one point at a time; batches are for --backend flex, ndarray or wgpu"
                 )
             }
             Some(b) => Ok(b),

@@ -595,6 +595,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         repeats: args.repeats,
         figures: Vec::new(),
     };
+    let found = crate::gpu::adapters();
+    let adapters: Vec<(String, bool)> = found.iter().map(|a| (a.name.clone(), a.cpu)).collect();
+    let devices = burn_devices(&adapters);
+    let wgpu = devices.iter().any(|(name, _)| name.starts_with("wgpu"));
+    if args.nominal_tflops.is_some() && !wgpu {
+        bail_input!(
+            "--nominal-tflops: there are no wgpu rows to compare with it: {}",
+            wgpu_absence()
+        );
+    }
     println!(
         "toposcape bench: {} repeats per figure (median shown){}",
         args.repeats,
@@ -604,16 +614,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ""
         }
     );
-    let found = crate::gpu::adapters();
-    let adapters: Vec<(String, bool)> = found.iter().map(|a| (a.name.clone(), a.cpu)).collect();
-    let devices = burn_devices(&adapters);
-    let wgpu = devices.iter().any(|(name, _)| name.starts_with("wgpu"));
-    if args.nominal_tflops.is_some() && !wgpu {
-        bail_input!(
-            "--nominal-tflops: there are no wgpu rows to compare with it ({})",
-            wgpu_absence()
-        );
-    }
     let nominal = nominal_rate(args, &found);
     if wgpu {
         let names: Vec<String> = found

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::fs;
 
-use common::{scratch, stderr, toposcape};
+use common::{scratch, stderr, stdout, toposcape};
 use serde_json::Value;
 
 #[test]
@@ -143,6 +143,8 @@ fn bad_bench_flags_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{message}");
         assert!(message.contains(expected), "{message}");
         assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+        // Refused before anything is measured or printed.
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
     }
     fs::remove_dir_all(&dir).unwrap();
 }
