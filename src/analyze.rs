@@ -26,7 +26,9 @@ use toposcape_models::pinn::PinnConfig;
 use toposcape_models::unet::UnetConfig;
 use toposcape_models::unet_batched::UnetBatched;
 use toposcape_perturb::directions::{burn_filter_axis, filter_normalised, principal, unit_rows};
-use toposcape_perturb::hessian::{Eigenpairs, Hvp, LanczosOptions, top_eigenpairs};
+use toposcape_perturb::hessian::{
+    HessianAnalysis, HessianOptions, HessianStage, LanczosOptions, ProductMethod, analyse_hessian,
+};
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
 use toposcape_perturb::params::{ParamLayout, flatten};
 use toposcape_perturb::plan::{GridPlan, Plan, Region, Scatter, ScatteredPlan, norm};
@@ -330,6 +332,9 @@ struct Problem<M> {
     model: M,
     /// The loss on the plain device the model lives on.
     loss: Arc<dyn Fn(&M) -> Tensor<1> + Send + Sync>,
+    /// The loss's derivative along a tangent module's parameters (`grad L . v`), for exact
+    /// Hessian-vector products.
+    tangent_loss: Arc<TangentLoss<M>>,
     eval_data: Vec<(&'static str, NpyArray)>,
     kernel: Option<PinnKernel>,
     /// The PINN's shape and problem, for the batched evaluator.
@@ -337,6 +342,9 @@ struct Problem<M> {
     /// The UNet's shape, images and labels, for its batched evaluator.
     unet: Option<(UnetConfig, Tensor<4>, Tensor<3, Int>)>,
 }
+
+/// The directional derivative of a loss along a tangent module ([`ModuleLoss::with_tangent`]).
+type TangentLoss<M> = dyn Fn(&M, &M) -> Tensor<1> + Send + Sync;
 
 /// An array for an `.npz` file.
 enum NpyArray {
@@ -500,9 +508,11 @@ fn pinn_problem(
     ];
     let kernel = (backend == EvalBackend::Cpu).then(|| PinnKernel::new(&pinn, &convection));
     let batched = Some((pinn.clone(), convection.clone()));
+    let (tangent_problem, tangent_data) = (convection.clone(), data.clone());
     Ok(Problem {
         model,
         loss: Arc::new(move |m| convection.loss(m, &data).total),
+        tangent_loss: Arc::new(move |m, t| tangent_problem.loss_tangent(m, t, &tangent_data)),
         eval_data,
         kernel,
         pinn: batched,
@@ -552,9 +562,13 @@ fn unet_problem(
         ),
     ];
     let batched = Some((unet, images.clone(), labels.clone()));
+    let (tangent_images, tangent_labels) = (images.clone(), labels.clone());
     Ok(Problem {
         model,
         loss: Arc::new(move |m| m.loss(images.clone(), labels.clone())),
+        tangent_loss: Arc::new(move |m, t| {
+            m.loss_tangent(t, tangent_images.clone(), tangent_labels.clone())
+        }),
         eval_data,
         kernel: None,
         pinn: None,
@@ -709,26 +723,117 @@ struct ParamJson<'a> {
 
 #[derive(Serialize, Default)]
 struct HessianJson {
+    /// Whether the directions are the Hessian's top eigenvectors (`eigenvalues` and the rest).
     computed: bool,
     directions: String,
+    /// How the Hessian-vector products were computed: `exact` (reverse over forward) or
+    /// `finite-difference`.
+    products: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     eigenvalues: Vec<f64>,
     /// ||H v - lambda v|| of each pair (v a unit vector), each from one more Hessian-vector
     /// product.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     residuals: Vec<f64>,
-    /// The residuals divided by |lambda|: what the Lanczos tolerance (1e-3) bounds, as far as
-    /// the finite-difference products allow.
+    /// The residuals divided by |lambda|: what `tolerance` bounds when `converged`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     relative_residuals: Vec<f64>,
     hessian_vector_products: usize,
     lanczos_steps: usize,
+    /// Whether every pair's measured relative residual is at most `tolerance`.
     converged: bool,
-    finite_difference_step: f64,
+    tolerance: f64,
+    /// Finite-difference products only: their step, and along each eigenvector the relative
+    /// difference of the products at the step and twice it (of the order of their error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finite_difference_step: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    finite_difference_errors: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<TraceJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    density: Option<DensityJson>,
     seconds: f64,
     /// PCA only: the fraction of the trajectory's variance along each direction.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     explained_variance: Vec<f64>,
+}
+
+/// Hutchinson's trace estimate (PyHessian's `trace()`, a fixed number of Rademacher probes).
+#[derive(Serialize)]
+struct TraceJson {
+    estimate: f64,
+    standard_error: f64,
+    probes: usize,
+    /// z^T H z of each probe.
+    samples: Vec<f64>,
+}
+
+/// The eigenvalue density by stochastic Lanczos quadrature (PyHessian's `density()`).
+#[derive(Serialize)]
+struct DensityJson {
+    /// The density on a grid: (eigenvalue, density) rows.
+    file: &'static str,
+    probes: usize,
+    lanczos_steps: usize,
+    /// The standard deviation of the Gaussian each node is broadened by.
+    sigma: f64,
+    /// Per probe: the nodes (Ritz values) and weights (squared first components).
+    nodes: Vec<Vec<f64>>,
+    weights: Vec<Vec<f64>>,
+}
+
+/// The Lanczos steps of a quadrature's probes (each probe's node count).
+fn steps_of(quadrature: &toposcape_perturb::hessian::SpectralQuadrature) -> usize {
+    quadrature.nodes.first().map_or(0, Vec::len)
+}
+
+/// The density's file in the run directory.
+const DENSITY_FILE: &str = "spectral_density.npy";
+
+impl HessianJson {
+    /// What `hessian.json` says of an analysis.
+    fn new(directions: String, analysis: &HessianAnalysis, options: &HessianOptions) -> Self {
+        let mut json = HessianJson {
+            directions,
+            products: analysis.method.name(),
+            hessian_vector_products: analysis.products,
+            tolerance: options.eigenpairs.as_ref().map_or(0.0, |l| l.tol),
+            finite_difference_errors: analysis.product_errors.clone(),
+            ..HessianJson::default()
+        };
+        if let ProductMethod::FiniteDifference { step } = analysis.method {
+            json.finite_difference_step = Some(step);
+        }
+        if let Some(pairs) = &analysis.eigenpairs {
+            json.computed = true;
+            json.eigenvalues = pairs.values.clone();
+            json.residuals = pairs.residuals.clone();
+            json.relative_residuals = pairs
+                .residuals
+                .iter()
+                .zip(&pairs.values)
+                .map(|(r, v)| r / v.abs().max(f64::MIN_POSITIVE))
+                .collect();
+            json.lanczos_steps = pairs.steps;
+            json.converged = pairs.converged;
+        }
+        json.trace = analysis.trace.as_ref().map(|t| TraceJson {
+            estimate: t.estimate,
+            standard_error: t.standard_error,
+            probes: t.samples.len(),
+            samples: t.samples.clone(),
+        });
+        json.density = analysis.density.as_ref().map(|d| DensityJson {
+            file: DENSITY_FILE,
+            probes: d.quadrature.nodes.len(),
+            lanczos_steps: steps_of(&d.quadrature),
+            sigma: d.sigma,
+            nodes: d.quadrature.nodes.clone(),
+            weights: d.quadrature.weights.clone(),
+        });
+        json
+    }
 }
 
 /// Points per stored chunk: at least 64 chunks, so every worker stays busy to the end, and at
@@ -754,11 +859,13 @@ impl Analyze<'_> {
             let loss = Arc::clone(&p.loss);
             ModuleLoss::new(&p.model, &self.device, move |m: &M| loss(m))
         };
-        let mut reference = model_loss(&problem);
+        let tangent_loss = Arc::clone(&problem.tangent_loss);
+        let mut reference =
+            model_loss(&problem).with_tangent(move |m: &M, t: &M| tangent_loss(m, t));
         let loss_at_theta0 = reference.loss(&theta0);
 
         // Directions.
-        let (rows, hessian) = self.directions(&layout, &theta0, &mut reference)?;
+        let (rows, analysis, hessian) = self.directions(&layout, &theta0, &mut reference)?;
         let directions = Directions::from_rows(&rows);
         let theta0_norm = norm(&theta0);
         let half = if landscape.relative {
@@ -987,6 +1094,44 @@ impl Analyze<'_> {
             title: format!("{title}: {name}"),
             ..FigureOptions::default()
         };
+        if let Some(density) = &analysis.density {
+            let rows: Vec<f64> = density
+                .grid
+                .iter()
+                .zip(&density.density)
+                .flat_map(|(x, d)| [*x, *d])
+                .collect();
+            files.write("--out", &path(DENSITY_FILE), |w| {
+                write_npy(w, &[density.grid.len(), 2], &rows)
+            })?;
+            // On a log scale, as PyHessian draws it, floored at 1e-10 of the peak so the
+            // tails between separated eigenvalues stay on the chart.
+            let peak = density.density.iter().copied().fold(0.0f64, f64::max);
+            let series = render::Series {
+                name: format!(
+                    "{} probes x {} Lanczos steps, sigma {:.2e}",
+                    density.quadrature.nodes.len(),
+                    steps_of(&density.quadrature),
+                    density.sigma
+                ),
+                points: density
+                    .grid
+                    .iter()
+                    .zip(&density.density)
+                    .map(|(x, d)| (*x, d.max(1e-10 * peak)))
+                    .collect(),
+            };
+            let png = render::curve_png(
+                &[series],
+                "eigenvalue",
+                "density",
+                &FigureOptions {
+                    log_scale: true,
+                    ..figure("Hessian eigenvalue density")
+                },
+            )?;
+            files.bytes("--out", &path("spectral_density.png"), png)?;
+        }
         let png = render::profile_png(&profile, &figure("Topological landscape profile"))?;
         files.bytes("--out", &path("profile.png"), png)?;
         let svg = render::profile_svg(&profile, &figure("Topological landscape profile"))?;
@@ -1041,20 +1186,47 @@ impl Analyze<'_> {
                 "absolute".into()
             }
         );
+        let list = |values: &[f64]| {
+            values
+                .iter()
+                .map(|v| format!("{v:.3e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if hessian.computed {
-            let list = |values: &[f64]| {
-                values
-                    .iter()
-                    .map(|v| format!("{v:.3e}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
             println!(
-                "hessian      eigenvalues {} (relative residuals {}; {} Hessian-vector products, {:.1} s)",
+                "hessian      eigenvalues {} (relative residuals {}, {}; {} {} Hessian-vector products in all, {:.1} s)",
                 list(&hessian.eigenvalues),
                 list(&hessian.relative_residuals),
+                if hessian.converged {
+                    format!("converged to {:.0e}", hessian.tolerance)
+                } else {
+                    format!(
+                        "NOT converged to {:.0e} in {} Lanczos steps",
+                        hessian.tolerance, hessian.lanczos_steps
+                    )
+                },
                 hessian.hessian_vector_products,
+                hessian.products,
                 hessian.seconds
+            );
+        }
+        if !hessian.finite_difference_errors.is_empty() {
+            println!(
+                "             finite differences (no exact product for this model): relative errors of about {}",
+                list(&hessian.finite_difference_errors)
+            );
+        }
+        if let Some(trace) = &hessian.trace {
+            println!(
+                "spectrum     trace {:.4e} +- {:.1e} (Hutchinson, {} probes){}",
+                trace.estimate,
+                trace.standard_error,
+                trace.probes,
+                hessian.density.as_ref().map_or(String::new(), |d| format!(
+                    "; density from {} probes x {} Lanczos steps in {DENSITY_FILE}",
+                    d.probes, d.lanczos_steps
+                ))
             );
         }
         println!(
@@ -1114,67 +1286,60 @@ impl Analyze<'_> {
         }
     }
 
-    /// The directions as rows, and what `hessian.json` says about them.
+    /// The directions as rows, the Hessian's analysis (its top eigenpairs when they are the
+    /// directions, its trace and density as `[hessian]` asks) and what `hessian.json` says.
     fn directions<L: LandscapeModel>(
         &self,
         layout: &ParamLayout,
         theta0: &[f32],
         model: &mut L,
-    ) -> Result<(Vec<Vec<f64>>, HessianJson)> {
+    ) -> Result<(Vec<Vec<f64>>, HessianAnalysis, HessianJson)> {
         let dims = self.config.landscape.dims;
         let started = Instant::now();
-        let mut info = HessianJson {
-            directions: self.kind.name(),
-            ..HessianJson::default()
+        let h = &self.config.hessian;
+        // The finite-difference step for models without exact products (toposcape's own have
+        // them), measured on the shipped models: the sharp PINN is best at 1e-3, the ReLU UNet
+        // at 1e-2 (and off by 5-16% there: differences of gradients across ReLU kinks).
+        let step = match self.config.task {
+            Task::PinnConvection => 1e-3,
+            Task::UnetShapes | Task::UnetPet => 1e-2,
         };
+        let options = HessianOptions {
+            eigenpairs: (self.kind == DirectionKind::Hessian).then_some(LanczosOptions {
+                k: dims,
+                tol: h.tolerance,
+                max_steps: h.max_steps,
+                seed: self.config.seed,
+            }),
+            step,
+            trace_probes: h.trace_probes,
+            density_probes: h.density_probes,
+            density_steps: h.density_steps,
+            seed: self.config.seed,
+            ..HessianOptions::default()
+        };
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_style(
+            ProgressStyle::with_template("hessian {spinner} {msg} · {elapsed}")
+                .expect("a valid template"),
+        );
+        let analysis = analyse_hessian(model, theta0, &options, |stage, products| {
+            let what = match stage {
+                HessianStage::Eigenpairs => "top eigenpairs",
+                HessianStage::Trace => "trace",
+                HessianStage::Density => "spectral density",
+            };
+            spinner.set_message(format!("{what}: {products} Hessian-vector products"));
+        });
+        spinner.finish_and_clear();
+        let mut info = HessianJson::new(self.kind.name(), &analysis, &options);
         let rows = match &self.kind {
-            DirectionKind::Hessian => {
-                let spinner = ProgressBar::new_spinner();
-                spinner.set_style(
-                    ProgressStyle::with_template("hessian {spinner} {msg} · {elapsed}")
-                        .expect("a valid template"),
-                );
-                // The finite-difference step, per model, by measurement on the shipped models
-                // (true relative residuals of the top 4 pairs over steps 1e-4 to 3e-1): the
-                // sharp PINN (top eigenvalue 1.5e4) is best at 1e-3 (residuals 9e-6 to 3e-3;
-                // 1e-2 gave up to 0.14 from truncation), the ReLU UNet at 1e-2 to 3e-2 (5-16%
-                // at best: differences of f32 gradients across ReLU kinks are noisy at every
-                // step; only an exact, double-backward product would do better).
-                let eps = match self.config.task {
-                    Task::PinnConvection => 1e-3,
-                    Task::UnetShapes | Task::UnetPet => 1e-2,
-                };
-                let mut hvp = Hvp::new(model, theta0, eps);
-                let options = LanczosOptions {
-                    k: dims,
-                    seed: self.config.seed,
-                    ..LanczosOptions::default()
-                };
-                let pairs: Eigenpairs = top_eigenpairs(
-                    theta0.len(),
-                    |v| {
-                        let r = hvp.apply(v);
-                        spinner.set_message(format!("{} Hessian-vector products", hvp.count));
-                        r
-                    },
-                    &options,
-                );
-                spinner.finish_and_clear();
-                info.computed = true;
-                info.eigenvalues = pairs.values.clone();
-                info.residuals = pairs.residuals.clone();
-                info.relative_residuals = pairs
-                    .residuals
-                    .iter()
-                    .zip(&pairs.values)
-                    .map(|(r, v)| r / v.abs().max(f64::MIN_POSITIVE))
-                    .collect();
-                info.hessian_vector_products = pairs.products;
-                info.lanczos_steps = pairs.steps;
-                info.converged = pairs.converged;
-                info.finite_difference_step = eps;
-                pairs.vectors
-            }
+            DirectionKind::Hessian => analysis
+                .eigenpairs
+                .as_ref()
+                .expect("asked for")
+                .vectors
+                .clone(),
             DirectionKind::Random => {
                 let mut rows: Vec<Vec<f64>> =
                     filter_normalised(layout, theta0, dims, self.config.seed, burn_filter_axis)
@@ -1211,7 +1376,7 @@ impl Analyze<'_> {
             DirectionKind::File(path) => read_directions(path, dims, theta0.len())?,
         };
         info.seconds = started.elapsed().as_secs_f64();
-        Ok((rows, info))
+        Ok((rows, analysis, info))
     }
 
     /// The run's checkpoints as flat vectors, in epoch order.
@@ -1252,11 +1417,12 @@ impl Analyze<'_> {
     }
 }
 
-/// The config's sections that define the loss (everything but `[landscape]` and `[training]`),
-/// as TOML, for the store's fingerprint.
+/// The config's sections that define the loss (everything but `[landscape]`, `[hessian]` and
+/// `[training]`), as TOML, for the store's fingerprint.
 fn model_section_toml(config: &RunConfig) -> String {
     let mut copy = config.clone();
     copy.landscape = Default::default();
+    copy.hessian = Default::default();
     copy.training = Default::default();
     copy.to_toml()
 }

@@ -50,6 +50,38 @@ pub struct RunConfig {
     pub training: TrainingSection,
     #[serde(default)]
     pub landscape: LandscapeSection,
+    #[serde(default)]
+    pub hessian: HessianSection,
+}
+
+/// The Hessian at theta0 (`toposcape analyze`): its top eigenvectors (with `landscape.directions
+/// = "hessian"`), its trace and its eigenvalue density, all from exact Hessian-vector products.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HessianSection {
+    /// Lanczos converges when every pair's measured residual |H v - lambda v| is at most this
+    /// times |lambda|.
+    pub tolerance: f64,
+    /// The most Lanczos steps (one Hessian-vector product each).
+    pub max_steps: usize,
+    /// Rademacher probes of Hutchinson's trace estimate (0: no trace).
+    pub trace_probes: usize,
+    /// Probes of the stochastic Lanczos quadrature of the eigenvalue density (0: no density).
+    pub density_probes: usize,
+    /// Lanczos steps of each density probe.
+    pub density_steps: usize,
+}
+
+impl Default for HessianSection {
+    fn default() -> Self {
+        HessianSection {
+            tolerance: 1e-3,
+            max_steps: 100,
+            trace_probes: 16,
+            density_probes: 1,
+            density_steps: 24,
+        }
+    }
 }
 
 /// How the landscape is sampled (`toposcape analyze`; its flags override these).
@@ -289,11 +321,13 @@ impl Default for TrainingSection {
     }
 }
 
-/// Whether two configs train the same model the same way (their `[landscape]` sections aside).
+/// Whether two configs train the same model the same way (their `[landscape]` and `[hessian]`
+/// sections aside).
 pub fn same_model_and_training(a: &RunConfig, b: &RunConfig) -> bool {
     let strip = |c: &RunConfig| {
         let mut c = c.clone();
         c.landscape = LandscapeSection::default();
+        c.hessian = HessianSection::default();
         c
     };
     strip(a) == strip(b)
@@ -429,6 +463,23 @@ impl RunConfig {
         positive("training.lbfgs_iterations", t.lbfgs_iterations)?;
         positive("training.lbfgs_history", t.lbfgs_history)?;
         self.check_landscape()?;
+        let h = &self.hessian;
+        if !(h.tolerance.is_finite() && h.tolerance > 0.0) {
+            return Err((
+                "hessian.tolerance".into(),
+                format!("expected a positive finite number, got {}", h.tolerance),
+            ));
+        }
+        positive("hessian.max_steps", h.max_steps)?;
+        if h.density_probes > 0 && h.density_steps < 2 {
+            return Err((
+                "hessian.density_steps".into(),
+                format!(
+                    "expected at least 2 Lanczos steps per density probe, got {}",
+                    h.density_steps
+                ),
+            ));
+        }
         if let Some(p) = &self.pinn {
             let w = &p.widths;
             if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {
@@ -699,6 +750,18 @@ mod tests {
             (
                 "task = \"pinn-convection\"\n[landscape]\npoint = 3\n",
                 "key landscape",
+            ),
+            (
+                "task = \"pinn-convection\"\n[hessian]\ntolerance = 0\n",
+                "key hessian.tolerance",
+            ),
+            (
+                "task = \"pinn-convection\"\n[hessian]\ndensity_steps = 1\n",
+                "key hessian.density_steps",
+            ),
+            (
+                "task = \"pinn-convection\"\n[hessian]\nprobes = 3\n",
+                "key hessian",
             ),
         ];
         for (text, expected) in cases {

@@ -7,6 +7,7 @@
 
 use burn::prelude::*;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
+use toposcape_perturb::tangent::accurate_row_means;
 
 use crate::convection::ConvectionConfig;
 use crate::kernel::{Layer, dense_layers, parameter_count, stacked_rows};
@@ -155,7 +156,10 @@ impl PinnBatched {
             }
         }
         let (u, tangent) = out.expect("at least one layer");
-        let mean_square = |t: Tensor<3>| t.powi_scalar(2).mean_dim(1).reshape([b]);
+        let mean_square = |t: Tensor<3>| {
+            let n = t.dims()[1];
+            accurate_row_means(t.powi_scalar(2).reshape([b, n]))
+        };
         let residual = mean_square(tangent);
         let initial = mean_square(u.clone().slice([0..b, nc..nc + ni, 0..1]) - self.target.clone());
         let boundary = mean_square(

@@ -9,6 +9,7 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use toposcape_perturb::tangent::{self, Dual};
 
 /// The shape of the MLP.
 #[derive(Config, Debug)]
@@ -52,7 +53,45 @@ pub fn fast_tanh<const D: usize>(z: Tensor<D>) -> Tensor<D> {
     (e + 1.0).recip().mul_scalar(-2.0).add_scalar(1.0)
 }
 
+/// [`fast_tanh`] on dual tensors: the same operations for the value, and the tangent
+/// `4 e / (e + 1)^2 z'` (`sech^2 z z'`, free of the cancellation of `1 - tanh^2` near
+/// saturation).
+pub fn fast_tanh_dual<const D: usize>(z: Dual<D>) -> Dual<D> {
+    z.mul_scalar(2.0)
+        .exp()
+        .add_scalar(1.0)
+        .recip()
+        .mul_scalar(-2.0)
+        .add_scalar(1.0)
+}
+
 impl Pinn {
+    /// `u` at `inputs` and, with `along` (input tangents, one row per point), its derivative
+    /// along them (`(beta, 1)` at every point gives `u_t + beta u_x`), each with its tangent
+    /// along the parameters of `tangent` (a copy of the network holding a direction): the
+    /// pieces of the loss's directional derivative, and of exact Hessian-vector products.
+    pub fn forward_dual(
+        &self,
+        tangent: &Pinn,
+        inputs: Tensor<2>,
+        along: Option<Tensor<2>>,
+    ) -> (Dual<2>, Option<Dual<2>>) {
+        let mut h = Dual::constant(inputs);
+        let mut derivative = along.map(Dual::constant);
+        let last = self.layers.len() - 1;
+        for (i, (layer, direction)) in self.layers.iter().zip(&tangent.layers).enumerate() {
+            let weight = tangent::parameter(&layer.weight, &direction.weight);
+            h = tangent::linear(layer, Some(direction), h);
+            derivative = derivative.map(|d| d.matmul(weight));
+            if i < last {
+                h = fast_tanh_dual(h);
+                let slope = h.clone().square().mul_scalar(-1.0).add_scalar(1.0);
+                derivative = derivative.map(|d| d * slope);
+            }
+        }
+        (h, derivative)
+    }
+
     /// `u` at the points `inputs` (`[N, 2]`, columns x and t).
     pub fn forward(&self, inputs: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;
@@ -69,7 +108,7 @@ impl Pinn {
     /// `u`, `u_x` and `u_t` at the points `inputs` (`[N, 2]`, columns x and t).
     pub fn forward_with_derivatives(&self, inputs: Tensor<2>) -> WithDerivatives {
         let [n, _] = inputs.dims();
-        let device = inputs.device();
+        let (device, dtype) = (inputs.device(), inputs.dtype());
         // The tangents of the inputs: d(x, t)/dx = (1, 0), d(x, t)/dt = (0, 1).
         let direction = |column: usize| {
             let mut unit = vec![0.0f32; 2];
@@ -77,6 +116,7 @@ impl Pinn {
             Tensor::<1>::from_floats(unit.as_slice(), &device)
                 .reshape([1, 2])
                 .repeat_dim(0, n)
+                .cast(dtype)
         };
         let (mut h, mut dx, mut dt) = (inputs, direction(0), direction(1));
         let last = self.layers.len() - 1;

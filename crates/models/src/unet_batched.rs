@@ -14,6 +14,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use toposcape_perturb::params::ParamLayout;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
+use toposcape_perturb::tangent::{accurate_row_means, group_means};
 
 use crate::batched::{PointBatch, losses};
 use crate::unet::UnetConfig;
@@ -108,8 +109,8 @@ impl UnetBatched {
         let [n, c, h, w] = x.dims();
         let groups = b * self.norm_groups;
         let x = x.reshape([n, groups, c / groups * h * w]);
-        let centred = x.clone() - x.mean_dim(2);
-        let variance = centred.clone().powi_scalar(2).mean_dim(2);
+        let centred = x.clone() - group_means(x);
+        let variance = group_means(centred.clone().powi_scalar(2));
         let x = (centred / variance.add_scalar(NORM_EPSILON).sqrt()).reshape([n, c, h, w]);
         let (gamma, _) = self.param(theta, &format!("{name}.gamma"));
         let (beta, _) = self.param(theta, &format!("{name}.beta"));
@@ -166,8 +167,8 @@ impl UnetBatched {
             .repeat_dim(1, b);
         // Mean cross-entropy per model over its N x H x W pixels.
         let picked = log_p.gather(2, labels).swap_dims(0, 1);
-        let loss = picked.reshape([b, n * height * width]).mean_dim(1).neg();
-        losses(loss.reshape([b]))
+        let loss = accurate_row_means(picked.reshape([b, n * height * width])).neg();
+        losses(loss)
     }
 }
 

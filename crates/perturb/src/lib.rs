@@ -5,7 +5,10 @@
 //!   flattening, loading a vector back, gradients as a vector);
 //! - [`model`]: the [`model::LandscapeModel`] trait (loss, gradient and batched losses at any
 //!   parameter vector) with a generic one-point implementation for any burn module;
-//! - [`hessian`]: Hessian-vector products and Lanczos for the top eigenpairs;
+//! - [`tangent`]: forward-mode tangents through burn's layers, for exact Hessian-vector
+//!   products by reverse over forward;
+//! - [`hessian`]: Hessian-vector products (exact, or finite differences with a measured error),
+//!   Lanczos for the top eigenpairs, Hutchinson's trace and the spectral density;
 //! - [`directions`]: seeded filter-normalised random directions;
 //! - [`plan`]: sampling plans: grids of 1 to 8 axes, and scattered (Sobol or random) points
 //!   with their k-nearest-neighbour graph;
@@ -21,3 +24,4 @@ pub mod plan;
 pub mod random;
 pub mod sample;
 pub mod store;
+pub mod tangent;

@@ -4,7 +4,8 @@ use burn::module::Module;
 use burn::prelude::*;
 
 use crate::params::{
-    ParamLayout, flat_gradient, flatten, load_flat_trainable, load_flat_values, to_vec,
+    ParamLayout, flat_gradient, flatten, load_flat_constant, load_flat_trainable, load_flat_values,
+    to_vec,
 };
 
 /// A loss that can be evaluated at any parameter vector of a fixed layout.
@@ -29,7 +30,24 @@ pub trait LandscapeModel {
     fn losses(&mut self, thetas: &[Vec<f32>]) -> Vec<f64> {
         thetas.iter().map(|t| self.loss(t)).collect()
     }
+
+    /// Whether [`LandscapeModel::hessian_vector_product`] is exact (not `None`).
+    fn has_exact_products(&self) -> bool {
+        false
+    }
+
+    /// `H v`, the Hessian of the loss at `theta` times `v`, computed exactly (up to rounding),
+    /// or `None` when the model has no exact product; [`crate::hessian::Hvp`] then takes
+    /// central differences of gradients instead.
+    fn hessian_vector_product(&mut self, _theta: &[f32], _v: &[f32]) -> Option<Vec<f32>> {
+        None
+    }
 }
+
+/// The directional derivative of a module's loss along a tangent module's parameters
+/// (`grad L(model) . tangent`), built with [`crate::tangent`]: what makes a [`ModuleLoss`]'s
+/// Hessian-vector products exact.
+pub type TangentLoss<M> = Box<dyn Fn(&M, &M) -> Tensor<1> + Send + Sync>;
 
 /// Any burn module with a loss function, one point at a time: the fallback that lets a user's
 /// own model be analysed.
@@ -40,6 +58,10 @@ pub struct ModuleLoss<M, F> {
     plain: Option<M>,
     /// A copy on the autodiff device, for gradients.
     tracked: Option<M>,
+    /// With a tangent loss: a copy whose parameters hold the product's direction, constants on
+    /// the autodiff device.
+    direction: Option<M>,
+    tangent_loss: Option<TangentLoss<M>>,
     device: Device,
     loss: F,
 }
@@ -65,9 +87,24 @@ where
             theta0,
             plain: Some(model.clone()),
             tracked: Some(tracked),
+            direction: None,
+            tangent_loss: None,
             device: device.clone(),
             loss,
         }
+    }
+
+    /// Exact Hessian-vector products by reverse over forward: `tangent_loss(model, tangent)`
+    /// must return `grad L(model) . tangent`, the loss's derivative along the parameters of
+    /// `tangent` (a copy of the module holding the direction), computed from `model`'s tracked
+    /// parameters with [`crate::tangent`]. One backward pass of it is `H v`.
+    pub fn with_tangent(
+        mut self,
+        tangent_loss: impl Fn(&M, &M) -> Tensor<1> + Send + Sync + 'static,
+    ) -> Self {
+        self.direction = self.plain.clone();
+        self.tangent_loss = Some(Box::new(tangent_loss));
+        self
     }
 }
 
@@ -102,6 +139,28 @@ where
         let value = f64::from(to_vec(loss)[0]);
         self.tracked = Some(model);
         (value, gradient)
+    }
+
+    fn has_exact_products(&self) -> bool {
+        self.tangent_loss.is_some()
+    }
+
+    fn hessian_vector_product(&mut self, theta: &[f32], v: &[f32]) -> Option<Vec<f32>> {
+        let tangent_loss = self.tangent_loss.as_ref()?;
+        let device = self.device.clone().autodiff();
+        let model = load_flat_trainable(
+            self.tracked.take().expect("model"),
+            Tensor::<1>::from_floats(theta, &device),
+        );
+        let direction = load_flat_constant(
+            self.direction.take().expect("model"),
+            Tensor::<1>::from_floats(v, &device),
+        );
+        let directional = tangent_loss(&model, &direction);
+        let product = flat_gradient(&model, &directional.backward());
+        self.tracked = Some(model);
+        self.direction = Some(direction);
+        Some(product)
     }
 }
 

@@ -115,28 +115,47 @@ pub fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 /// # Panics
 /// If `flat` is shorter than the layout.
 pub fn load_flat<M: Module>(module: M, flat: Tensor<1>) -> M {
-    load(module, flat, false)
+    load(module, flat, Requires::Keep)
 }
 
 /// Like [`load_flat`], but every float parameter becomes a fresh leaf that requires gradients
 /// (`flat` must be on an autodiff device): the way to differentiate a loss with respect to
 /// parameters loaded from a vector, whatever state the module was in.
 pub fn load_flat_trainable<M: Module>(module: M, flat: Tensor<1>) -> M {
-    load(module, flat, true)
+    load(module, flat, Requires::Gradient)
 }
 
-fn load<M: Module>(module: M, flat: Tensor<1>, trainable: bool) -> M {
+/// Like [`load_flat`], but no parameter requires gradients: a module of constants, such as the
+/// tangent module of [`crate::tangent`] on an autodiff device.
+pub fn load_flat_constant<M: Module>(module: M, flat: Tensor<1>) -> M {
+    load(module, flat, Requires::Nothing)
+}
+
+/// Whether loaded parameters require gradients.
+#[derive(Clone, Copy, PartialEq)]
+enum Requires {
+    /// As the parameter they replace did.
+    Keep,
+    Gradient,
+    Nothing,
+}
+
+fn load<M: Module>(module: M, flat: Tensor<1>, requires: Requires) -> M {
     struct Load {
         flat: Tensor<1>,
         offset: usize,
-        trainable: bool,
+        requires: Requires,
     }
     impl ModuleMapper for Load {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             param.map(|old| {
                 let shape = old.shape();
                 let numel = shape.num_elements();
-                let require_grad = self.trainable || old.is_require_grad();
+                let require_grad = match self.requires {
+                    Requires::Keep => old.is_require_grad(),
+                    Requires::Gradient => true,
+                    Requires::Nothing => false,
+                };
                 let new = self
                     .flat
                     .clone()
@@ -155,7 +174,7 @@ fn load<M: Module>(module: M, flat: Tensor<1>, trainable: bool) -> M {
     module.map(&mut Load {
         flat,
         offset: 0,
-        trainable,
+        requires,
     })
 }
 
@@ -167,27 +186,50 @@ pub fn load_flat_values<M: Module>(module: M, flat: &[f32], device: &Device) -> 
 /// The gradient of a loss with respect to `module`'s float parameters, as one flat vector in
 /// [`ParamLayout`] order; zero for parameters the loss does not depend on.
 pub fn flat_gradient<M: Module>(module: &M, grads: &Gradients) -> Vec<f32> {
+    to_vec(flat_gradient_tensor(module, grads))
+}
+
+/// [`flat_gradient`] as one tensor, in the parameters' own float type (float64 parameters give
+/// a float64 gradient).
+pub fn flat_gradient_tensor<M: Module>(module: &M, grads: &Gradients) -> Tensor<1> {
     struct Grad<'a> {
         grads: &'a Gradients,
-        out: Vec<f32>,
+        parts: Vec<Tensor<1>>,
     }
     impl ModuleVisitor for Grad<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let value = param.val();
-            match value.grad(self.grads) {
-                Some(g) => self.out.extend(to_vec(g)),
-                None => self
-                    .out
-                    .extend(std::iter::repeat_n(0.0, value.shape().num_elements())),
-            }
+            let gradient = value
+                .grad(self.grads)
+                .unwrap_or_else(|| value.inner().zeros_like());
+            self.parts.push(gradient.flatten(0, D - 1));
         }
     }
     let mut visitor = Grad {
         grads,
-        out: Vec::new(),
+        parts: Vec::new(),
     };
     module.visit(&mut visitor);
-    visitor.out
+    Tensor::cat(visitor.parts, 0)
+}
+
+/// A float64 vector on `device`, whatever the device's default float type: for computations
+/// checked against independent float64 ones.
+pub fn tensor_f64(values: &[f64], device: &Device) -> Tensor<1> {
+    Tensor::from_data(
+        burn::tensor::TensorData::new(values.to_vec(), [values.len()]),
+        burn::tensor::TensorCreationOptions::new(device.clone())
+            .with_dtype(burn::tensor::DType::F64),
+    )
+}
+
+/// A tensor's values as f64.
+pub fn to_f64s<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .expect("float tensor data converts to f64")
 }
 
 #[cfg(test)]
