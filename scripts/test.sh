@@ -16,6 +16,16 @@ for arg in "$@"; do
     esac
 done
 
+# The float64 checks of tests/python/ (the models written again with numpy and autograd) run in a
+# venv outside the clone, made once and reused: numpy, scipy and autograd, a few tens of MB.
+venv="${TOPOSCAPE_VENV:-$HOME/.cache/toposcape-venv}"
+if ! "$venv/bin/python" -c "import numpy, scipy, autograd" >/dev/null 2>&1; then
+    echo "== python venv for tests/python ($venv)"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+fi
+export TOPOSCAPE_PYTHON="$venv/bin/python"
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings are errors)"

@@ -30,7 +30,7 @@ use toposcape_perturb::hessian::{
     HessianAnalysis, HessianOptions, HessianStage, LanczosOptions, ProductMethod, analyse_hessian,
 };
 use toposcape_perturb::model::{LandscapeModel, ModuleLoss};
-use toposcape_perturb::params::{ParamLayout, flatten};
+use toposcape_perturb::params::{ParamLayout, flatten, widest_float};
 use toposcape_perturb::plan::{GridPlan, Plan, Region, Scatter, ScatteredPlan, norm};
 use toposcape_perturb::sample::{Directions, OnDevice, Perturbed, PointEvaluator, sample};
 use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
@@ -335,6 +335,8 @@ struct Problem<M> {
     /// The loss's derivative along a tangent module's parameters (`grad L . v`), for exact
     /// Hessian-vector products.
     tangent_loss: Arc<TangentLoss<M>>,
+    /// The float type the loss is computed in (its data's).
+    dtype: burn::tensor::DType,
     eval_data: Vec<(&'static str, NpyArray)>,
     kernel: Option<PinnKernel>,
     /// The PINN's shape and problem, for the batched evaluator.
@@ -508,11 +510,16 @@ fn pinn_problem(
     ];
     let kernel = (backend == EvalBackend::Cpu).then(|| PinnKernel::new(&pinn, &convection));
     let batched = Some((pinn.clone(), convection.clone()));
+    // In float64 where the device has it (not on wgpu): in f32 the loss near a trained minimum
+    // is 1e-4 off (toposcape_models::kernel says why).
+    let dtype = widest_float(device);
+    let data = data.cast(dtype);
     let (tangent_problem, tangent_data) = (convection.clone(), data.clone());
     Ok(Problem {
         model,
         loss: Arc::new(move |m| convection.loss(m, &data).total),
         tangent_loss: Arc::new(move |m, t| tangent_problem.loss_tangent(m, t, &tangent_data)),
+        dtype,
         eval_data,
         kernel,
         pinn: batched,
@@ -569,6 +576,8 @@ fn unet_problem(
         tangent_loss: Arc::new(move |m, t| {
             m.loss_tangent(t, tangent_images.clone(), tangent_labels.clone())
         }),
+        // f32: the UNet's losses agree with float64 to 1e-6 in f32 already.
+        dtype: burn::tensor::DType::F32,
         eval_data,
         kernel: None,
         pinn: None,
@@ -857,7 +866,7 @@ impl Analyze<'_> {
         let theta0 = flatten(&problem.model);
         let model_loss = |p: &Problem<M>| {
             let loss = Arc::clone(&p.loss);
-            ModuleLoss::new(&p.model, &self.device, move |m: &M| loss(m))
+            ModuleLoss::new(&p.model, &self.device, move |m: &M| loss(m)).with_dtype(p.dtype)
         };
         let tangent_loss = Arc::clone(&problem.tangent_loss);
         let mut reference =
@@ -953,7 +962,7 @@ impl Analyze<'_> {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| {
                         let mut k = kernel.clone();
-                        Perturbed::new(move |t: &[f32]| k.loss(t), &theta0, &directions)
+                        Perturbed::new(move |t: &[f64]| k.loss(t) as f32, &theta0, &directions)
                     })
                     .collect();
                 plan.sample(&store, workers, &progress)?

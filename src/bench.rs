@@ -679,7 +679,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let mut workers: Vec<_> = (0..threads)
                 .map(|_| {
                     let mut k = PinnKernel::new(&pinn, &convection);
-                    Perturbed::new(move |t: &[f32]| k.loss(t), &theta0, &directions)
+                    Perturbed::new(move |t: &[f64]| k.loss(t) as f32, &theta0, &directions)
                 })
                 .collect();
             let per = sizes.kernel_points.div_ceil(threads);

@@ -76,3 +76,26 @@ pub fn csv_fields(line: &str) -> Vec<String> {
     }
     fields
 }
+
+/// Runs one of the float64 checks of `tests/python/` (`script` and its arguments) with the
+/// Python that `scripts/test.sh` prepares (`TOPOSCAPE_PYTHON`: a venv with numpy, scipy and
+/// autograd), or `python3`. Panics with the script's output unless it exits 0; returns its
+/// standard output.
+pub fn python_check(script: &str, args: &[&str]) -> String {
+    let python = std::env::var("TOPOSCAPE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let output = Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (scripts/test.sh sets TOPOSCAPE_PYTHON)"));
+    let text = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "{script} {args:?} failed (pip install -r tests/python/requirements.txt):\n{text}"
+    );
+    print!("{text}");
+    stdout(&output)
+}

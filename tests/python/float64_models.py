@@ -16,9 +16,14 @@ import struct
 import tomllib
 from pathlib import Path
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
+
+try:  # autograd for the Hessian-vector products; plain numpy evaluates the losses without it
+    import autograd
+    import autograd.numpy as anp
+except ImportError:  # pragma: no cover - e.g. on a GPU machine with numpy alone
+    autograd = None
+    anp = np
 
 
 def read_safetensors(path):
@@ -58,7 +63,7 @@ class Run:
         self.data = dict(np.load(run / "eval_data.npz"))
         task = self.config["task"]
         self.loss = pinn_loss(self) if task == "pinn-convection" else unet_loss(self)
-        self._hvp = autograd.hessian_vector_product(self.loss)
+        self._hvp = autograd and autograd.hessian_vector_product(self.loss)
 
     def unflatten(self, theta):
         out = {}
@@ -68,6 +73,8 @@ class Run:
         return out
 
     def hvp(self, theta, v):
+        if self._hvp is None:
+            raise SystemExit("Hessian-vector products need the autograd package (pip install autograd)")
         return self._hvp(theta, v)
 
     def point(self, index):

@@ -6,6 +6,8 @@
 //! the B coordinates go to the device and the B losses come back.
 
 use burn::prelude::*;
+use burn::tensor::DType;
+use toposcape_perturb::params::widest_float;
 use toposcape_perturb::sample::{Directions, PointEvaluator};
 use toposcape_perturb::tangent::accurate_row_means;
 
@@ -17,18 +19,27 @@ use crate::pinn::{PinnConfig, fast_tanh};
 /// landscape points as one matrix product there. Shared by the batched evaluators.
 pub(crate) struct PointBatch {
     device: Device,
+    dtype: DType,
     theta0: Tensor<1>,
     /// `[dims, P]`.
     directions: Tensor<2>,
 }
 
 impl PointBatch {
-    pub(crate) fn new(theta0: &[f32], directions: &Directions, device: &Device) -> Self {
+    /// theta0 and the directions on `device`, the parameter vectors computed in `dtype`.
+    pub(crate) fn new(
+        theta0: &[f32],
+        directions: &Directions,
+        device: &Device,
+        dtype: DType,
+    ) -> Self {
         PointBatch {
             device: device.clone(),
-            theta0: Tensor::from_floats(theta0, device),
+            dtype,
+            theta0: Tensor::<1>::from_floats(theta0, device).cast(dtype),
             directions: Tensor::<1>::from_floats(directions.values.as_slice(), device)
-                .reshape([directions.count, directions.len]),
+                .reshape([directions.count, directions.len])
+                .cast(dtype),
         }
     }
 
@@ -38,7 +49,9 @@ impl PointBatch {
         let dims = self.directions.dims()[0];
         let b = coords.len() / dims;
         let c: Vec<f32> = coords.iter().map(|&x| x as f32).collect();
-        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device).reshape([b, dims]);
+        let c = Tensor::<1>::from_floats(c.as_slice(), &self.device)
+            .reshape([b, dims])
+            .cast(self.dtype);
         self.theta0.clone().unsqueeze_dim::<2>(0) + c.matmul(self.directions.clone())
     }
 
@@ -85,7 +98,9 @@ pub struct PinnBatched {
 
 impl PinnBatched {
     /// The evaluator for `theta0` and `directions` of the network `pinn` on `convection`, with
-    /// `batch` points per pass, on `device` (a plain device, not an autodiff one).
+    /// `batch` points per pass, on `device` (a plain device, not an autodiff one), in float64
+    /// where the device has it ([`widest_float`]): in f32 the loss near a trained minimum is
+    /// 1e-4 off (see [`crate::kernel`]).
     pub fn new(
         pinn: &PinnConfig,
         convection: &ConvectionConfig,
@@ -102,11 +117,16 @@ impl PinnBatched {
         );
         let (rows, [nc, ni, nb], target) = stacked_rows(convection);
         let count = rows.len() / 2;
+        let dtype = widest_float(device);
         PinnBatched {
-            points: PointBatch::new(theta0, directions, device),
+            points: PointBatch::new(theta0, directions, device, dtype),
             layers,
-            rows: Tensor::<1>::from_floats(rows.as_slice(), device).reshape([count, 2]),
-            target: Tensor::<1>::from_floats(target.as_slice(), device).reshape([1, ni, 1]),
+            rows: Tensor::<1>::from_floats(rows.as_slice(), device)
+                .reshape([count, 2])
+                .cast(dtype),
+            target: Tensor::<1>::from_floats(target.as_slice(), device)
+                .reshape([1, ni, 1])
+                .cast(dtype),
             collocation: nc,
             initial: ni,
             boundary: nb,

@@ -73,6 +73,19 @@ fn points(pairs: &[(f64, f64)], device: &Device) -> Tensor<2> {
     Tensor::<1>::from_floats(flat.as_slice(), device).reshape([pairs.len(), 2])
 }
 
+impl ConvectionData {
+    /// The same points as `dtype` tensors (float64 for losses accurate near a minimum).
+    pub fn cast(self, dtype: burn::tensor::DType) -> Self {
+        ConvectionData {
+            collocation: self.collocation.cast(dtype),
+            initial: self.initial.cast(dtype),
+            initial_target: self.initial_target.cast(dtype),
+            boundary_left: self.boundary_left.cast(dtype),
+            boundary_right: self.boundary_right.cast(dtype),
+        }
+    }
+}
+
 /// The loss and its three terms (each a mean of squares), as one-element tensors.
 #[derive(Debug, Clone)]
 pub struct LossTerms {
@@ -320,15 +333,7 @@ mod tests {
             .with_collocation_points(32)
             .with_initial_points(16)
             .with_boundary_points(8);
-        let data = config.data(&device);
-        let f64s = |t: &Tensor<2>| t.clone().cast(burn::tensor::DType::F64);
-        let data = ConvectionData {
-            collocation: f64s(&data.collocation),
-            initial: f64s(&data.initial),
-            initial_target: f64s(&data.initial_target),
-            boundary_left: f64s(&data.boundary_left),
-            boundary_right: f64s(&data.boundary_right),
-        };
+        let data = config.data(&device).cast(burn::tensor::DType::F64);
         let (c2, d2) = (config.clone(), data.clone());
         crate::float64::check_exact_products(
             &model,

@@ -23,7 +23,7 @@ fn compare(pinn: PinnConfig, convection: ConvectionConfig, seed: u64) {
             .map(|t| t + (scale * random.normal()) as f32)
             .collect();
         let expected = burn.loss(&theta);
-        let got = f64::from(kernel.loss(&theta));
+        let got = kernel.loss(&theta);
         let relative = (got - expected).abs() / expected.abs();
         assert!(
             relative < 1e-5,
@@ -73,7 +73,7 @@ fn batched_and_on_device_evaluators_equal_the_one_point_ones() {
     let coords: Vec<f64> = (0..26).map(|i| (i as f64 - 12.0) * 0.37).collect();
     let mut expected = vec![0.0f32; 13];
     let mut kernel = PinnKernel::new(&pinn, &convection);
-    Perturbed::new(|t: &[f32]| kernel.loss(t), &theta0, &directions)
+    Perturbed::new(|t: &[f64]| kernel.loss(t) as f32, &theta0, &directions)
         .evaluate(&coords, &mut expected);
     for batch in [1, 5, 13] {
         let mut got = vec![0.0f32; 13];

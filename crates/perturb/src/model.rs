@@ -2,10 +2,11 @@
 
 use burn::module::Module;
 use burn::prelude::*;
+use burn::tensor::DType;
 
 use crate::params::{
-    ParamLayout, flat_gradient, flatten, load_flat_constant, load_flat_trainable, load_flat_values,
-    to_vec,
+    ParamLayout, flat_gradient, flatten, load_flat, load_flat_constant, load_flat_trainable,
+    tensor_f64, to_f64s,
 };
 
 /// A loss that can be evaluated at any parameter vector of a fixed layout.
@@ -21,6 +22,13 @@ pub trait LandscapeModel {
 
     /// The loss at `theta`.
     fn loss(&mut self, theta: &[f32]) -> f64;
+
+    /// The loss at a float64 parameter vector (a landscape point, [`crate::sample`]). The
+    /// default rounds it to f32; a model that computes in float64 takes it as it is.
+    fn loss_at(&mut self, theta: &[f64]) -> f64 {
+        let rounded: Vec<f32> = theta.iter().map(|&x| x as f32).collect();
+        self.loss(&rounded)
+    }
 
     /// The loss and its gradient at `theta`.
     fn loss_and_gradient(&mut self, theta: &[f32]) -> (f64, Vec<f32>);
@@ -63,6 +71,8 @@ pub struct ModuleLoss<M, F> {
     direction: Option<M>,
     tangent_loss: Option<TangentLoss<M>>,
     device: Device,
+    /// The float type the parameters are loaded in.
+    dtype: DType,
     loss: F,
 }
 
@@ -90,8 +100,29 @@ where
             direction: None,
             tangent_loss: None,
             device: device.clone(),
+            dtype: DType::F32,
             loss,
         }
+    }
+
+    /// Parameters loaded as `dtype` (float64 where f32 losses are not accurate enough; the
+    /// loss's data must be of the same type). The default is f32.
+    pub fn with_dtype(mut self, dtype: DType) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// The loss with the plain copy's parameters replaced by `vector`.
+    fn loss_of(&mut self, vector: Tensor<1>) -> f64 {
+        let model = load_flat(self.plain.take().expect("model"), vector);
+        let value = to_f64s((self.loss)(&model))[0];
+        self.plain = Some(model);
+        value
+    }
+
+    /// `theta` as a tensor of the loss's float type on `device`.
+    fn vector(&self, theta: &[f32], device: &Device) -> Tensor<1> {
+        Tensor::<1>::from_floats(theta, device).cast(self.dtype)
     }
 
     /// Exact Hessian-vector products by reverse over forward: `tangent_loss(model, tangent)`
@@ -122,21 +153,24 @@ where
     }
 
     fn loss(&mut self, theta: &[f32]) -> f64 {
-        let model = load_flat_values(self.plain.take().expect("model"), theta, &self.device);
-        let value = f64::from(to_vec((self.loss)(&model))[0]);
-        self.plain = Some(model);
-        value
+        let vector = self.vector(theta, &self.device);
+        self.loss_of(vector)
+    }
+
+    fn loss_at(&mut self, theta: &[f64]) -> f64 {
+        let vector = tensor_f64(theta, &self.device).cast(self.dtype);
+        self.loss_of(vector)
     }
 
     fn loss_and_gradient(&mut self, theta: &[f32]) -> (f64, Vec<f32>) {
         let device = self.device.clone().autodiff();
         let model = load_flat_trainable(
             self.tracked.take().expect("model"),
-            Tensor::<1>::from_floats(theta, &device),
+            self.vector(theta, &device),
         );
         let loss = (self.loss)(&model);
         let gradient = flat_gradient(&model, &loss.backward());
-        let value = f64::from(to_vec(loss)[0]);
+        let value = to_f64s(loss)[0];
         self.tracked = Some(model);
         (value, gradient)
     }
@@ -150,11 +184,11 @@ where
         let device = self.device.clone().autodiff();
         let model = load_flat_trainable(
             self.tracked.take().expect("model"),
-            Tensor::<1>::from_floats(theta, &device),
+            self.vector(theta, &device),
         );
         let direction = load_flat_constant(
             self.direction.take().expect("model"),
-            Tensor::<1>::from_floats(v, &device),
+            self.vector(v, &device),
         );
         let directional = tangent_loss(&model, &direction);
         let product = flat_gradient(&model, &directional.backward());

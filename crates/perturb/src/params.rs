@@ -223,6 +223,17 @@ pub fn tensor_f64(values: &[f64], device: &Device) -> Tensor<1> {
     )
 }
 
+/// The widest float type `device` computes in: float64 where it has it (burn's CPU backends),
+/// else f32 (wgpu: WGSL has no f64).
+pub fn widest_float(device: &Device) -> burn::tensor::DType {
+    use burn::tensor::{DType, FloatDType};
+    if device.supports_dtype(FloatDType::F64) {
+        DType::F64
+    } else {
+        DType::F32
+    }
+}
+
 /// A tensor's values as f64.
 pub fn to_f64s<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
     tensor

@@ -45,15 +45,18 @@ impl Directions {
         &self.values[i * self.len..(i + 1) * self.len]
     }
 
-    /// `theta0 + sum_i coords[i] * d_i` into `out`, in f32, adding the directions in order:
-    /// the one definition of a landscape point that every evaluator uses.
-    pub fn perturb_into(&self, theta0: &[f32], coords: &[f64], out: &mut [f32]) {
+    /// `theta0 + sum_i coords[i] * d_i` into `out`, in float64, adding the directions in
+    /// order: the one definition of a landscape point that the host evaluators use (theta0 and
+    /// the directions are f32 values; the point is not rounded to f32, which would move a loss
+    /// away from theta0 by up to 3e-5 of itself).
+    pub fn perturb_into(&self, theta0: &[f32], coords: &[f64], out: &mut [f64]) {
         debug_assert_eq!(coords.len(), self.count);
-        out.copy_from_slice(theta0);
+        for (o, &t) in out.iter_mut().zip(theta0) {
+            *o = f64::from(t);
+        }
         for (i, &c) in coords.iter().enumerate() {
-            let c = c as f32;
             for (o, &d) in out.iter_mut().zip(self.row(i)) {
-                *o += c * d;
+                *o += c * f64::from(d);
             }
         }
     }
@@ -74,10 +77,10 @@ pub struct Perturbed<'a, F> {
     loss: F,
     theta0: &'a [f32],
     directions: &'a Directions,
-    theta: Vec<f32>,
+    theta: Vec<f64>,
 }
 
-impl<'a, F: FnMut(&[f32]) -> f32 + Send> Perturbed<'a, F> {
+impl<'a, F: FnMut(&[f64]) -> f32 + Send> Perturbed<'a, F> {
     pub fn new(loss: F, theta0: &'a [f32], directions: &'a Directions) -> Self {
         assert_eq!(
             theta0.len(),
@@ -99,12 +102,12 @@ impl<'a> Perturbed<'a, ()> {
         mut model: L,
         theta0: &'a [f32],
         directions: &'a Directions,
-    ) -> Perturbed<'a, impl FnMut(&[f32]) -> f32 + Send + 'a> {
-        Perturbed::new(move |theta| model.loss(theta) as f32, theta0, directions)
+    ) -> Perturbed<'a, impl FnMut(&[f64]) -> f32 + Send + 'a> {
+        Perturbed::new(move |theta| model.loss_at(theta) as f32, theta0, directions)
     }
 }
 
-impl<F: FnMut(&[f32]) -> f32 + Send> PointEvaluator for Perturbed<'_, F> {
+impl<F: FnMut(&[f64]) -> f32 + Send> PointEvaluator for Perturbed<'_, F> {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
         let dims = self.directions.count;
         for (point, slot) in coords.chunks_exact(dims).zip(out) {
@@ -225,10 +228,10 @@ mod tests {
     impl PointEvaluator for (Bowl, Directions) {
         fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
             let theta0 = [1.0f32, 2.0, 3.0];
-            let mut theta = [0.0f32; 3];
+            let mut theta = [0.0f64; 3];
             for (point, slot) in coords.chunks_exact(self.1.count).zip(out) {
                 self.1.perturb_into(&theta0, point, &mut theta);
-                *slot = theta.iter().map(|t| t * t).sum();
+                *slot = theta.iter().map(|t| t * t).sum::<f64>() as f32;
             }
         }
     }
@@ -236,7 +239,7 @@ mod tests {
     #[test]
     fn perturb_adds_the_directions_in_order() {
         let d = Directions::from_rows(&[vec![1.0f32, 0.0, 0.0], vec![0.0f32, 0.5, 0.5]]);
-        let mut out = [0.0f32; 3];
+        let mut out = [0.0f64; 3];
         d.perturb_into(&[1.0, 2.0, 3.0], &[2.0, -2.0], &mut out);
         assert_eq!(out, [3.0, 1.0, 2.0]);
     }
