@@ -168,3 +168,125 @@ fn hessian_vector_products_match_the_analytic_hessian() {
     // The caller's model was never modified.
     assert_eq!(flatten(&model), before);
 }
+
+/// The quartic's directional derivative along the tangent module's `x` (`v`):
+/// `sum(x^3 v) + v^T A x`.
+fn quartic_tangent(m: &Quartic, t: &Quartic) -> Tensor<1> {
+    let (x, v) = (m.x.val(), t.x.val());
+    let device = x.device();
+    let a = Tensor::<1>::from_floats(matrix_a().as_slice(), &device).reshape([N, N]);
+    let ax = a.matmul(x.clone().reshape([N, 1])).reshape([N]);
+    (x.powi_scalar(3) * v.clone()).sum() + (ax * v).sum()
+}
+
+#[test]
+fn exact_products_the_trace_and_the_density_of_a_known_hessian() {
+    use toposcape_perturb::hessian::{HessianOptions, ProductMethod, analyse_hessian};
+
+    let device = Device::flex();
+    let x0 = [0.5f32, -1.0, 0.25, 1.5, -0.75, 0.1];
+    let model = Quartic {
+        x: Param::from_tensor(Tensor::<1>::from_floats(x0.as_slice(), &device)),
+    };
+    let h = analytic_hessian(&x0);
+    let mut exact_model =
+        ModuleLoss::new(&model, &device, quartic_loss).with_tangent(quartic_tangent);
+    assert!(exact_model.has_exact_products());
+    let mut hvp = Hvp::new(&mut exact_model, &x0, 1e-2);
+    assert_eq!(hvp.method(), ProductMethod::Exact);
+    // The exact trace: sum of e_i . H e_i, from N exact products, equals the analytic one.
+    let mut trace_by_products = 0.0;
+    for i in 0..N {
+        let mut e = vec![0.0; N];
+        e[i] = 1.0;
+        let column = hvp.apply(&e);
+        for (j, value) in column.iter().enumerate() {
+            assert!((value - h[(j, i)]).abs() < 1e-5 * h[(j, i)].abs().max(1.0));
+        }
+        trace_by_products += column[i];
+    }
+    let exact_trace = h.trace();
+    assert!((trace_by_products - exact_trace).abs() < 1e-5 * exact_trace);
+    assert!(
+        hvp.error_estimate(&[1.0; N]).is_none(),
+        "exact products have no error estimate"
+    );
+
+    let options = HessianOptions {
+        trace_probes: 200,
+        density_probes: 50,
+        density_steps: N,
+        ..HessianOptions::default()
+    };
+    let analysis = analyse_hessian(&mut exact_model, &x0, &options, |_, _| {});
+    assert_eq!(analysis.method, ProductMethod::Exact);
+    let pairs = analysis.eigenpairs.as_ref().unwrap();
+    assert!(pairs.converged);
+    let trace = analysis.trace.as_ref().unwrap();
+    let z = (trace.estimate - exact_trace) / trace.standard_error;
+    eprintln!(
+        "trace {} +- {} against {exact_trace} (z = {z:.2})",
+        trace.estimate, trace.standard_error
+    );
+    assert!(z.abs() < 2.0, "the trace is {z:.2} standard errors off");
+    assert_eq!(trace.samples.len(), 200);
+    // The density integrates to 1 and its mean times N is a Hutchinson estimate of the trace
+    // (each probe's quadrature mean is v^T H v for its unit probe, exactly with N steps).
+    let density = analysis.density.as_ref().unwrap();
+    let dx = density.grid[1] - density.grid[0];
+    let integral: f64 = density.density.iter().sum::<f64>() * dx;
+    assert!((integral - 1.0).abs() < 1e-6, "{integral}");
+    let mean: f64 = density
+        .grid
+        .iter()
+        .zip(&density.density)
+        .map(|(x, d)| x * d)
+        .sum::<f64>()
+        * dx;
+    let samples: Vec<f64> = density
+        .quadrature
+        .nodes
+        .iter()
+        .zip(&density.quadrature.weights)
+        .map(|(l, w)| N as f64 * l.iter().zip(w).map(|(l, w)| l * w).sum::<f64>())
+        .collect();
+    let sample_mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    assert!((mean * N as f64 - sample_mean).abs() < 1e-6 * sample_mean.abs());
+    let spread = (samples
+        .iter()
+        .map(|s| (s - sample_mean).powi(2))
+        .sum::<f64>()
+        / (samples.len() - 1) as f64
+        / samples.len() as f64)
+        .sqrt();
+    assert!(
+        (sample_mean - exact_trace).abs() < 3.0 * spread,
+        "density mean x N = {sample_mean} vs trace {exact_trace} (+- {spread})"
+    );
+    // N Lanczos steps of a probe are the whole spectrum: its nodes are the eigenvalues.
+    let mut eigenvalues: Vec<f64> = SymmetricEigen::new(h.clone())
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    eigenvalues.sort_by(f64::total_cmp);
+    let mut nodes = density.quadrature.nodes[0].clone();
+    nodes.sort_by(f64::total_cmp);
+    for (a, b) in nodes.iter().zip(&eigenvalues) {
+        assert!(
+            (a - b).abs() < 1e-4 * b.abs().max(1.0),
+            "node {a} vs eigenvalue {b}"
+        );
+    }
+
+    // Without a tangent the products are central differences, with a measured error.
+    let mut differences = ModuleLoss::new(&model, &device, quartic_loss);
+    let analysis = analyse_hessian(&mut differences, &x0, &HessianOptions::default(), |_, _| {});
+    assert_eq!(
+        analysis.method,
+        ProductMethod::FiniteDifference { step: 1e-3 }
+    );
+    let errors = &analysis.product_errors;
+    assert_eq!(errors.len(), 4);
+    assert!(errors.iter().all(|e| *e > 0.0 && *e < 1e-2), "{errors:?}");
+}
