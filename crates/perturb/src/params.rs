@@ -223,11 +223,20 @@ pub fn tensor_f64(values: &[f64], device: &Device) -> Tensor<1> {
     )
 }
 
-/// The widest float type `device` computes in: float64 where it has it (burn's CPU backends),
-/// else f32 (wgpu: WGSL has no f64).
+/// The widest float type `device` computes in exactly: float64 on burn's CPU backends (flex,
+/// ndarray), f32 elsewhere. wgpu is f32 even where the adapter reports float64 (lavapipe does):
+/// measured on burn 0.22.1 with lavapipe, the PINN's batched loss in f64 on wgpu came out 1.98
+/// where the CPU gives 1.20, and a one-point pass failed wgpu's validation (a buffer bound with
+/// 4 bytes where the shader expects 8).
 pub fn widest_float(device: &Device) -> burn::tensor::DType {
+    use burn::backend::DispatchDevice;
     use burn::tensor::{DType, FloatDType};
-    if device.supports_dtype(FloatDType::F64) {
+    let inner = device.clone().without_autodiff();
+    let cpu = matches!(
+        inner.as_dispatch(),
+        DispatchDevice::Flex(_) | DispatchDevice::NdArray(_)
+    );
+    if cpu && inner.supports_dtype(FloatDType::F64) {
         DType::F64
     } else {
         DType::F32
@@ -286,6 +295,15 @@ mod tests {
         );
         assert_eq!(layout.len(), 28);
         assert_eq!(layout.len(), net(&device).num_params());
+    }
+
+    #[test]
+    #[allow(deprecated)] // burn 0.22 deprecates ndarray; it stays a backend we support.
+    fn the_cpu_backends_compute_in_float64() {
+        use burn::tensor::DType;
+        for device in [Device::flex(), Device::ndarray(), Device::flex().autodiff()] {
+            assert_eq!(widest_float(&device), DType::F64, "{device:?}");
+        }
     }
 
     #[test]
