@@ -17,7 +17,7 @@
 #      the GPU beside toposcape's wgpu path, whose landscape is checked against the CPU
 #      kernel's (max relative difference)                      -> peers.json, peers.txt
 #   4. analyze --backend wgpu on a 41^2 grid, every point recomputed in float64 with numpy
-#      (tests/python/recompute_pinn.py --all)                  -> accuracy.txt
+#      (tests/python/recompute_landscape.py --all)             -> accuracy.txt
 # Each step has its own time limit, so a slow or failing step leaves the others' files.
 # A dry run on a machine without a GPU (lavapipe, a debug build, small sizes):
 #   TOPOSCAPE=target/debug/toposcape BENCH_ARGS="--quick --repeats 1" PEER_DEVICE=cpu \
@@ -87,5 +87,5 @@ echo "== 4. the GPU's landscape against float64, every point of a 41^2 grid"
 rm -rf /tmp/toposcape-gpu-landscape
 timeout 60 "$BIN" analyze models/pinn-beta1 --directions random --points 41 --backend wgpu \
     --out /tmp/toposcape-gpu-landscape 2>&1 | tee "$OUT/accuracy.txt"
-timeout 60 "$python" tests/python/recompute_pinn.py /tmp/toposcape-gpu-landscape --all 2>&1 \
+timeout 60 "$python" tests/python/recompute_landscape.py /tmp/toposcape-gpu-landscape --all 2>&1 \
     | tee -a "$OUT/accuracy.txt"

@@ -22,7 +22,7 @@ use toposcape_models::batched::PinnBatched;
 use toposcape_models::kernel::{PinnKernel, stacked_row_count};
 use toposcape_models::unet_batched::UnetBatched;
 use toposcape_perturb::directions::unit_rows;
-use toposcape_perturb::hessian::{Hvp, LanczosOptions, top_eigenpairs};
+use toposcape_perturb::hessian::{Hvp, LanczosOptions, ProductMethod, top_eigenpairs};
 use toposcape_perturb::model::ModuleLoss;
 use toposcape_perturb::params::flatten;
 use toposcape_perturb::plan::norm;
@@ -725,19 +725,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     // Hessian-vector products and the top four eigenpairs of the PINN on each backend (the
     // eigenpairs on flex alone with --quick: tens of seconds on a CPU Vulkan adapter).
-    let mut hvp_baseline = None;
+    let (mut gradient_baseline, mut hvp_baseline) = (None, None);
     for (name, device) in &devices {
         device.seed(0);
         let model = pinn.init(device);
         let theta0 = flatten(&model);
         let data = convection.data(device);
-        let problem = convection.clone();
-        let mut loss = ModuleLoss::new(&model, device, move |m| problem.loss(m, &data).total);
+        let (problem, tangent_problem, tangent_data) =
+            (convection.clone(), convection.clone(), data.clone());
+        let mut loss = ModuleLoss::new(&model, device, move |m| problem.loss(m, &data).total)
+            .with_tangent(move |m, t| tangent_problem.loss_tangent(m, t, &tangent_data));
         let lanczos = !sizes.quick || *name == "flex";
-        let index = hessian_figures(
+        let (gradients, exact) = hessian_figures(
             &mut bench, "pinn", name, &mut loss, &theta0, sizes.hvps, 1e-3, lanczos,
         )?;
-        bench.against(index, &mut hvp_baseline);
+        bench.against(gradients, &mut gradient_baseline);
+        bench.against(exact, &mut hvp_baseline);
     }
 
     // The UNet, one point at a time on each backend.
@@ -746,7 +749,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let images = unet_config.landscape.max_images;
     let train_set = unet_config.shapes_config().generate().0;
     let mut unet_baseline = None;
-    let mut unet_hvp_baseline = None;
+    let (mut unet_gradient_baseline, mut unet_hvp_baseline) = (None, None);
     for (name, device) in &devices {
         device.seed(0);
         let model = unet.init(device);
@@ -791,12 +794,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         // The UNet's Hessian on flex, and on a GPU: ndarray took 187 s for the top four pairs
         // (0.18 HVP/s, 0.09x flex, 2026-11-29), a CPU adapter longer.
         if *name == "flex" || *name == "wgpu-gpu" {
+            use toposcape_models::unet::Unet;
             let (x, y) = train_set.batch(0, images.min(train_set.len()), device);
+            let (tx, ty) = (x.clone(), y.clone());
             let mut loss =
-                ModuleLoss::new(&model, device, move |m: &toposcape_models::unet::Unet| {
-                    m.loss(x.clone(), y.clone())
-                });
-            let index = hessian_figures(
+                ModuleLoss::new(&model, device, move |m: &Unet| m.loss(x.clone(), y.clone()))
+                    .with_tangent(move |m: &Unet, t: &Unet| {
+                        m.loss_tangent(t, tx.clone(), ty.clone())
+                    });
+            let (gradients, exact) = hessian_figures(
                 &mut bench,
                 "unet",
                 name,
@@ -806,7 +812,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 1e-2,
                 sizes.unet_lanczos,
             )?;
-            bench.against(index, &mut unet_hvp_baseline);
+            bench.against(gradients, &mut unet_gradient_baseline);
+            bench.against(exact, &mut unet_hvp_baseline);
         }
     }
 
@@ -893,8 +900,10 @@ fn wgpu_absence() -> String {
     }
 }
 
-/// HVPs per second on `backend`, and (with `lanczos`) the time and products of the top four
-/// eigenpairs; returns the index of the HVP/s figure.
+/// Gradients per second, exact Hessian-vector products per second (and how many gradients one
+/// costs), finite-difference products per second (two gradients each, compared with the exact
+/// ones) on `backend`, and (with `lanczos`) the time and products of the top four eigenpairs by
+/// exact products; returns the indices of the gradient and exact-product figures.
 #[allow(clippy::too_many_arguments)]
 fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
     bench: &mut Bench,
@@ -905,41 +914,73 @@ fn hessian_figures<L: toposcape_perturb::model::LandscapeModel>(
     hvps: usize,
     eps: f64,
     lanczos: bool,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let n = theta0.len();
     let v = unit_directions(1, n, 5).values;
     let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-    let index = bench.rate(group, "Hessian-vector products/s", backend, "HVP/s", || {
+    let gradients = bench.rate(group, "gradients/s", backend, "gradients/s", || {
+        for _ in 0..hvps {
+            std::hint::black_box(loss.loss_and_gradient(theta0));
+        }
+        hvps
+    });
+    let exact = bench.rate(group, "Hessian-vector products/s", backend, "HVP/s", || {
         let mut hvp = Hvp::new(&mut *loss, theta0, eps);
+        assert_eq!(
+            hvp.method(),
+            ProductMethod::Exact,
+            "the model has exact products"
+        );
         for _ in 0..hvps {
             std::hint::black_box(hvp.apply(&v));
         }
         hvps
     });
-    if !lanczos {
-        return Ok(index);
-    }
-    // One Lanczos run per repeat would dominate the UNet's time; one run, timed once.
-    let started = Instant::now();
-    let mut hvp = Hvp::new(&mut *loss, theta0, eps);
-    let pairs = top_eigenpairs(
-        n,
-        |x| hvp.apply(x),
-        &LanczosOptions {
-            k: 4,
-            seed: 0,
-            ..LanczosOptions::default()
-        },
-    );
-    let seconds = started.elapsed().as_secs_f64();
+    let cost = bench.figures[gradients].median / bench.figures[exact].median;
     bench.push(
         group,
-        &format!("seconds, top 4 eigenpairs ({} HVPs)", pairs.products),
+        "gradients per exact Hessian-vector product",
         backend,
-        "s",
-        vec![seconds],
+        "gradients",
+        vec![cost],
     );
-    Ok(index)
+    let differences = bench.rate(
+        group,
+        "Hessian-vector products/s, finite differences",
+        backend,
+        "HVP/s",
+        || {
+            let mut hvp = Hvp::finite_difference(&mut *loss, theta0, eps);
+            for _ in 0..hvps {
+                std::hint::black_box(hvp.apply(&v));
+            }
+            hvps
+        },
+    );
+    bench.compare(differences, exact);
+    if lanczos {
+        // One Lanczos run per repeat would dominate the UNet's time; one run, timed once.
+        let started = Instant::now();
+        let mut hvp = Hvp::new(&mut *loss, theta0, eps);
+        let pairs = top_eigenpairs(
+            n,
+            |x| hvp.apply(x),
+            &LanczosOptions {
+                k: 4,
+                seed: 0,
+                ..LanczosOptions::default()
+            },
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        bench.push(
+            group,
+            &format!("seconds, top 4 eigenpairs ({} exact HVPs)", pairs.products),
+            backend,
+            "s",
+            vec![seconds],
+        );
+    }
+    Ok((gradients, exact))
 }
 
 /// Floating-point operations of one PINN loss, as the kernel does them: a multiply and an add

@@ -292,11 +292,25 @@ pub fn run_report(dir: &Path) -> String {
             .collect();
         page.table(&["", "eigenvalue", "relative residual"], &rows);
         page.note(&format!(
-            "{} Hessian-vector products (finite differences of gradients, step {}), {} Lanczos \
-             steps, {} s.",
+            "{} Hessian-vector products in all ({}{}), {} Lanczos steps, {}converged to a \
+             relative residual of {}, {} s.",
             json_text(&hessian["hessian_vector_products"]),
-            json_text(&hessian["finite_difference_step"]),
+            json_text(&hessian["products"]),
+            if hessian["finite_difference_step"].is_null() {
+                String::new()
+            } else {
+                format!(
+                    " differences of gradients, step {}",
+                    json_text(&hessian["finite_difference_step"])
+                )
+            },
             json_text(&hessian["lanczos_steps"]),
+            if hessian["converged"] == true {
+                ""
+            } else {
+                "NOT "
+            },
+            json_text(&hessian["tolerance"]),
             json_text(&hessian["seconds"])
         ));
     } else if hessian.is_null() {
@@ -306,6 +320,26 @@ pub fn run_report(dir: &Path) -> String {
             "The directions are {}, not Hessian eigenvectors.",
             json_text(&hessian["directions"])
         ));
+    }
+    if !hessian["trace"].is_null() {
+        page.note(&format!(
+            "Trace {} +- {} (Hutchinson's estimate over {} Rademacher probes, with its standard \
+             error).",
+            json_text(&hessian["trace"]["estimate"]),
+            json_text(&hessian["trace"]["standard_error"]),
+            json_text(&hessian["trace"]["probes"])
+        ));
+    }
+    if dir.join("spectral_density.png").is_file() {
+        page.note(
+            "The eigenvalue density by stochastic Lanczos quadrature (PyHessian's density()): each \
+             probe's Ritz values weighted by the squared first components of their vectors, \
+             broadened by Gaussians; the numbers are in spectral_density.npy.",
+        );
+        page.image_file(
+            &dir.join("spectral_density.png"),
+            "Hessian eigenvalue density",
+        );
     }
 
     page.heading("Training");
@@ -318,7 +352,8 @@ pub fn run_report(dir: &Path) -> String {
     }
     page.note(
         "The numbers behind every figure are in this folder: landscape.npy, axes.json, \
-         directions.npy, hessian.json, tree.json, metrics.json, train_curve.csv.",
+         directions.npy, hessian.json, spectral_density.npy, tree.json, metrics.json, \
+         train_curve.csv.",
     );
     page.finish()
 }

@@ -654,6 +654,11 @@ fn numbers(dir: &Path) -> Numbers {
             text(&hessian["eigenvalues"][i]),
         ));
     }
+    out.push(("hessian_trace".into(), text(&hessian["trace"]["estimate"])));
+    out.push((
+        "hessian_trace_error".into(),
+        text(&hessian["trace"]["standard_error"]),
+    ));
     let metrics = read("metrics.json");
     for key in TOPOLOGY_METRICS.iter().chain(&["loss_max", "nonfinite"]) {
         out.push((key.to_string(), text(&metrics["metrics"][key])));
@@ -745,10 +750,12 @@ fn value_of(row: &[(String, String)], key: &str) -> Option<f64> {
         .and_then(|(_, v)| v.parse::<f64>().ok())
 }
 
-/// The columns of runs.csv plotted against the error: the topology metrics and the top
-/// Hessian eigenvalue.
+/// The columns of runs.csv plotted against the error: the topology metrics, the top Hessian
+/// eigenvalue and the Hessian's trace.
 fn scatter_metrics() -> impl Iterator<Item = &'static str> {
-    TOPOLOGY_METRICS.into_iter().chain(["eigenvalue_1"])
+    TOPOLOGY_METRICS
+        .into_iter()
+        .chain(["eigenvalue_1", "hessian_trace"])
 }
 
 /// The metrics of metrics.json that runs.csv and the scatter plots show.
@@ -825,7 +832,7 @@ fn scatter_png(
         Measure::RelativeError => "relative L2 error",
         Measure::MeanIou => "mean IoU",
     };
-    Ok(scatter_grid_png(&panels, 5, y_desc, &options)?)
+    Ok(scatter_grid_png(&panels, 6, y_desc, &options)?)
 }
 
 /// The diagram distances of two seeds' landscapes with all other values equal.

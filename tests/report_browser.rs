@@ -139,8 +139,8 @@ fn reports_load_in_headless_chromium() {
     // error.png, profiles.png, scatter.png.
     assert_eq!(check_loads(&sweep_report, &profile), 3);
     let run_report = out.join("runs/beta=1.0_seed=0/report.html");
-    // profile, merge tree, persistence, slices, training curve.
-    assert_eq!(check_loads(&run_report, &profile), 5);
+    // profile, merge tree, persistence, slices, Hessian eigenvalue density, training curve.
+    assert_eq!(check_loads(&run_report, &profile), 6);
 
     // Rendered, not blank: the run report's profile sits near the top and fills its basins
     // with blues.

@@ -52,6 +52,8 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         "final_loss",
         "relative_l2_error",
         "eigenvalue_1",
+        "hessian_trace",
+        "hessian_trace_error",
         "minima",
         "average_persistence",
         "smad_weighted",
@@ -76,6 +78,15 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
             cells[col("minima")],
             metrics["metrics"]["minima"].to_string()
         );
+        let hessian = json(&run.join("hessian.json"));
+        assert_eq!(
+            cells[col("hessian_trace")],
+            hessian["trace"]["estimate"].to_string()
+        );
+        assert_eq!(
+            cells[col("hessian_trace_error")],
+            hessian["trace"]["standard_error"].to_string()
+        );
         let config = fs::read_to_string(run.join("config.toml")).unwrap();
         let beta = cells[col("convection.beta")];
         assert!(config.contains(&format!("beta = {beta}")), "{config}");
@@ -98,13 +109,13 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         (png.info().width, png.info().height),
         (240 + 2 * 130, 200 + 2 * 70)
     );
-    // scatter.png: the ten metrics in two rows of five panels.
+    // scatter.png: the eleven metrics in two rows of six panels.
     let png = png::Decoder::new(std::io::Cursor::new(
         fs::read(out.join("scatter.png")).unwrap(),
     ))
     .read_info()
     .unwrap();
-    assert_eq!((png.info().width, png.info().height), (5 * 460, 2 * 360));
+    assert_eq!((png.info().width, png.info().height), (6 * 460, 2 * 360));
     // One pair of seeds per beta, compared by their diagrams: both distances finite, and the
     // 1-Wasserstein distance (a sum over the matching) at least the bottleneck (its largest
     // term).
