@@ -237,36 +237,58 @@ pub fn linear(layer: &Linear, tangent: Option<&Linear>, x: Dual<2>) -> Dual<2> {
     }
 }
 
-/// burn's `Conv2d`: `y = conv(x, W) + b`, `y' = conv(x', W) + conv(x, W') + b'`.
-pub fn conv2d(layer: &Conv2d, tangent: Option<&Conv2d>, x: Dual<4>) -> Dual<4> {
-    let parameters = tangent.map(|t| t.forward(x.value.clone()));
-    let input = x.tangent.map(|t| {
-        let mut unbiased = layer.clone();
-        unbiased.bias = None;
-        unbiased.forward(t)
-    });
+/// A convolution: linear in its input, and in its weight and bias together.
+trait Convolution: Clone {
+    fn apply(&self, x: Tensor<4>) -> Tensor<4>;
+    /// The same layer without its bias: the input's tangent goes through the weight alone.
+    fn unbiased(&self) -> Self;
+}
+
+impl Convolution for Conv2d {
+    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward(x)
+    }
+    fn unbiased(&self) -> Self {
+        let mut layer = self.clone();
+        layer.bias = None;
+        layer
+    }
+}
+
+impl Convolution for ConvTranspose2d {
+    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward(x)
+    }
+    fn unbiased(&self) -> Self {
+        let mut layer = self.clone();
+        layer.bias = None;
+        layer
+    }
+}
+
+/// `y = conv(x, W) + b`, `y' = conv(x', W) + conv(x, W') + b'`: the last two terms are the
+/// tangent layer applied to `x`.
+fn convolution<L: Convolution>(layer: &L, tangent: Option<&L>, x: Dual<4>) -> Dual<4> {
+    let parameters = tangent.map(|t| t.apply(x.value.clone()));
+    let input = x.tangent.map(|t| layer.unbiased().apply(t));
     Dual {
-        value: layer.forward(x.value),
+        value: layer.apply(x.value),
         tangent: add_tangents(parameters, input),
     }
 }
 
-/// burn's `ConvTranspose2d`, bilinear like [`conv2d`].
+/// burn's `Conv2d` on a dual tensor ([`convolution`]).
+pub fn conv2d(layer: &Conv2d, tangent: Option<&Conv2d>, x: Dual<4>) -> Dual<4> {
+    convolution(layer, tangent, x)
+}
+
+/// burn's `ConvTranspose2d` on a dual tensor ([`convolution`]).
 pub fn conv_transpose2d(
     layer: &ConvTranspose2d,
     tangent: Option<&ConvTranspose2d>,
     x: Dual<4>,
 ) -> Dual<4> {
-    let parameters = tangent.map(|t| t.forward(x.value.clone()));
-    let input = x.tangent.map(|t| {
-        let mut unbiased = layer.clone();
-        unbiased.bias = None;
-        unbiased.forward(t)
-    });
-    Dual {
-        value: layer.forward(x.value),
-        tangent: add_tangents(parameters, input),
-    }
+    convolution(layer, tangent, x)
 }
 
 /// The mean over the last axis of `[b, g, n]`, as `[b, g, 1]` ([`accurate_row_means`]).
