@@ -36,12 +36,13 @@ use toposcape_perturb::sample::{Directions, OnDevice, Perturbed, PointEvaluator,
 use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
-    Connectivity, Graph, Grid, MergeTree, ProfileOptions, TreeKind, landscape_profile,
+    Basins, Connectivity, ContourTree, Graph, Grid, MergeTree, Neighbourhood, ProfileOptions,
+    TreeKind, landscape_profile,
 };
 
 use crate::bail_input;
 use crate::config::{self, LandscapeSection, PlanName, RegionName, RunConfig, Task};
-use crate::documents::{MetricsDocument, TreeDocument};
+use crate::documents::{FieldTopology, MetricsDocument, TreeDocument};
 use crate::error::InputError;
 use crate::field::FieldValues;
 use crate::output::{Outputs, write_npy};
@@ -697,22 +698,44 @@ impl Sampling {
         sample(self.plan(), store, workers, progress)
     }
 
-    /// The field's shape, the connectivity's name and the join tree of `values`.
-    fn tree(&self, values: &[f32]) -> Result<(Vec<usize>, &'static str, MergeTree)> {
-        Ok(match self {
+    /// The field's shape, the connectivity's name, and the join tree, contour tree and basins
+    /// of `values`.
+    fn topology(&self, values: &[f32]) -> Result<LandscapeTopology> {
+        fn on<N: Neighbourhood>(
+            values: &[f32],
+            domain: &N,
+            shape: Vec<usize>,
+            connectivity: &'static str,
+        ) -> Result<LandscapeTopology> {
+            Ok(LandscapeTopology {
+                shape,
+                connectivity,
+                tree: MergeTree::compute(values, domain, TreeKind::Join)?,
+                contour: ContourTree::compute(values, domain)?,
+                basins: Basins::compute(values, domain)?,
+            })
+        }
+        match self {
             Sampling::Grid(grid) => {
                 let shape = grid.shape();
                 let domain = Grid::new(&shape, Connectivity::Freudenthal)?;
-                let tree = MergeTree::compute(values, &domain, TreeKind::Join)?;
-                (shape, "freudenthal", tree)
+                on(values, &domain, shape, "freudenthal")
             }
             Sampling::Scattered(_, _, edges) => {
                 let graph = Graph::from_edges(values.len(), edges)?;
-                let tree = MergeTree::compute(values, &graph, TreeKind::Join)?;
-                (vec![values.len()], "knn", tree)
+                on(values, &graph, vec![values.len()], "knn")
             }
-        })
+        }
     }
+}
+
+/// A sampled landscape's topology: what metrics.json and the figures are made of.
+struct LandscapeTopology {
+    shape: Vec<usize>,
+    connectivity: &'static str,
+    tree: MergeTree,
+    contour: ContourTree,
+    basins: Basins,
 }
 
 #[derive(Serialize)]
@@ -1027,7 +1050,13 @@ impl Analyze<'_> {
         let nonfinite = values.iter().filter(|v| !v.is_finite()).count();
 
         // Topology and files.
-        let (shape, connectivity, tree) = plan.tree(&values)?;
+        let LandscapeTopology {
+            shape,
+            connectivity,
+            tree,
+            contour,
+            basins,
+        } = plan.topology(&values)?;
         let profile = landscape_profile(&tree, &values, ProfileOptions::default())?;
         let out = &self.input.out;
         let mut files = Outputs::default();
@@ -1159,7 +1188,12 @@ impl Analyze<'_> {
             let png = render::landscape_png(&values, &shape, &figure(title))?;
             files.bytes("--out", &path("landscape.png"), png)?;
         }
-        let metrics = MetricsDocument::new("landscape.npy", &shape, connectivity, &tree, None);
+        let topology = FieldTopology {
+            tree: &tree,
+            contour: &contour,
+            basins: &basins,
+        };
+        let metrics = MetricsDocument::new("landscape.npy", &shape, connectivity, topology, None);
         files.write("--out", &path("metrics.json"), |w| json(w, &metrics))?;
         files.commit()?;
         store.remove()?;

@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use toposcape_topology::{Diagram, TreeKind, bottleneck_distance, wasserstein_distance};
+use toposcape_topology::{
+    Diagram, TreeKind, bottleneck_distance, wasserstein_distance, wasserstein_estimate,
+};
 
-use crate::documents::{DiagramJson, MetricsDocument, MetricsJson};
+use crate::bail_input;
+use crate::documents::{DiagramJson, FieldTopology, MetricsDocument, MetricsJson};
 use crate::error::InputError;
 use crate::topo::{Analysis, TreeOptions, format_value};
 
-/// The most finite diagram points (both diagrams together) whose distances are computed.
-pub const MAX_MATCHED_POINTS: usize = 2000;
+/// The most finite diagram points (both diagrams together) for `--exact`: the Hungarian
+/// method takes O(n^3) time (about 45 s for 3300 points here) and O(n^2) memory.
+pub const MAX_EXACT_POINTS: usize = 2000;
 
 /// Arguments of `toposcape compare`.
 #[derive(Debug, Args)]
@@ -26,6 +30,21 @@ pub struct CompareArgs {
     /// How fields are read and their trees computed (metrics files carry their own)
     #[command(flatten)]
     pub tree: TreeOptions,
+    /// The relative error the 1-Wasserstein distance is computed to (an auction whose dual
+    /// bound certifies it)
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.01, value_parser = parse_error)]
+    pub wasserstein_error: f64,
+    /// Compute the 1-Wasserstein distance exactly (the Hungarian method, for diagrams of at most
+    /// 2000 finite points together)
+    #[arg(long)]
+    pub exact: bool,
+}
+
+fn parse_error(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err("expected a fraction between 0 and 1, such as 0.01".into()),
+    }
 }
 
 /// Reads a metrics file, or analyses a field into the same document.
@@ -36,7 +55,7 @@ fn load(path: &Path, options: &TreeOptions) -> Result<MetricsDocument> {
     if text_start == Some(b'{') {
         let text = fs::read_to_string(path)
             .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-        return serde_json::from_str(&text).map_err(|e| {
+        return MetricsDocument::from_json(&text).map_err(|e| {
             InputError(format!(
                 "{}: not a metrics file written by toposcape topo --metrics: {e}",
                 path.display()
@@ -46,11 +65,16 @@ fn load(path: &Path, options: &TreeOptions) -> Result<MetricsDocument> {
     }
     let analysis = Analysis::run(path, options, TreeKind::Join)?;
     let simplified = analysis.simplified.as_ref().map(|(t, simple)| (*t, simple));
+    let (contour, basins) = analysis.contour_and_basins()?;
     Ok(MetricsDocument::new(
         &path.display().to_string(),
         &analysis.field.shape,
         analysis.connectivity.name(),
-        &analysis.tree,
+        FieldTopology {
+            tree: &analysis.tree,
+            contour: &contour,
+            basins: &basins,
+        },
         simplified,
     ))
 }
@@ -74,7 +98,25 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     if a.connectivity != b.connectivity {
         println!("note: the two trees use different connectivities");
     }
-    print_comparison(&a.metrics, &a.diagram, &b.metrics, &b.diagram);
+    let exact_points = |x: &DiagramJson, y: &DiagramJson| x.points.len() + y.points.len();
+    if args.exact {
+        let mut largest = exact_points(&a.diagram, &b.diagram);
+        if let (Some(sa), Some(sb)) = (&a.simplified, &b.simplified) {
+            largest = largest.max(exact_points(&sa.diagram, &sb.diagram));
+        }
+        if largest > MAX_EXACT_POINTS {
+            bail_input!(
+                "--exact: the diagrams have {largest} finite points together, at most \
+                 {MAX_EXACT_POINTS} for the exact method; drop --exact for the auction \
+                 (--wasserstein-error)"
+            );
+        }
+    }
+    let distances = Distances {
+        exact: args.exact,
+        error: args.wasserstein_error,
+    };
+    print_comparison(&a.metrics, &a.diagram, &b.metrics, &b.diagram, distances);
     match (&a.simplified, &b.simplified) {
         (Some(sa), Some(sb)) => {
             println!();
@@ -83,7 +125,13 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 format_value(sa.threshold),
                 format_value(sb.threshold)
             );
-            print_comparison(&sa.metrics, &sa.diagram, &sb.metrics, &sb.diagram);
+            print_comparison(
+                &sa.metrics,
+                &sa.diagram,
+                &sb.metrics,
+                &sb.diagram,
+                distances,
+            );
         }
         (None, None) => {}
         _ => {
@@ -98,7 +146,20 @@ fn shape_text(shape: &[usize]) -> String {
     dims.join(" x ")
 }
 
-fn print_comparison(a: &MetricsJson, da: &DiagramJson, b: &MetricsJson, db: &DiagramJson) {
+/// How the 1-Wasserstein distance is computed.
+#[derive(Clone, Copy)]
+struct Distances {
+    exact: bool,
+    error: f64,
+}
+
+fn print_comparison(
+    a: &MetricsJson,
+    da: &DiagramJson,
+    b: &MetricsJson,
+    db: &DiagramJson,
+    distances: Distances,
+) {
     /// One row: a count (printed as an integer) or a measurement.
     enum Cell {
         Count(usize),
@@ -134,6 +195,21 @@ fn print_comparison(a: &MetricsJson, da: &DiagramJson, b: &MetricsJson, db: &Dia
             Cell::Value(a.smad_weighted),
             Cell::Value(b.smad_weighted),
         ),
+        (
+            "merge_tree_smad",
+            Cell::Value(a.merge_tree_smad),
+            Cell::Value(b.merge_tree_smad),
+        ),
+        (
+            "merge_tree_smad_normalized",
+            Cell::Value(a.merge_tree_smad_normalized),
+            Cell::Value(b.merge_tree_smad_normalized),
+        ),
+        (
+            "merge_tree_smad_weighted",
+            Cell::Value(a.merge_tree_smad_weighted),
+            Cell::Value(b.merge_tree_smad_weighted),
+        ),
         ("loss_min", Cell::Value(a.loss_min), Cell::Value(b.loss_min)),
         ("loss_max", Cell::Value(a.loss_max), Cell::Value(b.loss_max)),
         (
@@ -152,7 +228,7 @@ fn print_comparison(a: &MetricsJson, da: &DiagramJson, b: &MetricsJson, db: &Dia
             Cell::Count(db.points.len() + db.essential.len()),
         ),
     ];
-    println!("{:<24} {:>16} {:>16} {:>16}", "", "A", "B", "B - A");
+    println!("{:<26} {:>16} {:>16} {:>16}", "", "A", "B", "B - A");
     for (name, x, y) in rows {
         let (x, y, difference) = match (x, y) {
             (Cell::Count(x), Cell::Count(y)) => (
@@ -167,25 +243,28 @@ fn print_comparison(a: &MetricsJson, da: &DiagramJson, b: &MetricsJson, db: &Dia
             }
             _ => unreachable!("both cells of a row have the same kind"),
         };
-        println!("{name:<24} {x:>16} {y:>16} {difference:>16}");
+        println!("{name:<26} {x:>16} {y:>16} {difference:>16}");
     }
     let (da, db) = (Diagram::from(da), Diagram::from(db));
-    let points = da.points.len() + db.points.len();
-    if points > MAX_MATCHED_POINTS {
-        println!(
-            "distances: not computed for {points} finite diagram points (at most {MAX_MATCHED_POINTS}: \
-             the exact matching takes O(n^3) time and O(n^2) memory); compare simplified trees (--simplify)"
-        );
-        return;
-    }
     println!(
-        "{:<24} {:>16}",
+        "{:<26} {:>16}  (exact)",
         "bottleneck distance",
         format_value(bottleneck_distance(&da, &db))
     );
-    println!(
-        "{:<24} {:>16}",
-        "1-Wasserstein distance",
-        format_value(wasserstein_distance(&da, &db))
-    );
+    if distances.exact {
+        println!(
+            "{:<26} {:>16}  (exact)",
+            "1-Wasserstein distance",
+            format_value(wasserstein_distance(&da, &db))
+        );
+    } else {
+        let estimate = wasserstein_estimate(&da, &db, distances.error);
+        println!(
+            "{:<26} {:>16}  (within {:.2}%, at least {})",
+            "1-Wasserstein distance",
+            format_value(estimate.value),
+            100.0 * estimate.relative_error,
+            format_value(estimate.lower_bound)
+        );
+    }
 }

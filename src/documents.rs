@@ -1,7 +1,7 @@
 //! The JSON documents toposcape writes: merge trees, profiles and metrics.
 
 use serde::{Deserialize, Serialize, Serializer};
-use toposcape_topology::{Diagram, MergeTree, Metrics, NodeKind, Profile};
+use toposcape_topology::{Basins, ContourTree, Diagram, MergeTree, Metrics, NodeKind, Profile};
 
 /// A value in JSON: a number when finite, else the string "nan", "inf" or "-inf" (which
 /// Python's `float()` reads back).
@@ -177,17 +177,30 @@ pub struct MetricsJson {
     pub average_persistence: Option<f64>,
     pub total_persistence: f64,
     pub max_persistence: Option<f64>,
+    /// Landscaper's SMADs, from the field's contour tree (null for a simplified tree).
     pub smad: Option<f64>,
     pub smad_normalized: Option<f64>,
     pub smad_weighted: Option<f64>,
+    /// Whether that contour tree's join and split trees are the field's (null without one).
+    #[serde(default)]
+    pub contour_tree_consistent: Option<bool>,
+    /// toposcape's SMADs on the merge tree.
+    #[serde(default)]
+    pub merge_tree_smad: Option<f64>,
+    #[serde(default)]
+    pub merge_tree_smad_normalized: Option<f64>,
+    #[serde(default)]
+    pub merge_tree_smad_weighted: Option<f64>,
     pub loss_min: Option<f64>,
     pub loss_max: Option<f64>,
     pub nonfinite: usize,
     pub largest_basins: Vec<u64>,
 }
 
-impl From<&Metrics> for MetricsJson {
-    fn from(m: &Metrics) -> Self {
+impl MetricsJson {
+    /// The document's form of `m`; `consistent` says whether the contour tree behind
+    /// Landscaper's SMADs is the field's (`None` when there was none).
+    fn new(m: &Metrics, consistent: Option<bool>) -> Self {
         Self {
             minima: m.minima,
             saddles: m.saddles,
@@ -197,6 +210,10 @@ impl From<&Metrics> for MetricsJson {
             smad: m.smad,
             smad_normalized: m.smad_normalized,
             smad_weighted: m.smad_weighted,
+            contour_tree_consistent: consistent,
+            merge_tree_smad: m.merge_tree_smad,
+            merge_tree_smad_normalized: m.merge_tree_smad_normalized,
+            merge_tree_smad_weighted: m.merge_tree_smad_weighted,
             loss_min: m.loss_min,
             loss_max: m.loss_max,
             nonfinite: m.nonfinite,
@@ -241,8 +258,19 @@ pub struct SimplifiedJson {
     pub diagram: DiagramJson,
 }
 
+/// One basin of attraction in `metrics.json`: its minimum's vertex and value, and its number of
+/// vertices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttractionBasinJson {
+    pub minimum: u32,
+    pub value: f64,
+    pub size: u64,
+}
+
 /// `metrics.json`: the metrics and diagram of the unsimplified tree, and of the simplified one
-/// when a threshold was given.
+/// when a threshold was given; the field's basins of attraction, lowest minimum first (entry
+/// `i` is the basin that `topo --basins` labels `i`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsDocument {
@@ -251,7 +279,16 @@ pub struct MetricsDocument {
     pub connectivity: String,
     pub metrics: MetricsJson,
     pub diagram: DiagramJson,
+    #[serde(default)]
+    pub basins: Vec<AttractionBasinJson>,
     pub simplified: Option<SimplifiedJson>,
+}
+
+/// What the metrics of a field are computed from: its join tree, contour tree and basins.
+pub struct FieldTopology<'a> {
+    pub tree: &'a MergeTree,
+    pub contour: &'a ContourTree,
+    pub basins: &'a Basins,
 }
 
 impl MetricsDocument {
@@ -259,20 +296,114 @@ impl MetricsDocument {
         field: &str,
         shape: &[usize],
         connectivity: &str,
-        tree: &MergeTree,
+        topology: FieldTopology<'_>,
         simplified: Option<(f64, &MergeTree)>,
     ) -> Self {
+        let FieldTopology {
+            tree,
+            contour,
+            basins,
+        } = topology;
+        let metrics = Metrics::of_field(tree, contour, basins);
+        let basin_list: Vec<AttractionBasinJson> = basins
+            .minima()
+            .iter()
+            .zip(basins.sizes())
+            .map(|(&minimum, &size)| AttractionBasinJson {
+                minimum,
+                // A basin's minimum is a leaf of the join tree, its own node.
+                value: tree
+                    .nodes()
+                    .get(tree.segmentation()[minimum as usize] as usize)
+                    .map_or(f64::NAN, |node| node.value),
+                size,
+            })
+            .collect();
         Self {
             field: field.to_string(),
             shape: shape.to_vec(),
             connectivity: connectivity.to_string(),
-            metrics: MetricsJson::from(&Metrics::of(tree)),
+            metrics: MetricsJson::new(&metrics, Some(contour.is_consistent())),
             diagram: DiagramJson::from(&Diagram::of(tree)),
+            basins: basin_list,
             simplified: simplified.map(|(threshold, simple)| SimplifiedJson {
                 threshold,
-                metrics: MetricsJson::from(&Metrics::of(simple)),
+                metrics: MetricsJson::new(&Metrics::of(simple), None),
                 diagram: DiagramJson::from(&Diagram::of(simple)),
             }),
+        }
+    }
+
+    /// Reads a document; one written before the contour tree (no `merge_tree_smad`) had its
+    /// merge-tree SMADs under the names `smad*`, which move to where they belong now.
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        for pointer in ["/metrics", "/simplified/metrics"] {
+            if let Some(serde_json::Value::Object(m)) = value.pointer_mut(pointer)
+                && !m.contains_key("merge_tree_smad")
+            {
+                for key in ["smad", "smad_normalized", "smad_weighted"] {
+                    let old = m.insert(key.to_string(), serde_json::Value::Null);
+                    m.insert(format!("merge_tree_{key}"), old.unwrap_or_default());
+                }
+            }
+        }
+        serde_json::from_value(value)
+    }
+}
+
+/// The contour-tree JSON of `topo --contour-tree`: nodes (the vertices that are not regular)
+/// and arcs with the number of regular vertices inside each.
+#[derive(Serialize)]
+pub struct ContourTreeDocument {
+    shape: Vec<usize>,
+    connectivity: &'static str,
+    vertex_count: usize,
+    /// Whether the tree's join and split trees are the field's, as measured.
+    consistent: bool,
+    nodes: Vec<ContourNodeJson>,
+    arcs: Vec<ArcJson>,
+}
+
+#[derive(Serialize)]
+struct ContourNodeJson {
+    id: u32,
+    vertex: u32,
+    value: JsonNumber,
+    kind: &'static str,
+    down_degree: u32,
+    up_degree: u32,
+}
+
+impl ContourTreeDocument {
+    pub fn new(tree: &ContourTree, shape: &[usize], connectivity: &'static str) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            connectivity,
+            vertex_count: tree.vertex_count(),
+            consistent: tree.is_consistent(),
+            nodes: tree
+                .nodes()
+                .iter()
+                .enumerate()
+                .map(|(id, node)| ContourNodeJson {
+                    id: id as u32,
+                    vertex: node.vertex,
+                    value: JsonNumber(node.value),
+                    kind: node.kind().name(),
+                    down_degree: node.down_degree,
+                    up_degree: node.up_degree,
+                })
+                .collect(),
+            arcs: tree
+                .arcs()
+                .iter()
+                .map(|arc| ArcJson {
+                    down: arc.down,
+                    up: arc.up,
+                    size: arc.size,
+                })
+                .collect(),
         }
     }
 }

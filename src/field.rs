@@ -6,9 +6,10 @@ use std::path::Path;
 
 use npyz::{DType, NpyFile, Order, TypeChar};
 use toposcape_topology::render::{self, FigureOptions, RenderError};
+use toposcape_topology::vtk::VtkValues;
 use toposcape_topology::{
-    Grid, MAX_DIMENSIONS, MergeTree, Profile, ProfileOptions, TopologyError, TreeKind,
-    landscape_profile,
+    Basins, ContourTree, Grid, MAX_DIMENSIONS, MergeTree, Profile, ProfileOptions, TopologyError,
+    TreeKind, landscape_profile,
 };
 
 use crate::error::InputError;
@@ -33,6 +34,30 @@ impl FieldValues {
         match self {
             Self::F32(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
             Self::F64(v) => MergeTree::compute_with_progress(v, grid, kind, progress),
+        }
+    }
+
+    /// The contour tree of these values on `grid`.
+    pub fn contour_tree(&self, grid: &Grid) -> Result<ContourTree, TopologyError> {
+        match self {
+            Self::F32(v) => ContourTree::compute(v, grid),
+            Self::F64(v) => ContourTree::compute(v, grid),
+        }
+    }
+
+    /// The basins of attraction of these values on `grid`.
+    pub fn basins(&self, grid: &Grid) -> Result<Basins, TopologyError> {
+        match self {
+            Self::F32(v) => Basins::compute(v, grid),
+            Self::F64(v) => Basins::compute(v, grid),
+        }
+    }
+
+    /// The values as a VTK point-data array.
+    pub fn vtk_values(&self) -> VtkValues<'_> {
+        match self {
+            Self::F32(v) => VtkValues::Float32(v),
+            Self::F64(v) => VtkValues::Float64(v),
         }
     }
 

@@ -660,7 +660,14 @@ fn numbers(dir: &Path) -> Numbers {
         text(&hessian["trace"]["standard_error"]),
     ));
     let metrics = read("metrics.json");
-    for key in TOPOLOGY_METRICS.iter().chain(&["loss_max", "nonfinite"]) {
+    let merge_tree = [
+        "merge_tree_smad",
+        "merge_tree_smad_normalized",
+        "merge_tree_smad_weighted",
+        "loss_max",
+        "nonfinite",
+    ];
+    for key in TOPOLOGY_METRICS.iter().chain(&merge_tree) {
         out.push((key.to_string(), text(&metrics["metrics"][key])));
     }
     out
@@ -841,16 +848,23 @@ struct SeedPair {
     cell: String,
     a: String,
     b: String,
-    /// `None` when a diagram is too large for the exact matching.
-    bottleneck: Option<f64>,
-    wasserstein: Option<f64>,
+    /// Exact.
+    bottleneck: f64,
+    /// Exact for diagrams of at most `compare::MAX_EXACT_POINTS` points together, else to a
+    /// relative error of at most `SEED_WASSERSTEIN_ERROR`.
+    wasserstein: f64,
 }
+
+/// The relative error of `seed_distances.csv`'s 1-Wasserstein distances between large diagrams.
+const SEED_WASSERSTEIN_ERROR: f64 = 1e-3;
 
 /// Every pair of complete runs that differ only in `seed` (no pairs when the sweep has no
 /// `seed` key): the bottleneck and 1-Wasserstein distances of their persistence diagrams, the
 /// spread of landscape shapes that initialisation alone causes.
 fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<Vec<SeedPair>> {
-    use toposcape_topology::{Diagram, bottleneck_distance, wasserstein_distance};
+    use toposcape_topology::{
+        Diagram, bottleneck_distance, wasserstein_distance, wasserstein_estimate,
+    };
     if !keys.iter().any(|k| k == "seed") {
         return Ok(Vec::new());
     }
@@ -891,13 +905,17 @@ fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<V
             let (Some(a), Some(b)) = (&diagrams[i], &diagrams[j]) else {
                 continue;
             };
-            let small = a.points.len() + b.points.len() <= crate::compare::MAX_MATCHED_POINTS;
+            let small = a.points.len() + b.points.len() <= crate::compare::MAX_EXACT_POINTS;
             pairs.push(SeedPair {
                 cell: cell_of(&runs[i]),
                 a: runs[i].name.clone(),
                 b: runs[j].name.clone(),
-                bottleneck: small.then(|| bottleneck_distance(a, b)),
-                wasserstein: small.then(|| wasserstein_distance(a, b)),
+                bottleneck: bottleneck_distance(a, b),
+                wasserstein: if small {
+                    wasserstein_distance(a, b)
+                } else {
+                    wasserstein_estimate(a, b, SEED_WASSERSTEIN_ERROR).value
+                },
             });
         }
     }
@@ -906,7 +924,7 @@ fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<V
 
 fn seeds_csv(pairs: &[SeedPair]) -> String {
     let mut csv = String::from("cell,run_a,run_b,bottleneck,wasserstein\n");
-    let text = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
+    let text = |v: f64| format!("{v:e}");
     for p in pairs {
         let _ = writeln!(
             csv,
@@ -1030,7 +1048,6 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
             .pairs
             .iter()
             .map(|p| {
-                let text = |v: Option<f64>| v.map_or("-".to_string(), number);
                 vec![
                     p.cell.clone().into(),
                     Cell::Html(format!(
@@ -1041,8 +1058,8 @@ fn sweep_report(r: &SweepReport<'_>) -> String {
                         "<a href=\"runs/{0}/report.html\">{0}</a>",
                         escape(&p.b)
                     )),
-                    text(p.bottleneck).into(),
-                    text(p.wasserstein).into(),
+                    number(p.bottleneck).into(),
+                    number(p.wasserstein).into(),
                 ]
             })
             .collect();

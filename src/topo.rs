@@ -10,12 +10,16 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use toposcape_topology::render::{self, FigureOptions};
+use toposcape_topology::vtk::VtkValues;
 use toposcape_topology::{
-    Connectivity, Diagram, Grid, MergeTree, Neighbourhood, ProfileOptions, Threshold, TreeKind,
+    Basins, Connectivity, ContourNodeKind, ContourTree, Diagram, Grid, MergeTree, Neighbourhood,
+    ProfileOptions, Threshold, TreeKind,
 };
 
 use crate::bail_input;
-use crate::documents::{MetricsDocument, ProfileDocument, TreeDocument};
+use crate::documents::{
+    ContourTreeDocument, FieldTopology, MetricsDocument, ProfileDocument, TreeDocument,
+};
 use crate::field::{Field, load_field};
 use crate::output::{Outputs, check_output_path, write_npy};
 
@@ -73,6 +77,24 @@ pub struct TopoArgs {
     /// Write every vertex's node id (uint32, the field's shape) as a .npy file
     #[arg(long, value_name = "OUT.npy")]
     pub segmentation: Option<PathBuf>,
+    /// Write the contour tree (the join and split trees combined) as JSON: nodes, arcs with
+    /// their sizes, and whether it is consistent with the field
+    #[arg(long, value_name = "OUT.json")]
+    pub contour_tree: Option<PathBuf>,
+    /// Write every vertex's contour-tree arc id (uint32, the field's shape; 4294967295 at the
+    /// vertices of nodes) as a .npy file
+    #[arg(long, value_name = "OUT.npy")]
+    pub contour_segmentation: Option<PathBuf>,
+    /// Write the field as VTK ImageData (.vti, 1-3 axes; the last axis is VTK's x) with the
+    /// loss, the merge-tree segmentation, the basins and the contour-tree arcs as point data,
+    /// for ParaView and TTK
+    #[arg(long, value_name = "OUT.vti")]
+    pub vtk: Option<PathBuf>,
+    /// Write every vertex's basin of attraction (uint32, the field's shape: the index of its
+    /// steepest-descent minimum, lowest minimum first, as metrics.json lists basins) as a .npy
+    /// file
+    #[arg(long, value_name = "OUT.npy")]
+    pub basins: Option<PathBuf>,
     /// Draw the topological landscape profile as a PNG image
     #[arg(long, value_name = "OUT.png")]
     pub profile: Option<PathBuf>,
@@ -169,6 +191,13 @@ impl Analysis {
         })
     }
 
+    /// The field's contour tree and basins of attraction, on the same grid as its tree.
+    pub fn contour_and_basins(&self) -> Result<(ContourTree, Basins)> {
+        let grid = Grid::new(&self.field.shape, self.connectivity)?;
+        let values = &self.field.values;
+        Ok((values.contour_tree(&grid)?, values.basins(&grid)?))
+    }
+
     /// The tree that outputs describe: the simplified one if there is one.
     pub fn reported(&self) -> &MergeTree {
         self.simplified
@@ -182,6 +211,10 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     let outputs: Vec<(&str, &PathBuf)> = [
         ("--json", &args.json),
         ("--segmentation", &args.segmentation),
+        ("--contour-tree", &args.contour_tree),
+        ("--contour-segmentation", &args.contour_segmentation),
+        ("--basins", &args.basins),
+        ("--vtk", &args.vtk),
         ("--profile", &args.profile),
         ("--svg", &args.svg),
         ("--profile-json", &args.profile_json),
@@ -229,6 +262,11 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     if args.split && (wants_profile || args.metrics.is_some()) {
         bail_input!("--split: profiles and metrics describe the join tree (minima); drop --split");
     }
+    let wants_contour = args.metrics.is_some()
+        || args.contour_tree.is_some()
+        || args.contour_segmentation.is_some()
+        || args.basins.is_some()
+        || args.vtk.is_some();
 
     let kind = if args.split {
         TreeKind::Split
@@ -236,6 +274,13 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         TreeKind::Join
     };
     let analysis = Analysis::run(&args.field, &args.tree, kind)?;
+    if args.vtk.is_some() && analysis.field.shape.len() > 3 {
+        bail_input!(
+            "--vtk: VTK image data has 1 to 3 axes; {} has {}",
+            args.field.display(),
+            analysis.field.shape.len()
+        );
+    }
     let reported = analysis.reported();
     let shape = &analysis.field.shape;
     let connectivity = analysis.connectivity.name();
@@ -245,6 +290,11 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             ..ProfileOptions::default()
         };
         Some(analysis.field.values.profile(reported, options)?)
+    } else {
+        None
+    };
+    let topology = if wants_contour {
+        Some(analysis.contour_and_basins()?)
     } else {
         None
     };
@@ -260,6 +310,33 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         files.write("--segmentation", path, |w| {
             write_segmentation(w, reported, shape)
         })?;
+    }
+    if let Some((contour, basins)) = &topology {
+        if let Some(path) = &args.contour_tree {
+            let document = ContourTreeDocument::new(contour, shape, connectivity);
+            files.write("--contour-tree", path, |w| write_json(w, &document))?;
+        }
+        if let Some(path) = &args.contour_segmentation {
+            files.write("--contour-segmentation", path, |w| {
+                write_npy(w, shape, contour.segmentation())
+            })?;
+        }
+        if let Some(path) = &args.basins {
+            files.write("--basins", path, |w| write_npy(w, shape, basins.labels()))?;
+        }
+        if let Some(path) = &args.vtk {
+            let arrays = [
+                ("loss", analysis.field.values.vtk_values()),
+                (
+                    "merge_tree_segment",
+                    VtkValues::UInt32(reported.segmentation()),
+                ),
+                ("basin", VtkValues::UInt32(basins.labels())),
+                ("contour_arc", VtkValues::UInt32(contour.segmentation())),
+            ];
+            let bytes = toposcape_topology::vtk::image_data(shape, &arrays)?;
+            files.bytes("--vtk", path, bytes)?;
+        }
     }
     if let Some(profile) = &profile {
         if args.log_loss && profile.value_range.0 <= 0.0 {
@@ -318,16 +395,44 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         let document = ProfileDocument::new(reported, profile);
         files.write("--profile-json", path, |w| write_json(w, &document))?;
     }
-    if let Some(path) = &args.metrics {
+    if let (Some(path), Some((contour, basins))) = (&args.metrics, &topology) {
         let simplified = analysis.simplified.as_ref().map(|(t, simple)| (*t, simple));
         let name = args.field.display().to_string();
-        let document = MetricsDocument::new(&name, shape, connectivity, &analysis.tree, simplified);
+        let topology = FieldTopology {
+            tree: &analysis.tree,
+            contour,
+            basins,
+        };
+        let document = MetricsDocument::new(&name, shape, connectivity, topology, simplified);
         files.write("--metrics", path, |w| write_json(w, &document))?;
     }
     files.commit()?;
     let written = Instant::now();
 
     print_summary(args, &analysis);
+    if let Some((contour, basins)) = &topology {
+        let saddles = contour
+            .nodes()
+            .iter()
+            .filter(|n| n.kind() == ContourNodeKind::Saddle)
+            .count();
+        println!(
+            "contour tree {} nodes ({saddles} saddles), {} arcs; {}",
+            contour.nodes().len(),
+            contour.arcs().len(),
+            if contour.is_consistent() {
+                "its join and split trees are the field's"
+            } else {
+                "no tree has both the field's join and split trees on this connectivity, so it \
+                 depends on the order leaves are pruned (use --connectivity freudenthal)"
+            }
+        );
+        println!(
+            "basins       {} of steepest descent, the largest {} vertices",
+            basins.minima().len(),
+            basins.sizes().iter().max().copied().unwrap_or(0)
+        );
+    }
     if let Some(profile) = &profile {
         println!(
             "profile      {} basins drawn; {} tree nodes hidden (under {} of the vertices)",

@@ -147,6 +147,17 @@ fn a_pinn_analysis_writes_the_run_directory_contract() {
     // The metrics describe this landscape; the resolved config records the flags.
     let metrics = json(&out.join("metrics.json"));
     assert_eq!(metrics["shape"], serde_json::json!([9, 9, 9]));
+    // Landscaper's SMADs from the contour tree, which on the Freudenthal grid is always the
+    // field's; one basin of attraction per minimum, covering every point.
+    assert_eq!(metrics["metrics"]["contour_tree_consistent"], true);
+    assert!(metrics["metrics"]["smad"].as_f64().is_some());
+    let basins = metrics["basins"].as_array().unwrap();
+    assert_eq!(
+        basins.len() as u64,
+        metrics["metrics"]["minima"].as_u64().unwrap()
+    );
+    let covered: u64 = basins.iter().map(|b| b["size"].as_u64().unwrap()).sum();
+    assert_eq!(covered, 729);
     let config = fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(
         config.contains("[landscape]") && config.contains("dims = 3"),

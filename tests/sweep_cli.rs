@@ -57,6 +57,7 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         "minima",
         "average_persistence",
         "smad_weighted",
+        "merge_tree_smad_weighted",
     ] {
         assert!(header.contains(&column), "{column} in {header:?}");
     }

@@ -67,6 +67,15 @@ fn two_basins() -> (Vec<usize>, Vec<f64>) {
     (shape, values)
 }
 
+/// A uint32 .npy file's values, checked to have the given shape.
+fn read_u32_npy(path: &Path, shape: &[usize]) -> Vec<u32> {
+    let bytes = fs::read(path).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let expected: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+    assert_eq!(npy.shape(), &expected[..]);
+    npy.into_vec().unwrap()
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -495,23 +504,138 @@ fn profile_and_metrics_json() {
         (Some(2), Some(1))
     );
     assert_eq!(m["average_persistence"], 4.0);
+    assert_eq!(m["merge_tree_smad"], 4.5);
+    assert_eq!(m["merge_tree_smad_normalized"], 4.5 / 6.0);
+    // Landscaper's, from the contour tree: the minimum 0 (vertex 0) is an arc away from the
+    // split saddle at vertex 2 (5.0), the minimum 1 (vertex 19) from the one at vertex 3 (5.0):
+    // gaps 5 and 4. Steepest descent gives vertex 0 a basin of 9 vertices and vertex 19 one of
+    // 11, so the weighted sum over the pairs is (5 * 9/20 + 4 * 11/20) / 2.
+    assert_eq!(m["contour_tree_consistent"], true);
     assert_eq!(m["smad"], 4.5);
-    assert_eq!(m["smad_normalized"], 4.5 / 6.0);
+    assert_eq!(m["smad_normalized"], (5.0 / 6.0 + 4.0 / 6.0) / 2.0);
+    let weighted = m["smad_weighted"].as_f64().unwrap();
+    assert!((weighted - 2.225).abs() < 1e-15, "{weighted}");
+    assert_eq!(
+        doc["basins"],
+        serde_json::json!([
+            {"minimum": 0, "value": 0.0, "size": 9},
+            {"minimum": 19, "value": 1.0, "size": 11}
+        ])
+    );
     assert_eq!(doc["diagram"]["points"], serde_json::json!([[1.0, 5.0]]));
     assert_eq!(doc["diagram"]["essential"], serde_json::json!([0.0]));
     let simple = &doc["simplified"];
     assert_eq!(simple["threshold"], 4.5);
     assert_eq!(simple["metrics"]["minima"], 1);
+    assert!(simple["metrics"]["merge_tree_smad"].is_null());
+    // Landscaper's SMADs are of the field, not of a simplified tree.
     assert!(simple["metrics"]["smad"].is_null());
+    assert!(simple["metrics"]["contour_tree_consistent"].is_null());
 }
 
-/// The last number on the line of `compare`'s output that starts with `label`.
+#[test]
+fn contour_tree_and_basins_files() {
+    let dir = scratch("contour");
+    let (shape, values) = two_basins();
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    let tree = dir.join("contour.json");
+    let arcs = dir.join("arcs.npy");
+    let basins = dir.join("basins.npy");
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--connectivity",
+        "axis",
+        "--contour-tree",
+        tree.to_str().unwrap(),
+        "--contour-segmentation",
+        arcs.to_str().unwrap(),
+        "--basins",
+        basins.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "contour tree 8 nodes (3 saddles), 7 arcs; its join and split trees are the field's"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("basins       2 of steepest descent, the largest 11 vertices"),
+        "{text}"
+    );
+
+    // Worked out by hand from the field (ties broken by vertex id): the minima 0 and 19, the
+    // maximum 15 (6.0), and among the ties at 5.0 (vertices 2, 3, 4, 11, 12 in id order) the
+    // saddles 2, 3 and 11 and the maxima 4 and 12.
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&tree).unwrap()).unwrap();
+    assert_eq!(doc["consistent"], true);
+    assert_eq!(doc["vertex_count"], 20);
+    let nodes = doc["nodes"].as_array().unwrap();
+    let vertices: Vec<u64> = nodes
+        .iter()
+        .map(|n| n["vertex"].as_u64().unwrap())
+        .collect();
+    assert_eq!(vertices, vec![0, 19, 2, 3, 4, 11, 12, 15]);
+    let kind = |v: u64| nodes[vertices.iter().position(|&x| x == v).unwrap()]["kind"].clone();
+    assert_eq!(
+        (kind(0), kind(19), kind(15)),
+        ("minimum".into(), "minimum".into(), "maximum".into())
+    );
+    assert_eq!((kind(4), kind(12)), ("maximum".into(), "maximum".into()));
+    assert_eq!(
+        (kind(2), kind(3), kind(11)),
+        ("saddle".into(), "saddle".into(), "saddle".into())
+    );
+    let arc_list = doc["arcs"].as_array().unwrap();
+    let mut pairs: Vec<(u64, u64)> = arc_list
+        .iter()
+        .map(|a| {
+            let v = |key: &str| vertices[a[key].as_u64().unwrap() as usize];
+            (v("down"), v("up"))
+        })
+        .collect();
+    pairs.sort_unstable();
+    assert_eq!(
+        pairs,
+        vec![(0, 2), (2, 3), (2, 11), (3, 4), (11, 12), (11, 15), (19, 3)]
+    );
+    let inside: u64 = arc_list.iter().map(|a| a["size"].as_u64().unwrap()).sum();
+    assert_eq!(inside, 12, "20 vertices, 8 of them nodes");
+
+    // The segmentation: arc ids at regular vertices, u32::MAX at nodes.
+    let labels = read_u32_npy(&arcs, &shape);
+    for (v, &label) in labels.iter().enumerate() {
+        assert_eq!(
+            label == u32::MAX,
+            vertices.contains(&(v as u64)),
+            "vertex {v}"
+        );
+    }
+    // The basins: vertex 0's (index 0, the lower minimum) and vertex 19's.
+    let labels = read_u32_npy(&basins, &shape);
+    #[rustfmt::skip]
+    let expected = vec![
+        0, 0, 0, 1, 1,
+        0, 0, 0, 1, 1,
+        0, 0, 1, 1, 1,
+        0, 1, 1, 1, 1,
+    ];
+    assert_eq!(labels, expected);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The last number of the line of `compare`'s output that starts with `label` (the difference
+/// B - A of a metric, or a distance), before any note in parentheses.
 fn reported(text: &str, label: &str) -> f64 {
     let line = text
         .lines()
         .find(|l| l.starts_with(label))
         .unwrap_or_else(|| panic!("no line '{label}'"));
-    line.split_whitespace().last().unwrap().parse().unwrap()
+    let columns = line[label.len()..].split('(').next().unwrap();
+    columns.split_whitespace().last().unwrap().parse().unwrap()
 }
 
 #[test]
@@ -648,7 +772,8 @@ fn log_scale_profile_and_oversized_comparisons() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(png_path.exists());
 
-    // 1-D zigzags with 2,500 minima each: the metrics are compared, the distances declined.
+    // 1-D zigzags with 2,500 minima each: beyond the exact method, the distances are computed
+    // over k-d trees; --exact is refused with the reason.
     let zigzag = |phase: f64| -> Vec<f64> {
         (0..5000)
             .map(|i| (i % 2) as f64 * 2.0 + phase * (i as f64 * 0.01).sin())
@@ -668,6 +793,150 @@ fn log_scale_profile_and_oversized_comparisons() {
     let out = toposcape(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("distances: not computed for"), "{text}");
     assert_eq!(reported(&text, "minima"), 0.0, "{text}");
+    assert!(reported(&text, "bottleneck distance") > 0.0, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("1-Wasserstein"))
+        .unwrap();
+    assert!(
+        line.contains("within") && line.contains("at least"),
+        "{line}"
+    );
+    let exact = toposcape(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--exact",
+    ]);
+    assert_eq!(exact.status.code(), Some(2), "{}", stderr(&exact));
+    assert!(
+        stderr(&exact).contains("--exact: the diagrams have"),
+        "{}",
+        stderr(&exact)
+    );
+    let bad = toposcape(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--wasserstein-error",
+        "2",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--wasserstein-error"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+/// The point-data arrays of a `.vti` file (raw appended data, UInt64 headers), read with a
+/// strict XML parser and the format's own rules: name -> (type, bytes).
+fn read_vti(bytes: &[u8]) -> (String, Vec<(String, String, Vec<u8>)>) {
+    let marker = b"<AppendedData encoding=\"raw\">";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("appended data");
+    let underscore = at
+        + marker.len()
+        + bytes[at + marker.len()..]
+            .iter()
+            .position(|&b| b == b'_')
+            .unwrap();
+    let data = &bytes[underscore + 1..];
+    // The XML with the binary block cut out must parse on its own.
+    let mut xml = bytes[..underscore].to_vec();
+    let tail = b"</AppendedData>";
+    let end = bytes.windows(tail.len()).rposition(|w| w == tail).unwrap();
+    xml.extend_from_slice(&bytes[end..]);
+    let text = String::from_utf8(xml).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.attribute("type"), Some("ImageData"));
+    assert_eq!(root.attribute("byte_order"), Some("LittleEndian"));
+    assert_eq!(root.attribute("header_type"), Some("UInt64"));
+    let image = root
+        .children()
+        .find(|n| n.has_tag_name("ImageData"))
+        .unwrap();
+    let extent = image.attribute("WholeExtent").unwrap().to_string();
+    let arrays = image
+        .descendants()
+        .filter(|n| n.has_tag_name("DataArray"))
+        .map(|n| {
+            assert_eq!(n.attribute("format"), Some("appended"));
+            let offset: usize = n.attribute("offset").unwrap().parse().unwrap();
+            let size = u64::from_le_bytes(data[offset..offset + 8].try_into().unwrap()) as usize;
+            (
+                n.attribute("Name").unwrap().to_string(),
+                n.attribute("type").unwrap().to_string(),
+                data[offset + 8..offset + 8 + size].to_vec(),
+            )
+        })
+        .collect();
+    (extent, arrays)
+}
+
+#[test]
+fn vtk_image_data_holds_the_field_and_its_segmentations() {
+    let dir = scratch("vtk");
+    let (shape, values) = two_basins();
+    let field = dir.join("field.npy");
+    fs::write(&field, npy_bytes("<f8", false, &shape, &f64_bytes(&values))).unwrap();
+    let vti = dir.join("field.vti");
+    let (seg, basins) = (dir.join("seg.npy"), dir.join("basins.npy"));
+    let out = toposcape(&[
+        "topo",
+        field.to_str().unwrap(),
+        "--vtk",
+        vti.to_str().unwrap(),
+        "--segmentation",
+        seg.to_str().unwrap(),
+        "--basins",
+        basins.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (extent, arrays) = read_vti(&fs::read(&vti).unwrap());
+    // 4 x 5 in C order: the last axis (5) is VTK's x.
+    assert_eq!(extent, "0 4 0 3 0 0");
+    let names: Vec<&str> = arrays.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["loss", "merge_tree_segment", "basin", "contour_arc"]
+    );
+    let loss: Vec<f64> = arrays[0]
+        .2
+        .chunks(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(arrays[0].1, "Float64");
+    assert_eq!(loss, values);
+    let u32s = |bytes: &[u8]| -> Vec<u32> {
+        bytes
+            .chunks(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    assert_eq!(u32s(&arrays[1].2), read_u32_npy(&seg, &shape));
+    assert_eq!(u32s(&arrays[2].2), read_u32_npy(&basins, &shape));
+    assert_eq!(u32s(&arrays[3].2).len(), 20);
+
+    // Four axes do not fit; nothing is written.
+    let big = dir.join("big.npy");
+    fs::write(
+        &big,
+        npy_bytes("<f8", false, &[2, 2, 2, 2], &f64_bytes(&[0.0; 16])),
+    )
+    .unwrap();
+    let refused = toposcape(&[
+        "topo",
+        big.to_str().unwrap(),
+        "--vtk",
+        dir.join("big.vti").to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("--vtk"), "{}", stderr(&refused));
+    assert!(!dir.join("big.vti").exists());
+    fs::remove_dir_all(&dir).unwrap();
 }

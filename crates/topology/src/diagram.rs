@@ -8,6 +8,7 @@
 //! classes) are matched only among themselves, in order of birth, which is optimal on a line;
 //! if the two diagrams have different numbers of them the distance is infinite.
 
+use crate::matching::WassersteinEstimate;
 use crate::tree::MergeTree;
 
 /// The 0-dimensional persistence diagram of a tree.
@@ -82,8 +83,45 @@ fn essential_costs(a: &Diagram, b: &Diagram) -> Option<Vec<f64>> {
 }
 
 /// The bottleneck distance: the smallest `t` such that the diagrams can be matched (points to
-/// points or to the diagonal) with every matched pair at most `t` apart.
+/// points or to the diagonal) with every matched pair at most `t` apart. Exact, by matchings
+/// over k-d trees without the n^2 matrix ([`crate::bottleneck_geometric`]).
 pub fn bottleneck_distance(a: &Diagram, b: &Diagram) -> f64 {
+    let Some(essential) = essential_costs(a, b) else {
+        return f64::INFINITY;
+    };
+    let essential = essential.into_iter().fold(0.0, f64::max);
+    crate::bottleneck_geometric(&a.points, &b.points).max(essential)
+}
+
+/// The 1-Wasserstein distance to within a relative error `delta`, by the auction of
+/// [`crate::wasserstein_auction`]; the essential classes' births add their exact differences
+/// (infinite when the diagrams have different numbers of them).
+pub fn wasserstein_estimate(a: &Diagram, b: &Diagram, delta: f64) -> WassersteinEstimate {
+    let Some(essential) = essential_costs(a, b) else {
+        return WassersteinEstimate {
+            value: f64::INFINITY,
+            lower_bound: f64::INFINITY,
+            relative_error: 0.0,
+        };
+    };
+    let essential: f64 = essential.iter().sum();
+    let finite = crate::wasserstein_auction(&a.points, &b.points, delta);
+    let (value, lower_bound) = (finite.value + essential, finite.lower_bound + essential);
+    WassersteinEstimate {
+        value,
+        lower_bound,
+        relative_error: if value == lower_bound {
+            0.0
+        } else {
+            (value - lower_bound) / lower_bound
+        },
+    }
+}
+
+/// The bottleneck distance by a binary search over the sorted n^2 entries of the cost matrix,
+/// each step a Hopcroft-Karp matching: the reference [`bottleneck_distance`] is checked
+/// against, O(n^2) memory.
+pub fn bottleneck_distance_by_matrix(a: &Diagram, b: &Diagram) -> f64 {
     let Some(essential) = essential_costs(a, b) else {
         return f64::INFINITY;
     };
@@ -106,7 +144,8 @@ pub fn bottleneck_distance(a: &Diagram, b: &Diagram) -> f64 {
 }
 
 /// The 1-Wasserstein distance: the smallest total cost of a matching of the diagrams (points
-/// to points or to the diagonal).
+/// to points or to the diagonal). Exact, by the Hungarian method: O(n^3) time and O(n^2)
+/// memory for n points in both diagrams together; [`wasserstein_estimate`] scales.
 pub fn wasserstein_distance(a: &Diagram, b: &Diagram) -> f64 {
     let Some(essential) = essential_costs(a, b) else {
         return f64::INFINITY;
@@ -348,6 +387,11 @@ mod tests {
             let (bottleneck, wasserstein) = brute_force(&a, &b);
             let (da, db) = (diagram(&a, &[]), diagram(&b, &[]));
             assert_eq!(bottleneck_distance(&da, &db), bottleneck, "{a:?} {b:?}");
+            assert_eq!(
+                bottleneck_distance_by_matrix(&da, &db),
+                bottleneck,
+                "{a:?} {b:?}"
+            );
             let w = wasserstein_distance(&da, &db);
             assert!(
                 (w - wasserstein).abs() < 1e-9,

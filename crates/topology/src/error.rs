@@ -29,6 +29,9 @@ pub enum TopologyError {
     /// A profile was asked of a split tree, or with options out of range.
     #[error("{0}")]
     InvalidProfileOption(String),
+    /// A VTK file was asked of a field or arrays it cannot hold.
+    #[error("{0}")]
+    InvalidVtk(String),
     /// A simplification threshold must be a non-negative number.
     #[error("the simplification threshold must be a non-negative number, not {0}")]
     InvalidThreshold(f64),

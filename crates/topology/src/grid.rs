@@ -245,6 +245,17 @@ impl crate::Neighbourhood for Grid {
         }
     }
 
+    fn edge_length(&self, a: u32, b: u32) -> f64 {
+        let (mut a, mut b) = (a as usize, b as usize);
+        let mut moved = 0u32;
+        for &n in self.shape.iter().rev() {
+            moved += u32::from(a % n != b % n);
+            a /= n;
+            b /= n;
+        }
+        f64::from(moved).sqrt()
+    }
+
     #[inline]
     fn neighbours(&self, vertex: u32, out: &mut Vec<u32>) {
         let (low, high) = self.boundary_masks(vertex);

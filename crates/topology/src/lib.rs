@@ -5,7 +5,10 @@
 //! merge tree of a loss landscape: leaves are minima, inner nodes are where basins merge, the
 //! root is the global maximum), the segment of every vertex, the 0-dimensional persistence pairs
 //! by the elder rule, and persistence simplification. The split tree (maxima) is the same
-//! computation on the reversed order.
+//! computation on the reversed order. [`contour_tree`] combines the two into the augmented
+//! contour tree (with a measured flag for domains, such as the axis grid, where none may exist),
+//! [`basins`] finds every vertex's steepest-descent minimum, and [`Metrics`] summarises them,
+//! Landscaper's saddle-minimum distances included.
 //!
 //! Vertices are totally ordered by (value, vertex id), so ties behave as simulation of
 //! simplicity; NaN and `+inf` order above every finite value and are counted, never replaced.
@@ -26,10 +29,13 @@
 //! assert_eq!((pairs[1].birth, pairs[1].death), (2.0, Some(5.0)));
 //! ```
 
+mod basins;
+mod contour;
 mod diagram;
 mod error;
 mod graph;
 mod grid;
+mod matching;
 mod metrics;
 mod profile;
 #[cfg(feature = "render")]
@@ -38,11 +44,21 @@ mod sort;
 mod sweep;
 mod tree;
 mod value;
+pub mod vtk;
 
-pub use diagram::{Diagram, bottleneck_distance, wasserstein_distance};
+pub use basins::{Basins, basins};
+pub use contour::{
+    ContourArc, ContourArcId, ContourNode, ContourNodeId, ContourNodeKind, ContourTree,
+    NODE_VERTEX, contour_tree,
+};
+pub use diagram::{
+    Diagram, bottleneck_distance, bottleneck_distance_by_matrix, wasserstein_distance,
+    wasserstein_estimate,
+};
 pub use error::TopologyError;
 pub use graph::Graph;
 pub use grid::{Connectivity, Grid, MAX_DIMENSIONS, MAX_VERTICES, UnknownConnectivity};
+pub use matching::{WassersteinEstimate, bottleneck_geometric, wasserstein_auction};
 pub use metrics::{LARGEST_BASINS, Metrics};
 pub use profile::{Basin, Profile, ProfileOptions, landscape_profile};
 pub use tree::{
@@ -67,6 +83,13 @@ pub trait Neighbourhood {
     fn max_degree(&self) -> usize;
     /// Appends every neighbour of `vertex` to `out` (which the caller has cleared).
     fn neighbours(&self, vertex: u32, out: &mut Vec<u32>);
+    /// The length of the edge between two neighbours, for steepest descent ([`basins`]): 1 by
+    /// default (a graph's edges are all alike); a grid's is the Euclidean length of the offset
+    /// in index units, the square root of the number of axes it moves along.
+    fn edge_length(&self, a: u32, b: u32) -> f64 {
+        let _ = (a, b);
+        1.0
+    }
     /// A hint that the entries of `data` at the neighbours of `vertex` will be read soon. The
     /// default does nothing; an implementation may issue prefetches (it must not fault on a
     /// vertex at the boundary).

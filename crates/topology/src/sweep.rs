@@ -45,8 +45,9 @@ pub(crate) struct SweepResult {
     pub segmentation: Vec<u32>,
 }
 
+/// The union-find root of `x`, halving the path on the way.
 #[inline]
-fn find(parent: &mut [u32], mut x: u32) -> u32 {
+pub(crate) fn find(parent: &mut [u32], mut x: u32) -> u32 {
     loop {
         let p = parent[x as usize];
         let grandparent = parent[p as usize];

@@ -164,15 +164,7 @@ impl MergeTree {
         kind: TreeKind,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Self, TopologyError> {
-        if values.len() != domain.vertex_count() {
-            return Err(TopologyError::LengthMismatch {
-                values: values.len(),
-                vertices: domain.vertex_count(),
-            });
-        }
-        if values.is_empty() {
-            return Err(TopologyError::NoVertices);
-        }
+        check_domain(values.len(), domain)?;
         let mut order = sort::sorted_vertices(values);
         if kind == TreeKind::Split {
             order.reverse();
@@ -425,6 +417,23 @@ impl MergeTree {
             finite_range: self.finite_range,
         })
     }
+}
+
+/// That a field of `values` values fits `domain`: one value per vertex, at least one vertex.
+pub(crate) fn check_domain<N: Neighbourhood>(
+    values: usize,
+    domain: &N,
+) -> Result<(), TopologyError> {
+    if values != domain.vertex_count() {
+        return Err(TopologyError::LengthMismatch {
+            values,
+            vertices: domain.vertex_count(),
+        });
+    }
+    if values == 0 {
+        return Err(TopologyError::NoVertices);
+    }
+    Ok(())
 }
 
 fn value_summary<V: FieldValue>(values: &[V]) -> (usize, Option<(f64, f64)>) {

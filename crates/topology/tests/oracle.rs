@@ -5,47 +5,17 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{compare, grid_edges, grid_neighbours, observed, oracle};
+use common::{
+    compare, connectivity_strategy, field_strategy, grid_edges, grid_neighbours, observed, oracle,
+    value_strategy,
+};
 use proptest::prelude::*;
 use toposcape_topology::{
     Connectivity, Graph, Grid, MergeTree, NodeKind, Threshold, TreeKind, join_tree, split_tree,
 };
 
-/// A small shape of 1 to 5 axes with at most 256 vertices.
-fn shape_strategy() -> impl Strategy<Value = Vec<usize>> {
-    (1usize..=5).prop_flat_map(|dims| {
-        let max_len = match dims {
-            1 => 60usize,
-            2 => 12,
-            3 => 6,
-            4 => 4,
-            _ => 3,
-        };
-        prop::collection::vec(1..=max_len, dims)
-    })
-}
-
-/// Values from a small set (many ties), sometimes NaN or infinite.
-fn value_strategy() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        12 => (0i32..6).prop_map(f64::from),
-        4 => -10.0f64..10.0,
-        1 => Just(f64::NAN),
-        1 => Just(f64::INFINITY),
-        1 => Just(f64::NEG_INFINITY),
-    ]
-}
-
-fn connectivity_strategy() -> impl Strategy<Value = Connectivity> {
-    prop::sample::select(Connectivity::ALL.to_vec())
-}
-
-fn field_strategy() -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
-    shape_strategy().prop_flat_map(|shape| {
-        let n: usize = shape.iter().product();
-        (Just(shape), prop::collection::vec(value_strategy(), n))
-    })
-}
+/// Small shapes of 1 to 5 axes, at most 256 vertices.
+const MAX_LEN: &[usize] = &[60, 12, 6, 4, 3];
 
 fn oracle_order(values: &[f64], kind: TreeKind) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
@@ -81,7 +51,7 @@ proptest! {
 
     #[test]
     fn grid_trees_match_the_oracle(
-        (shape, values) in field_strategy(),
+        (shape, values) in field_strategy(MAX_LEN),
         connectivity in connectivity_strategy(),
         split in any::<bool>(),
         single in any::<bool>(),
@@ -133,7 +103,7 @@ proptest! {
 
     #[test]
     fn simplification_keeps_exactly_the_persistent_pairs(
-        (shape, values) in field_strategy(),
+        (shape, values) in field_strategy(MAX_LEN),
         connectivity in connectivity_strategy(),
         threshold in 0.0f64..8.0,
         second in 0.0f64..8.0,

@@ -7,7 +7,38 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use proptest::prelude::*;
 use toposcape_topology::{Connectivity, MergeTree};
+
+/// A small shape: `max_len[d - 1]` bounds each axis of a grid of `d` axes, for 1 to
+/// `max_len.len()` axes.
+pub fn shape_strategy(max_len: &'static [usize]) -> impl Strategy<Value = Vec<usize>> {
+    (1usize..=max_len.len())
+        .prop_flat_map(move |dims| prop::collection::vec(1..=max_len[dims - 1], dims))
+}
+
+/// Values from a small set (many ties), sometimes NaN or infinite.
+pub fn value_strategy() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        12 => (0i32..6).prop_map(f64::from),
+        4 => -10.0f64..10.0,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+    ]
+}
+
+/// A shape and one value per vertex.
+pub fn field_strategy(max_len: &'static [usize]) -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
+    shape_strategy(max_len).prop_flat_map(|shape| {
+        let n: usize = shape.iter().product();
+        (Just(shape), prop::collection::vec(value_strategy(), n))
+    })
+}
+
+pub fn connectivity_strategy() -> impl Strategy<Value = Connectivity> {
+    prop::sample::select(Connectivity::ALL.to_vec())
+}
 
 /// Whether two grid points whose coordinates differ by `d` are joined by an edge.
 fn offset_is_edge(d: &[i64], connectivity: Connectivity) -> bool {

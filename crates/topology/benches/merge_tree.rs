@@ -4,11 +4,13 @@
 //! The baseline, measured in the same run, is the same sweep over an explicit adjacency list
 //! (a CSR graph) of the same grid, which is what a generic graph-based merge-tree code does.
 //!
-//!     cargo bench --bench merge_tree            # all rows
-//!     cargo bench --bench merge_tree -- quick   # 41^3 only
+//!     cargo bench -p toposcape-topology --bench merge_tree            # all rows
+//!     cargo bench -p toposcape-topology --bench merge_tree -- quick   # 41^3 only
 //!
 //! A second table times the landscape profile (default options) of each Freudenthal tree
-//! against the tree itself.
+//! against the tree itself, and a third the contour tree (two sweeps, the leaf pruning and the
+//! consistency check) and the steepest-descent basins against the join tree: what
+//! `topo --metrics` and `analyze` add for Landscaper's SMADs.
 //!
 //! Times are medians over repeats; the memory column is the peak of bytes allocated during the
 //! computation (input excluded, output included) divided by the vertex count, counted by a
@@ -19,7 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use toposcape_topology::{
-    Connectivity, Graph, Grid, Neighbourhood, ProfileOptions, join_tree, landscape_profile,
+    Connectivity, Graph, Grid, Neighbourhood, ProfileOptions, basins, contour_tree, join_tree,
+    landscape_profile,
 };
 
 struct CountingAllocator;
@@ -207,6 +210,54 @@ fn main() {
                 profile_seconds / tree_seconds,
                 basins
             );
+        }
+    }
+    println!();
+    println!(
+        "{:<8} {:<7} {:<12} {:>10} {:>12} {:>8} {:>9} {:>10} {:>8} {:>9}",
+        "grid",
+        "field",
+        "connectivity",
+        "tree ms",
+        "contour ms",
+        "ratio",
+        "B/vertex",
+        "basins ms",
+        "ratio",
+        "consistent"
+    );
+    for (side, dims) in [(41usize, 3usize), (41, 4)]
+        .into_iter()
+        .take(if quick { 1 } else { 2 })
+    {
+        let n = side.pow(dims as u32);
+        let repeats = if dims == 4 { 3 } else { 9 };
+        for (label, noise) in [("smooth", 0.0f32), ("noisy", 0.5)] {
+            let values = landscape(side, dims, noise);
+            for connectivity in [Connectivity::Freudenthal, Connectivity::Axis] {
+                let grid = Grid::new(&vec![side; dims], connectivity).unwrap();
+                let (tree_seconds, _) =
+                    measure(repeats, || join_tree(&values, &grid).unwrap().leaf_count());
+                let (contour_seconds, peak) = measure(repeats, || {
+                    contour_tree(&values, &grid).unwrap().nodes().len()
+                });
+                let (basin_seconds, _) =
+                    measure(repeats, || basins(&values, &grid).unwrap().minima().len());
+                let consistent = contour_tree(&values, &grid).unwrap().is_consistent();
+                println!(
+                    "{:<8} {:<7} {:<12} {:>10.1} {:>12.1} {:>7.2}x {:>9.1} {:>10.1} {:>7.2}x {:>9}",
+                    format!("{side}^{dims}"),
+                    label,
+                    connectivity.name(),
+                    tree_seconds * 1e3,
+                    contour_seconds * 1e3,
+                    contour_seconds / tree_seconds,
+                    peak as f64 / n as f64,
+                    basin_seconds * 1e3,
+                    basin_seconds / tree_seconds,
+                    consistent
+                );
+            }
         }
     }
 }
