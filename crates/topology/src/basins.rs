@@ -13,7 +13,7 @@
 
 use crate::sweep::NONE;
 use crate::value::{FieldValue, ValueClass};
-use crate::{Neighbourhood, TopologyError, sort};
+use crate::{Neighbourhood, TopologyError};
 
 /// The basins of a field: one per local minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,22 +40,22 @@ impl Basins {
         crate::tree::check_domain(values.len(), domain)?;
         let n = values.len();
         let key = |v: u32| (values[v as usize].order_key(), v);
-        // Each vertex's steepest neighbour is below it, so taking vertices from the lowest up
-        // finds every target labelled already.
-        let order = sort::sorted_vertices(values);
-        let mut labels = vec![NONE; n];
+        // Each vertex's steepest neighbour below it (NONE at a minimum), in vertex order, which
+        // walks the field's memory in order.
+        let mut target = vec![NONE; n];
         let mut minima = Vec::new();
         let mut neighbours = Vec::with_capacity(domain.max_degree());
-        for &v in &order {
+        for v in 0..n as u32 {
             neighbours.clear();
-            domain.neighbours(v, &mut neighbours);
+            domain.neighbours_with_lengths(v, &mut neighbours);
             let fv = values[v as usize].to_f64();
+            let own = key(v);
             let mut best: Option<(f64, u32)> = None;
-            for &u in &neighbours {
-                if key(u) >= key(v) {
+            for &(u, length) in &neighbours {
+                if key(u) >= own {
                     continue;
                 }
-                let drop = descent(fv, values[u as usize].to_f64(), domain.edge_length(v, u));
+                let drop = descent(fv, values[u as usize].to_f64(), length);
                 let better = match best {
                     None => true,
                     Some((d, w)) => drop > d || (drop == d && key(u) < key(w)),
@@ -64,13 +64,30 @@ impl Basins {
                     best = Some((drop, u));
                 }
             }
-            labels[v as usize] = match best {
-                Some((_, u)) => labels[u as usize],
-                None => {
-                    minima.push(v);
-                    minima.len() as u32 - 1
-                }
-            };
+            match best {
+                Some((_, u)) => target[v as usize] = u,
+                None => minima.push(v),
+            }
+        }
+        // Basins are numbered by their minima, lowest first; then every path is followed down
+        // to a labelled vertex, and the vertices on it are labelled on the way back.
+        minima.sort_unstable_by_key(|&m| key(m));
+        let mut labels = vec![NONE; n];
+        for (basin, &m) in minima.iter().enumerate() {
+            labels[m as usize] = basin as u32;
+        }
+        let mut path = Vec::new();
+        for v in 0..n {
+            let mut w = v;
+            while labels[w] == NONE {
+                path.push(w);
+                w = target[w] as usize;
+            }
+            let label = labels[w];
+            for &p in &path {
+                labels[p] = label;
+            }
+            path.clear();
         }
         let mut sizes = vec![0u64; minima.len()];
         for &label in &labels {

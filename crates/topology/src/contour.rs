@@ -17,9 +17,9 @@
 //! [`ContourTree::is_consistent`] says which case a tree is in: it recomputes the join and
 //! split trees of the result, as a graph, and compares them with the field's.
 
-use crate::sweep::{NONE, find};
+use crate::sweep::{LOOKAHEAD, NONE, find};
 use crate::value::{FieldValue, level_gap};
-use crate::{Graph, Neighbourhood, TopologyError, sort};
+use crate::{Neighbourhood, TopologyError, sort};
 
 /// Index of a node in [`ContourTree::nodes`].
 pub type ContourNodeId = u32;
@@ -100,7 +100,7 @@ pub struct ContourTree {
 /// The label [`ContourTree::segmentation`] gives the vertices of nodes.
 pub const NODE_VERTEX: u32 = u32::MAX;
 
-/// The contour tree of a field on a domain (a [`crate::Grid`] or a [`Graph`]). A disconnected
+/// The contour tree of a field on a domain (a [`crate::Grid`] or a [`crate::Graph`]). A disconnected
 /// domain gives a forest, one tree per component.
 pub fn contour_tree<V: FieldValue, N: Neighbourhood>(
     values: &[V],
@@ -125,7 +125,7 @@ impl ContourTree {
         let edges = merge_trees(&join, &split);
 
         // The result as a graph must have the field's join and split trees.
-        let graph = Graph::from_edges(n, &edges)?;
+        let graph = TreeGraph::new(n, &edges);
         let consistent = augmented_parents(&order, &graph) == join && {
             order.reverse();
             let same = augmented_parents(&order, &graph) == split;
@@ -248,31 +248,95 @@ impl ContourTree {
     }
 }
 
+/// The augmented contour tree as a domain, for recomputing its join and split trees: both
+/// directions of every edge in compressed rows, built without [`crate::Graph`]'s validation (the edges
+/// are a forest by construction).
+struct TreeGraph {
+    start: Vec<u32>,
+    neighbours: Vec<u32>,
+}
+
+impl TreeGraph {
+    fn new(n: usize, edges: &[(u32, u32)]) -> Self {
+        let mut start = vec![0u32; n + 1];
+        for &(a, b) in edges {
+            start[a as usize + 1] += 1;
+            start[b as usize + 1] += 1;
+        }
+        for v in 0..n {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start.clone();
+        let mut neighbours = vec![0u32; 2 * edges.len()];
+        for &(a, b) in edges {
+            neighbours[fill[a as usize] as usize] = b;
+            fill[a as usize] += 1;
+            neighbours[fill[b as usize] as usize] = a;
+            fill[b as usize] += 1;
+        }
+        Self { start, neighbours }
+    }
+}
+
+impl Neighbourhood for TreeGraph {
+    fn vertex_count(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn max_degree(&self) -> usize {
+        self.start
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn neighbours(&self, vertex: u32, out: &mut Vec<u32>) {
+        let v = vertex as usize;
+        out.extend_from_slice(&self.neighbours[self.start[v] as usize..self.start[v + 1] as usize]);
+    }
+}
+
 /// The augmented merge tree of the vertices taken in `order`: for every vertex the next vertex
 /// above it on its arc (in the order's sense), or [`NONE`] at the top of a component.
 pub(crate) fn augmented_parents<N: Neighbourhood>(order: &[u32], domain: &N) -> Vec<u32> {
     let n = order.len();
     // Union-find parents (NONE until a vertex is reached), and at each set's root the set's
-    // highest vertex so far: the one the next arriving neighbour attaches to.
+    // highest vertex so far: the one the next arriving neighbour attaches to. A new vertex
+    // joins the set of its first reached neighbour, and further sets join that one, so roots
+    // are old vertices and paths stay short.
     let mut set = vec![NONE; n];
     let mut top = vec![NONE; n];
     let mut parent = vec![NONE; n];
     let mut neighbours = Vec::with_capacity(domain.max_degree());
-    for &v in order {
+    for (position, &v) in order.iter().enumerate() {
+        // As in the merge tree's sweep: overlap the cache misses of the vertices ahead.
+        if let Some(&ahead) = order.get(position + LOOKAHEAD) {
+            domain.prefetch_neighbours(ahead, &set);
+        }
         neighbours.clear();
         domain.neighbours(v, &mut neighbours);
-        set[v as usize] = v;
-        top[v as usize] = v;
+        let mut own = NONE;
         for &u in &neighbours {
             if set[u as usize] == NONE {
                 continue;
             }
             let root = find(&mut set, u);
-            if root == v {
+            if root == own {
                 continue;
             }
             parent[top[root as usize] as usize] = v;
-            set[root as usize] = v;
+            if own == NONE {
+                own = root;
+                set[v as usize] = root;
+            } else {
+                set[root as usize] = own;
+            }
+            top[own as usize] = v;
+        }
+        if own == NONE {
+            set[v as usize] = v;
+            top[v as usize] = v;
         }
     }
     parent

@@ -97,6 +97,13 @@ struct Offset {
     up_axes: u8,
 }
 
+impl Offset {
+    /// The Euclidean length in index units: the square root of the number of axes it moves.
+    fn length(&self) -> f64 {
+        f64::from((self.down_axes | self.up_axes).count_ones()).sqrt()
+    }
+}
+
 /// A regular grid of 1 to [`MAX_DIMENSIONS`] axes in C order with a connectivity.
 ///
 /// Neighbours are enumerated from the shape on the fly; no adjacency is stored.
@@ -254,6 +261,17 @@ impl crate::Neighbourhood for Grid {
             b /= n;
         }
         f64::from(moved).sqrt()
+    }
+
+    fn neighbours_with_lengths(&self, vertex: u32, out: &mut Vec<(u32, f64)>) {
+        let (low, high) = self.boundary_masks(vertex);
+        let v = vertex as isize;
+        out.extend(
+            self.offsets
+                .iter()
+                .filter(|o| o.down_axes & low == 0 && o.up_axes & high == 0)
+                .map(|o| ((v + o.delta) as u32, o.length())),
+        );
     }
 
     #[inline]

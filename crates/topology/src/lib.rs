@@ -90,6 +90,12 @@ pub trait Neighbourhood {
         let _ = (a, b);
         1.0
     }
+    /// Appends every neighbour of `vertex` with the length of its edge ([`Self::edge_length`]).
+    fn neighbours_with_lengths(&self, vertex: u32, out: &mut Vec<(u32, f64)>) {
+        let mut ids = Vec::with_capacity(self.max_degree());
+        self.neighbours(vertex, &mut ids);
+        out.extend(ids.into_iter().map(|u| (u, self.edge_length(vertex, u))));
+    }
     /// A hint that the entries of `data` at the neighbours of `vertex` will be read soon. The
     /// default does nothing; an implementation may issue prefetches (it must not fault on a
     /// vertex at the boundary).

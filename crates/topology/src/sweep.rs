@@ -60,7 +60,7 @@ pub(crate) fn find(parent: &mut [u32], mut x: u32) -> u32 {
 }
 
 /// How many vertices ahead of the sweep the union-find entries of neighbours are prefetched.
-const LOOKAHEAD: usize = 12;
+pub(crate) const LOOKAHEAD: usize = 12;
 
 /// How often (in vertices) the sweep reports its progress.
 const PROGRESS_INTERVAL: usize = 1 << 18;
