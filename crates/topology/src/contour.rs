@@ -100,8 +100,8 @@ pub struct ContourTree {
 /// The label [`ContourTree::segmentation`] gives the vertices of nodes.
 pub const NODE_VERTEX: u32 = u32::MAX;
 
-/// The contour tree of a field on a domain (a [`crate::Grid`] or a [`crate::Graph`]). A disconnected
-/// domain gives a forest, one tree per component.
+/// The contour tree of a field on a domain (a [`crate::Grid`] or a [`crate::Graph`]). A
+/// disconnected domain gives a forest, one tree per component.
 pub fn contour_tree<V: FieldValue, N: Neighbourhood>(
     values: &[V],
     domain: &N,
