@@ -197,10 +197,8 @@ pub struct MetricsJson {
     pub largest_basins: Vec<u64>,
 }
 
-impl MetricsJson {
-    /// The document's form of `m`; `consistent` says whether the contour tree behind
-    /// Landscaper's SMADs is the field's (`None` when there was none).
-    fn new(m: &Metrics, consistent: Option<bool>) -> Self {
+impl From<&Metrics> for MetricsJson {
+    fn from(m: &Metrics) -> Self {
         Self {
             minima: m.minima,
             saddles: m.saddles,
@@ -210,7 +208,7 @@ impl MetricsJson {
             smad: m.smad,
             smad_normalized: m.smad_normalized,
             smad_weighted: m.smad_weighted,
-            contour_tree_consistent: consistent,
+            contour_tree_consistent: m.contour_tree_consistent,
             merge_tree_smad: m.merge_tree_smad,
             merge_tree_smad_normalized: m.merge_tree_smad_normalized,
             merge_tree_smad_weighted: m.merge_tree_smad_weighted,
@@ -312,10 +310,7 @@ impl MetricsDocument {
             .map(|(&minimum, &size)| AttractionBasinJson {
                 minimum,
                 // A basin's minimum is a leaf of the join tree, its own node.
-                value: tree
-                    .nodes()
-                    .get(tree.segmentation()[minimum as usize] as usize)
-                    .map_or(f64::NAN, |node| node.value),
+                value: tree.node(tree.segmentation()[minimum as usize]).value,
                 size,
             })
             .collect();
@@ -323,12 +318,12 @@ impl MetricsDocument {
             field: field.to_string(),
             shape: shape.to_vec(),
             connectivity: connectivity.to_string(),
-            metrics: MetricsJson::new(&metrics, Some(contour.is_consistent())),
+            metrics: MetricsJson::from(&metrics),
             diagram: DiagramJson::from(&Diagram::of(tree)),
             basins: basin_list,
             simplified: simplified.map(|(threshold, simple)| SimplifiedJson {
                 threshold,
-                metrics: MetricsJson::new(&Metrics::of(simple), None),
+                metrics: MetricsJson::from(&Metrics::of(simple)),
                 diagram: DiagramJson::from(&Diagram::of(simple)),
             }),
         }

@@ -44,6 +44,9 @@ pub struct Metrics {
     /// in the minimum's steepest-descent basin over all vertices (Landscaper's
     /// `smad(weighted=True)`): a sum over the pairs divided by their count, not a weighted mean.
     pub smad_weighted: Option<f64>,
+    /// Whether the contour tree behind the three values above has the field's join and split
+    /// trees ([`ContourTree::is_consistent`]); `None` for a tree alone.
+    pub contour_tree_consistent: Option<bool>,
     /// toposcape's merge-tree SMAD: the mean of `f(saddle) - f(minimum)` over the merge tree's
     /// arcs from a minimum straight up to a saddle (Xie et al.'s reading on the join tree),
     /// finite gaps only. On a simplified tree it follows the simplification.
@@ -73,6 +76,7 @@ impl Metrics {
         let mut metrics = Self::of(tree);
         (metrics.smad, metrics.smad_normalized, metrics.smad_weighted) =
             landscaper_smad(contour, basins, tree.finite_range());
+        metrics.contour_tree_consistent = Some(contour.is_consistent());
         metrics
     }
 
@@ -131,6 +135,7 @@ impl Metrics {
             smad: None,
             smad_normalized: None,
             smad_weighted: None,
+            contour_tree_consistent: None,
             merge_tree_smad,
             merge_tree_smad_normalized,
             merge_tree_smad_weighted,
@@ -269,6 +274,7 @@ mod tests {
         );
         let weighted = (4.0 * 3.0 + 3.0 * 2.0 + 1.0 * 2.0 + 0.5 + 4.5 + 5.5 * 3.0) / 9.0 / 6.0;
         assert!((m.smad_weighted.unwrap() - weighted).abs() < 1e-15);
+        assert_eq!(m.contour_tree_consistent, Some(true));
         // The merge-tree metrics are those of the tree alone.
         assert_eq!(m.merge_tree_smad, Some(2.75));
 
