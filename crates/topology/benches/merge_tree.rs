@@ -6,11 +6,18 @@
 //!
 //!     cargo bench -p toposcape-topology --bench merge_tree            # all rows
 //!     cargo bench -p toposcape-topology --bench merge_tree -- quick   # 41^3 only
+//!     cargo bench -p toposcape-topology --bench merge_tree -- parallel  # the fourth table
 //!
 //! A second table times the landscape profile (default options) of each Freudenthal tree
 //! against the tree itself, and a third the contour tree (two sweeps, the leaf pruning and the
 //! consistency check) and the steepest-descent basins against the join tree: what
-//! `topo --metrics` and `analyze` add for Landscaper's SMADs.
+//! `topo --metrics` and `analyze` add for Landscaper's SMADs. The first three tables use the
+//! default [`Parallelism::Auto`] (every core).
+//!
+//! The fourth times the sequential sweep against the parallel algorithm on one thread and on
+//! every core, on 41^4 (within the 32 MB cache of the machine it was written on) and 41^5
+//! (116M vertices, 464 MB of input: far beyond it; left out by `quick`, and its sequential
+//! sweep takes minutes), and checks that all three give the same tree.
 //!
 //! Times are medians over repeats; the memory column is the peak of bytes allocated during the
 //! computation (input excluded, output included) divided by the vertex count, counted by a
@@ -20,9 +27,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use std::num::NonZeroUsize;
+
 use toposcape_topology::{
-    Connectivity, Graph, Grid, Neighbourhood, ProfileOptions, basins, contour_tree, join_tree,
-    landscape_profile,
+    Connectivity, Graph, Grid, MergeTree, Neighbourhood, Parallelism, ProfileOptions, TreeKind,
+    basins, contour_tree, join_tree, landscape_profile,
 };
 
 struct CountingAllocator;
@@ -123,6 +132,10 @@ fn measure(repeats: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    if std::env::args().any(|a| a == "parallel") {
+        parallel_table(quick);
+        return;
+    }
     let mut sizes = vec![(41usize, 3usize)];
     if !quick {
         sizes.push((41, 4));
@@ -259,5 +272,74 @@ fn main() {
                 );
             }
         }
+    }
+    println!();
+    parallel_table(quick);
+}
+
+/// The fourth table: the sequential sweep against the parallel algorithm on one thread and on
+/// every core, on fields within and beyond the cache, with a check that all three trees are the
+/// same node for node and vertex for vertex.
+fn parallel_table(quick: bool) {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "{:<6} {:<7} {:<12} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9}",
+        "grid",
+        "field",
+        "connectivity",
+        "minima",
+        "seq ms",
+        "1 thr ms",
+        format!("{threads} thr ms"),
+        "seq/1",
+        format!("seq/{threads}"),
+        format!("1/{threads}"),
+        "ns/vert",
+        "B/vertex",
+        "identical"
+    );
+    let mut cases = vec![
+        (41usize, 4usize, "smooth", 0.0f32, Connectivity::Freudenthal),
+        (41, 4, "noisy", 0.5, Connectivity::Freudenthal),
+        (41, 4, "smooth", 0.0, Connectivity::Axis),
+    ];
+    if !quick {
+        cases.push((41, 5, "smooth", 0.0, Connectivity::Freudenthal));
+    }
+    for (side, dims, label, noise, connectivity) in cases {
+        let n = side.pow(dims as u32);
+        let repeats = if n > 10_000_000 { 1 } else { 5 };
+        let values = landscape(side, dims, noise);
+        let grid = Grid::new(&vec![side; dims], connectivity).unwrap();
+        let tree = |parallelism| {
+            MergeTree::compute_with(&values, &grid, TreeKind::Join, parallelism, &mut |_| {})
+                .unwrap()
+        };
+        let one = Parallelism::Threads(NonZeroUsize::MIN);
+        let all = Parallelism::Threads(NonZeroUsize::new(threads).unwrap());
+        let (seq, _) = measure(repeats, || tree(Parallelism::Sequential).leaf_count());
+        let (single, _) = measure(repeats, || tree(one).leaf_count());
+        let (multi, peak) = measure(repeats, || tree(all).leaf_count());
+        let reference = tree(Parallelism::Sequential);
+        let same = |other: &MergeTree| {
+            other.nodes() == reference.nodes() && other.segmentation() == reference.segmentation()
+        };
+        let identical = same(&tree(one)) && same(&tree(all));
+        println!(
+            "{:<6} {:<7} {:<12} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>6.2}x {:>6.2}x {:>6.2}x {:>8.1} {:>9.1} {:>9}",
+            format!("{side}^{dims}"),
+            label,
+            connectivity.name(),
+            reference.leaf_count(),
+            seq * 1e3,
+            single * 1e3,
+            multi * 1e3,
+            seq / single,
+            seq / multi,
+            single / multi,
+            multi / n as f64 * 1e9,
+            peak as f64 / n as f64,
+            identical
+        );
     }
 }

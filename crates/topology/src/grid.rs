@@ -115,6 +115,13 @@ pub struct Grid {
     offsets: Vec<Offset>,
     /// The offsets whose last component is 0: one per cache line of the neighbourhood.
     prefetch_deltas: Vec<isize>,
+    /// Every offset's flat distance, in order.
+    deltas: Vec<isize>,
+    /// For up to 128 offsets: bit `j` of entry `i` is set when offsets `i` and `j` differ by an
+    /// offset of the connectivity (so the two neighbours are neighbours of each other).
+    adjacency: Option<Vec<u128>>,
+    /// `0..offsets.len()` as slots, for an interior vertex (empty beyond 128 offsets).
+    all_slots: Vec<u8>,
     vertex_count: usize,
 }
 
@@ -177,10 +184,40 @@ impl Grid {
             .filter(|o| (o.down_axes | o.up_axes) & last_axis == 0)
             .map(|o| o.delta)
             .collect();
+        let components = |o: &Offset| -> Vec<i8> {
+            (0..dims)
+                .map(|axis| {
+                    i8::from(o.up_axes >> axis & 1 == 1) - i8::from(o.down_axes >> axis & 1 == 1)
+                })
+                .collect()
+        };
+        let adjacency = (offsets.len() <= 128).then(|| {
+            offsets
+                .iter()
+                .map(|a| {
+                    let a = components(a);
+                    offsets.iter().enumerate().fold(0u128, |mask, (j, b)| {
+                        let difference: Vec<i8> =
+                            components(b).iter().zip(&a).map(|(y, x)| y - x).collect();
+                        let adjacent = difference.iter().all(|d| d.abs() <= 1)
+                            && connectivity.includes(&difference);
+                        mask | (u128::from(adjacent) << j)
+                    })
+                })
+                .collect()
+        });
+        let all_slots = if adjacency.is_some() {
+            (0..offsets.len() as u8).collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             shape: shape.to_vec(),
             strides,
             connectivity,
+            deltas: offsets.iter().map(|o| o.delta).collect(),
+            adjacency,
+            all_slots,
             offsets,
             prefetch_deltas,
             vertex_count: count as usize,
@@ -249,6 +286,58 @@ impl crate::Neighbourhood for Grid {
         crate::prefetch(data, vertex as usize);
         for &delta in &self.prefetch_deltas {
             crate::prefetch(data, (vertex as isize).wrapping_add(delta) as usize);
+        }
+    }
+
+    fn for_each_neighbourhood<F: FnMut(u32, &[u32], Option<crate::Slots<'_>>)>(
+        &self,
+        range: std::ops::Range<u32>,
+        mut visit: F,
+    ) {
+        if range.is_empty() {
+            return;
+        }
+        let dims = self.shape.len();
+        let mut coords = self.coordinates(range.start);
+        let mut out = Vec::with_capacity(self.offsets.len());
+        let mut slots: Vec<u8> = Vec::with_capacity(self.offsets.len());
+        for v in range {
+            let (mut low, mut high) = (0u8, 0u8);
+            for (axis, (&c, &n)) in coords.iter().zip(&self.shape).enumerate() {
+                low |= u8::from(c == 0) << axis;
+                high |= u8::from(c + 1 == n) << axis;
+            }
+            out.clear();
+            let base = v as isize;
+            if low | high == 0 {
+                out.extend(self.deltas.iter().map(|&d| (base + d) as u32));
+                let slots = self.adjacency.as_deref().map(|adjacency| crate::Slots {
+                    slots: &self.all_slots,
+                    adjacency,
+                });
+                visit(v, &out, slots);
+            } else {
+                slots.clear();
+                for (slot, o) in self.offsets.iter().enumerate() {
+                    if o.down_axes & low == 0 && o.up_axes & high == 0 {
+                        out.push((base + o.delta) as u32);
+                        slots.push(slot as u8);
+                    }
+                }
+                let slots = self.adjacency.as_deref().map(|adjacency| crate::Slots {
+                    slots: &slots,
+                    adjacency,
+                });
+                visit(v, &out, slots);
+            }
+            // The next vertex's coordinates, odometer style.
+            for axis in (0..dims).rev() {
+                coords[axis] += 1;
+                if coords[axis] < self.shape[axis] {
+                    break;
+                }
+                coords[axis] = 0;
+            }
         }
     }
 
@@ -346,6 +435,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn neighbourhood_walk_matches_neighbours_and_slots_say_adjacency() {
+        for c in Connectivity::ALL {
+            for shape in [&[5usize][..], &[3, 4], &[3, 1, 4, 2], &[2, 3, 2, 2, 3]] {
+                let grid = Grid::new(shape, c).unwrap();
+                let n = grid.vertex_count() as u32;
+                let mut seen = 0;
+                grid.for_each_neighbourhood(1..n, |v, list, slots| {
+                    seen += 1;
+                    let mut expected = Vec::new();
+                    grid.neighbours(v, &mut expected);
+                    assert_eq!(list, &expected[..], "{c} {shape:?} {v}");
+                    let Some(slots) = slots else {
+                        assert!(c.interior_degree(shape.len()) > 128, "{c} {shape:?}");
+                        return;
+                    };
+                    assert_eq!(slots.slots.len(), list.len());
+                    for (i, &a) in list.iter().enumerate() {
+                        for (j, &b) in list.iter().enumerate() {
+                            let said =
+                                slots.adjacency[slots.slots[i] as usize] >> slots.slots[j] & 1 == 1;
+                            assert_eq!(said, neighbours(&grid, a).contains(&b), "{c} {a} {b}");
+                        }
+                    }
+                });
+                assert_eq!(seen, n - 1);
+            }
+        }
+        let wide = Grid::new(&[3; 5], Connectivity::Full).unwrap();
+        wide.for_each_neighbourhood(0..3, |_, _, slots| assert!(slots.is_none()));
     }
 
     #[test]

@@ -12,9 +12,14 @@
 //!
 //! Vertices are totally ordered by (value, vertex id), so ties behave as simulation of
 //! simplicity; NaN and `+inf` order above every finite value and are counted, never replaced.
-//! The algorithm is one radix sort of order-preserving integer keys and one union-find sweep
-//! over implicitly enumerated neighbours, with about 16 bytes per vertex of working memory at
-//! its peak for `f32` input (input excluded, output included).
+//! Large fields are computed on every core ([`Parallelism`]): each vertex finds its steepest
+//! descent and whether its lower neighbours fall apart into groups, descent paths label every
+//! vertex with its minimum, the few vertices that may merge labels are decided in order with a
+//! union-find over the minima alone, and a parallel radix sort and a replay of those merges give
+//! every vertex its segment. All passes but the last read memory in vertex order, so fields
+//! far larger than the cache run at nearly the speed of small ones; working memory peaks at
+//! about 20 bytes per vertex for `f32` input (input excluded, output included). Small fields
+//! take one union-find sweep in value order, with the same result.
 //!
 //! ```
 //! use toposcape_topology::{Connectivity, Grid, join_tree};
@@ -37,6 +42,8 @@ mod graph;
 mod grid;
 mod matching;
 mod metrics;
+mod par;
+mod parallel;
 mod profile;
 #[cfg(feature = "render")]
 pub mod render;
@@ -62,8 +69,8 @@ pub use matching::{WassersteinEstimate, bottleneck_geometric, wasserstein_auctio
 pub use metrics::{LARGEST_BASINS, Metrics};
 pub use profile::{Basin, Profile, ProfileOptions, landscape_profile};
 pub use tree::{
-    Arc, MergeTree, Node, NodeId, NodeKind, PersistencePair, Threshold, TreeKind, join_tree,
-    split_tree,
+    Arc, MergeTree, Node, NodeId, NodeKind, PARALLEL_MIN_VERTICES, Parallelism, PersistencePair,
+    Threshold, TreeKind, join_tree, split_tree,
 };
 pub use value::FieldValue;
 
@@ -75,8 +82,9 @@ struct ReadmeExample;
 /// A domain whose vertices a merge tree is computed on: which vertices are neighbours.
 ///
 /// Implemented by [`Grid`] (neighbours enumerated from the shape) and [`Graph`] (explicit
-/// adjacency). The relation must be symmetric.
-pub trait Neighbourhood {
+/// adjacency). The relation must be symmetric. A domain is `Sync`: the merge tree reads it from
+/// several threads.
+pub trait Neighbourhood: Sync {
     /// The number of vertices, with ids `0..vertex_count()`.
     fn vertex_count(&self) -> usize;
     /// The largest number of neighbours any vertex has.
@@ -96,12 +104,40 @@ pub trait Neighbourhood {
         self.neighbours(vertex, &mut ids);
         out.extend(ids.into_iter().map(|u| (u, self.edge_length(vertex, u))));
     }
+    /// Calls `visit` for every vertex of `range`, in increasing order, with the vertex, its
+    /// neighbours as [`Self::neighbours`] lists them, and, where the domain knows which of them
+    /// are neighbours of each other, their [`Slots`]. The default calls [`Self::neighbours`]
+    /// per vertex and gives no slots; a grid walks its coordinates instead of decoding every
+    /// vertex id, and gives slots when a vertex has at most 128 neighbours.
+    fn for_each_neighbourhood<F: FnMut(u32, &[u32], Option<Slots<'_>>)>(
+        &self,
+        range: std::ops::Range<u32>,
+        mut visit: F,
+    ) {
+        let mut out = Vec::with_capacity(self.max_degree());
+        for v in range {
+            out.clear();
+            self.neighbours(v, &mut out);
+            visit(v, &out, None);
+        }
+    }
     /// A hint that the entries of `data` at the neighbours of `vertex` will be read soon. The
     /// default does nothing; an implementation may issue prefetches (it must not fault on a
     /// vertex at the boundary).
     fn prefetch_neighbours<T>(&self, vertex: u32, data: &[T]) {
         let _ = (vertex, data);
     }
+}
+
+/// Which neighbours of a vertex are adjacent to each other, for
+/// [`Neighbourhood::for_each_neighbourhood`]: every neighbour has a slot (below 128), and two
+/// neighbours are adjacent exactly when the adjacency mask of one's slot has the other's bit.
+#[derive(Debug, Clone, Copy)]
+pub struct Slots<'a> {
+    /// The slot of each neighbour, in the order of the neighbour list.
+    pub slots: &'a [u8],
+    /// For each slot, the bit mask of the slots adjacent to it.
+    pub adjacency: &'a [u128],
 }
 
 /// Asks the processor to bring `data[index]` into the cache. Never faults: an index out of range

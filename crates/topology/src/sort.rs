@@ -6,20 +6,34 @@
 //! simplicity. Passes whose digit is the same for every vertex (common: a loss landscape spans a
 //! narrow range of exponents) are skipped.
 
+use crate::par;
 use crate::value::FieldValue;
 
 const DIGIT_BITS: u32 = 11;
 const BUCKETS: usize = 1 << DIGIT_BITS;
 
+/// The fewest items a thread of the sort gets.
+const MIN_ITEMS_PER_THREAD: usize = 1024;
+
 /// An integer that can be sorted by a range of its bits.
-trait RadixItem: Copy + Default {
+trait RadixItem: Copy + Default + Send + Sync {
     fn digit(self, shift: u32) -> usize;
+    fn low_u32(self) -> u32;
+    fn from_parts(key: u64, index: u32, key_shift: u32) -> Self;
 }
 
 impl RadixItem for u64 {
     #[inline]
     fn digit(self, shift: u32) -> usize {
         ((self >> shift) as usize) & (BUCKETS - 1)
+    }
+    #[inline]
+    fn low_u32(self) -> u32 {
+        self as u32
+    }
+    #[inline]
+    fn from_parts(key: u64, index: u32, key_shift: u32) -> Self {
+        (key << key_shift) | u64::from(index)
     }
 }
 
@@ -28,63 +42,112 @@ impl RadixItem for u128 {
     fn digit(self, shift: u32) -> usize {
         ((self >> shift) as usize) & (BUCKETS - 1)
     }
+    #[inline]
+    fn low_u32(self) -> u32 {
+        self as u32
+    }
+    #[inline]
+    fn from_parts(key: u64, index: u32, key_shift: u32) -> Self {
+        (u128::from(key) << key_shift) | u128::from(index)
+    }
 }
 
-/// Returns the vertex ids `0..values.len()` sorted by (value, id).
+/// Returns the vertex ids `0..values.len()` sorted by (value, id), on one thread.
 ///
 /// The caller guarantees `values.len() < u32::MAX`.
 pub(crate) fn sorted_vertices<V: FieldValue>(values: &[V]) -> Vec<u32> {
-    debug_assert!(values.len() < u32::MAX as usize);
+    sorted_indices::<V>(values.len(), |i| values[i].order_key(), 1)
+}
+
+/// Returns the indices `0..len` sorted by (`key(index)`, index), where `key` returns a value's
+/// order key ([`FieldValue::order_key`] of `V`), using `threads` threads.
+///
+/// The caller guarantees `len < u32::MAX`.
+pub(crate) fn sorted_indices<V: FieldValue>(
+    len: usize,
+    key: impl Fn(usize) -> u64 + Sync,
+    threads: usize,
+) -> Vec<u32> {
+    debug_assert!(len < u32::MAX as usize);
+    // Each pass spawns its threads anew: not worth it for a few thousand items.
+    let threads = threads.clamp(1, len.div_ceil(MIN_ITEMS_PER_THREAD).max(1));
     if V::KEY_BITS <= 32 {
-        let mut items: Vec<u64> = values
-            .iter()
-            .enumerate()
-            .map(|(id, value)| (value.order_key() << 32) | id as u64)
-            .collect();
-        radix_sort(&mut items, 32, V::KEY_BITS);
-        items.into_iter().map(|item| item as u32).collect()
+        sort_with::<u64>(len, &key, 32, V::KEY_BITS, threads)
     } else {
-        let mut items: Vec<u128> = values
-            .iter()
-            .enumerate()
-            .map(|(id, value)| (u128::from(value.order_key()) << 64) | id as u128)
-            .collect();
-        radix_sort(&mut items, 64, V::KEY_BITS);
-        items.into_iter().map(|item| item as u32).collect()
+        sort_with::<u128>(len, &key, 64, V::KEY_BITS, threads)
     }
 }
 
-/// Stable LSD radix sort of `items` by bits `[first_bit, first_bit + key_bits)`.
-fn radix_sort<T: RadixItem>(items: &mut Vec<T>, first_bit: u32, key_bits: u32) {
-    let passes = key_bits.div_ceil(DIGIT_BITS) as usize;
-    // One read of the data counts the digits of every pass.
-    let mut histograms = vec![[0usize; BUCKETS]; passes];
-    for &item in items.iter() {
-        for (pass, histogram) in histograms.iter_mut().enumerate() {
-            histogram[item.digit(first_bit + pass as u32 * DIGIT_BITS)] += 1;
+fn sort_with<T: RadixItem>(
+    len: usize,
+    key: &(impl Fn(usize) -> u64 + Sync),
+    key_shift: u32,
+    key_bits: u32,
+    threads: usize,
+) -> Vec<u32> {
+    let mut items = vec![T::default(); len];
+    par::for_each_chunk_mut(&mut items, threads, |start, chunk| {
+        for (i, item) in chunk.iter_mut().enumerate() {
+            let index = start + i;
+            *item = T::from_parts(key(index), index as u32, key_shift);
         }
-    }
+    });
+    radix_sort(&mut items, key_shift, key_bits, threads);
+    let mut sorted = vec![0u32; len];
+    par::for_each_chunk_mut(&mut sorted, threads, |start, chunk| {
+        for (out, item) in chunk.iter_mut().zip(&items[start..]) {
+            *out = item.low_u32();
+        }
+    });
+    sorted
+}
+
+/// Stable LSD radix sort of `items` by bits `[first_bit, first_bit + key_bits)` on `threads`
+/// threads: each pass counts the digits of every thread's block, gives each (digit, block) its
+/// own stretch of the output in digit-then-block order (which keeps the sort stable), and lets
+/// every thread scatter its block.
+fn radix_sort<T: RadixItem>(items: &mut Vec<T>, first_bit: u32, key_bits: u32, threads: usize) {
+    let passes = key_bits.div_ceil(DIGIT_BITS) as usize;
     let len = items.len();
     let mut scratch: Vec<T> = Vec::new();
-    for (pass, histogram) in histograms.iter().enumerate() {
-        if histogram.contains(&len) {
+    for pass in 0..passes {
+        let shift = first_bit + pass as u32 * DIGIT_BITS;
+        let counts: Vec<Box<[usize; BUCKETS]>> = par::map_ranges(len, threads, |_, range| {
+            let mut histogram = Box::new([0usize; BUCKETS]);
+            for &item in &items[range] {
+                histogram[item.digit(shift)] += 1;
+            }
+            histogram
+        });
+        let digit_total = |digit: usize| counts.iter().map(|h| h[digit]).sum::<usize>();
+        if (0..BUCKETS).any(|digit| digit_total(digit) == len) {
             continue; // every item has the same digit here: the pass would not move anything
         }
         if scratch.is_empty() {
             scratch = vec![T::default(); len];
         }
-        let shift = first_bit + pass as u32 * DIGIT_BITS;
-        let mut next = [0usize; BUCKETS];
+        let mut starts: Vec<Box<[usize; BUCKETS]>> =
+            counts.iter().map(|_| Box::new([0usize; BUCKETS])).collect();
         let mut total = 0;
-        for (slot, &count) in next.iter_mut().zip(histogram.iter()) {
-            *slot = total;
-            total += count;
+        for digit in 0..BUCKETS {
+            for (block, histogram) in counts.iter().enumerate() {
+                starts[block][digit] = total;
+                total += histogram[digit];
+            }
         }
-        for &item in items.iter() {
-            let digit = item.digit(shift);
-            scratch[next[digit]] = item;
-            next[digit] += 1;
-        }
+        let out = par::DisjointSlice::new(&mut scratch);
+        let source = &items;
+        let starts = &starts;
+        par::map_ranges(len, threads, |block, range| {
+            let mut next = starts[block].clone();
+            for &item in &source[range] {
+                let digit = item.digit(shift);
+                // SAFETY: block `block` owns positions starts[block][d]..+counts[block][d] of
+                // every digit d, which no other block's stretch overlaps.
+                unsafe { out.write(next[digit], item) };
+                next[digit] += 1;
+            }
+        });
         std::mem::swap(items, &mut scratch);
     }
 }
@@ -133,6 +196,12 @@ mod tests {
         assert_eq!(sorted_vertices(&values), reference_order(&values));
         let narrow: Vec<f32> = values.iter().map(|&v| 1.0 + (v as f32) * 1e-6).collect();
         assert_eq!(sorted_vertices(&narrow), reference_order(&narrow));
+        for threads in [2, 3, 7] {
+            let sorted = sorted_indices::<f64>(values.len(), |i| values[i].order_key(), threads);
+            assert_eq!(sorted, reference_order(&values), "{threads} threads");
+            let sorted = sorted_indices::<f32>(narrow.len(), |i| narrow[i].order_key(), threads);
+            assert_eq!(sorted, reference_order(&narrow), "{threads} threads");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) enum RawKind {
 
 /// A node as the sweep builds it; ids are creation order, so a node's id is larger than its
 /// children's.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawNode {
     pub vertex: u32,
     pub kind: RawKind,
@@ -35,8 +35,6 @@ pub(crate) struct RawNode {
     /// For a leaf: the node where its branch ends, or [`NONE`] if it never dies.
     pub death: u32,
     pub child_count: u32,
-    /// The node's position in the sweep order; for leaves this decides the elder rule.
-    pub position: u32,
 }
 
 /// The sweep's result: nodes and the node of every vertex's segment.
@@ -82,6 +80,9 @@ pub(crate) fn sweep<N: Neighbourhood>(
     let mut current_node = vec![NONE; n];
     let mut segmentation = vec![NONE; n];
     let mut nodes: Vec<RawNode> = Vec::new();
+    // The position in the order of every node created in the loop; a leaf's decides the elder
+    // rule.
+    let mut positions: Vec<u32> = Vec::new();
     let mut components = Vec::with_capacity(domain.max_degree());
     let mut neighbours = Vec::with_capacity(domain.max_degree());
     let mut open_components = 0usize;
@@ -123,8 +124,8 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     branch: id,
                     death: NONE,
                     child_count: 0,
-                    position: position as u32,
                 });
+                positions.push(position as u32);
                 parent[v as usize] = v;
                 current_node[v as usize] = id;
                 segmentation[v as usize] = id;
@@ -141,7 +142,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     .iter()
                     .min_by_key(|&&root| {
                         let branch = nodes[current_node[root as usize] as usize].branch;
-                        nodes[branch as usize].position
+                        positions[branch as usize]
                     })
                     .expect("at least two components");
                 for &root in &components {
@@ -161,8 +162,8 @@ pub(crate) fn sweep<N: Neighbourhood>(
                     branch,
                     death: NONE,
                     child_count: merged as u32,
-                    position: position as u32,
                 });
+                positions.push(position as u32);
                 current_node[elder as usize] = saddle;
                 parent[v as usize] = elder;
                 segmentation[v as usize] = saddle;
@@ -177,7 +178,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
     // every component has been given one (a grid has exactly one).
     const DONE: u32 = NONE - 1;
     let mut rooted = 0;
-    for (position, &v) in order.iter().enumerate().rev() {
+    for &v in order.iter().rev() {
         if rooted == open_components {
             break;
         }
@@ -199,7 +200,6 @@ pub(crate) fn sweep<N: Neighbourhood>(
                 branch,
                 death: NONE,
                 child_count: 1,
-                position: position as u32,
             });
             nodes[current as usize].parent = id;
             segmentation[v as usize] = id;

@@ -2,7 +2,8 @@
 
 use crate::sweep::{NONE, RawKind, RawNode, SweepResult, sweep};
 use crate::value::{FieldValue, ValueClass, level_gap};
-use crate::{Neighbourhood, TopologyError, sort};
+use crate::{Neighbourhood, TopologyError, par, parallel, sort};
+use std::num::NonZeroUsize;
 
 /// Index of a node in [`MergeTree::nodes`].
 pub type NodeId = u32;
@@ -118,6 +119,24 @@ pub enum Threshold {
     FractionOfRange(f64),
 }
 
+/// How a merge tree is computed: the result is the same, node for node, whichever is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parallelism {
+    /// Every core the machine offers for fields of [`PARALLEL_MIN_VERTICES`] vertices or more,
+    /// the sequential sweep below.
+    #[default]
+    Auto,
+    /// The parallel algorithm (descent labels, candidate saddles, a parallel sort) on this many
+    /// threads, whatever the field's size; the sequential sweep above 2^31 vertices.
+    Threads(NonZeroUsize),
+    /// One union-find sweep over the vertices in value order, on one thread.
+    Sequential,
+}
+
+/// The smallest field that [`Parallelism::Auto`] computes on several threads; below it the
+/// threads cost more than they save.
+pub const PARALLEL_MIN_VERTICES: usize = 1 << 16;
+
 /// An augmented merge tree of a scalar field: its nodes, the segment of every vertex, and the
 /// persistence pairs of its branches.
 #[derive(Debug, Clone)]
@@ -155,25 +174,49 @@ impl MergeTree {
         Self::compute_with_progress(values, domain, kind, &mut |_| {})
     }
 
-    /// As [`MergeTree::compute`], calling `progress` with the number of vertices swept so far,
-    /// from time to time and once at the end (with the vertex count), for progress bars. The
-    /// sort before the sweep takes about a tenth of the time and reports nothing.
+    /// As [`MergeTree::compute`], calling `progress` from time to time and once at the end with
+    /// a count of work done that ends at the vertex count, for progress bars.
     pub fn compute_with_progress<V: FieldValue, N: Neighbourhood>(
         values: &[V],
         domain: &N,
         kind: TreeKind,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Self, TopologyError> {
+        Self::compute_with(values, domain, kind, Parallelism::Auto, progress)
+    }
+
+    /// As [`MergeTree::compute_with_progress`], on the threads `parallelism` asks for. The
+    /// result does not depend on it.
+    pub fn compute_with<V: FieldValue, N: Neighbourhood>(
+        values: &[V],
+        domain: &N,
+        kind: TreeKind,
+        parallelism: Parallelism,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, TopologyError> {
         check_domain(values.len(), domain)?;
-        let mut order = sort::sorted_vertices(values);
-        if kind == TreeKind::Split {
-            order.reverse();
-        }
+        let n = values.len();
+        let threads = match parallelism {
+            _ if n > parallel::MAX_VERTICES => None,
+            Parallelism::Sequential => None,
+            Parallelism::Threads(threads) => Some(threads.get()),
+            Parallelism::Auto if n < PARALLEL_MIN_VERTICES => None,
+            Parallelism::Auto => Some(par::available_threads()),
+        };
+        let descending = kind == TreeKind::Split;
         let SweepResult {
             nodes: raw,
             segmentation,
-        } = sweep(&order, domain, progress);
-        drop(order);
+        } = match threads {
+            Some(threads) => parallel::descent_sweep(values, domain, descending, threads, progress),
+            None => {
+                let mut order = sort::sorted_vertices(values);
+                if descending {
+                    order.reverse();
+                }
+                sweep(&order, domain, progress)
+            }
+        };
         let (nonfinite_count, finite_range) = value_summary(values);
         let nodes = finish_nodes(&raw, &segmentation, |v| values[v as usize].to_f64());
         Ok(Self {

@@ -1,0 +1,956 @@
+//! The merge tree on every core, in passes that read memory in vertex order.
+//!
+//! The union-find sweep of [`crate::sweep`] visits vertices in value order, so on a field larger
+//! than the cache nearly every neighbour it looks at is a cache miss, and it runs on one core.
+//! This module computes the same nodes and segmentation (node for node, vertex for vertex) from
+//! facts that each vertex can establish on its own, in the spirit of ExTreeM (Lukasczyk, Will,
+//! Wetzels, Weber and Garth, IEEE TVCG 2024), which builds merge trees from the extremum graph:
+//!
+//! 1. **Descent.** Every vertex points at its lowest neighbour before it in the order (a
+//!    minimum at itself), and notes whether its earlier neighbours fall into two or more groups
+//!    that no edge between them joins (on a triangulated grid: a disconnected lower link). Only
+//!    such a vertex can merge components. Parallel, in vertex-id order, so neighbour reads
+//!    stream through the cache.
+//! 2. **Labels.** Following the pointers (with path compression) labels every vertex with the
+//!    minimum it descends to. A descent path stays below its start, so when the sweep reaches a
+//!    vertex, each of its earlier neighbours lies in the component of its label's minimum.
+//! 3. **Candidates.** A noted vertex whose groups carry two or more labels may merge
+//!    components; every other vertex is regular (or a minimum).
+//! 4. **Saddles.** The candidates in order, with a union-find over the minima alone, decide
+//!    which candidates merge components and build the tree's nodes exactly as the sweep does
+//!    (elder rule included). One thread, but over candidates and minima only.
+//! 5. **Order.** A parallel radix sort of all vertices; the tops of the components become roots.
+//! 6. **Segmentation.** The sweep replayed on the union-find over the minima: each thread
+//!    replays the merges before its stretch of the order, then gives each regular vertex the
+//!    current node of its label's component. The two random accesses per vertex (its label and
+//!    its segment) are prefetched.
+//!
+//! Working memory beyond the input, for `f32` values: 4 bytes of labels per vertex throughout;
+//! the noted vertices (16 bytes each plus 4 per group); the sort's 16 bytes per vertex; then the
+//! order and the segmentation, 4 bytes each. About 20 bytes a vertex at the peak, the sort's.
+//! On a domain that cannot tell which neighbours are adjacent (a [`crate::Graph`], or a grid
+//! with more than 128 neighbours per vertex) every earlier neighbour is its own group, so more
+//! vertices are noted: up to 4 bytes per edge.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use crate::Neighbourhood;
+use crate::par::{self, DisjointSlice};
+use crate::sort;
+use crate::sweep::{LOOKAHEAD, NONE, RawKind, RawNode, SweepResult, find};
+use crate::value::FieldValue;
+
+/// Marks a resolved label (a minimum's rank); a descent pointer has this bit clear.
+const RESOLVED: u32 = 1 << 31;
+
+/// The most vertices a field may have for this algorithm: vertex ids stay below [`RESOLVED`].
+pub(crate) const MAX_VERTICES: usize = RESOLVED as usize;
+
+/// The number of progress reports, one after each pass.
+const PASSES: usize = 7;
+
+/// A vertex's place in the sweep order as one integer: (value key, id), bitwise inverted for
+/// the descending order of a split tree. `u64` when keys have at most 32 bits (`f32`).
+trait Rank: Copy + Ord + Send + Sync {
+    /// A value's order key, inverted for a descending order: `u32` or `u64`.
+    type Key: Copy + Default + Send + Sync;
+    fn key(order_key: u64, descending: bool) -> Self::Key;
+    /// The rank of `vertex` with the key [`Rank::key`] gave for the same `descending`.
+    fn of(key: Self::Key, vertex: u32, descending: bool) -> Self;
+    /// The vertex of a rank made by [`Rank::of`] with the same `descending`.
+    fn vertex(self, descending: bool) -> u32;
+}
+
+impl Rank for u64 {
+    type Key = u32;
+    #[inline(always)]
+    fn key(order_key: u64, descending: bool) -> u32 {
+        let key = order_key as u32;
+        if descending { !key } else { key }
+    }
+    #[inline(always)]
+    fn of(key: u32, vertex: u32, descending: bool) -> Self {
+        let vertex = if descending { !vertex } else { vertex };
+        (u64::from(key) << 32) | u64::from(vertex)
+    }
+    #[inline(always)]
+    fn vertex(self, descending: bool) -> u32 {
+        if descending {
+            !self as u32
+        } else {
+            self as u32
+        }
+    }
+}
+
+impl Rank for u128 {
+    type Key = u64;
+    #[inline(always)]
+    fn key(order_key: u64, descending: bool) -> u64 {
+        if descending { !order_key } else { order_key }
+    }
+    #[inline(always)]
+    fn of(key: u64, vertex: u32, descending: bool) -> Self {
+        let vertex = if descending { !vertex } else { vertex };
+        (u128::from(key) << 32) | u128::from(vertex)
+    }
+    #[inline(always)]
+    fn vertex(self, descending: bool) -> u32 {
+        if descending {
+            !self as u32
+        } else {
+            self as u32
+        }
+    }
+}
+
+/// Every vertex's [`Rank::Key`], computed once: passes 1 and 3 compare each vertex with all its
+/// neighbours, so each key would otherwise be computed twice per edge.
+struct Keys<R: Rank, const DESCENDING: bool> {
+    keys: Vec<R::Key>,
+}
+
+impl<R: Rank, const DESCENDING: bool> Keys<R, DESCENDING> {
+    fn new<V: FieldValue>(values: &[V], threads: usize) -> Self {
+        let mut keys = vec![R::Key::default(); values.len()];
+        par::for_each_chunk_mut(&mut keys, threads, |start, chunk| {
+            for (key, value) in chunk.iter_mut().zip(&values[start..]) {
+                *key = R::key(value.order_key(), DESCENDING);
+            }
+        });
+        Self { keys }
+    }
+
+    #[inline(always)]
+    fn rank(&self, v: u32) -> R {
+        R::of(self.keys[v as usize], v, DESCENDING)
+    }
+}
+
+/// A set of neighbour slots as a bit mask: `u64` where a vertex has at most 64 neighbours
+/// (cheaper to build), `u128` up to 128.
+trait SlotMask: Copy {
+    const EMPTY: Self;
+    fn with(self, slot: u8, set: bool) -> Self;
+    fn wide(self) -> u128;
+}
+
+impl SlotMask for u64 {
+    const EMPTY: Self = 0;
+    #[inline(always)]
+    fn with(self, slot: u8, set: bool) -> Self {
+        self | (u64::from(set) << (slot & 63))
+    }
+    #[inline(always)]
+    fn wide(self) -> u128 {
+        u128::from(self)
+    }
+}
+
+impl SlotMask for u128 {
+    const EMPTY: Self = 0;
+    #[inline(always)]
+    fn with(self, slot: u8, set: bool) -> Self {
+        self | (u128::from(set) << (slot & 127))
+    }
+    #[inline(always)]
+    fn wide(self) -> u128 {
+        self
+    }
+}
+
+/// The earlier neighbours of a vertex of rank `own` as a slot mask, and the lowest rank among
+/// them and `own`; `slot_vertex` receives the vertex of every slot. Without branches: on a
+/// noisy field "earlier or not" is a coin flip.
+#[inline(always)]
+fn earlier_slots<M: SlotMask, R: Rank, const D: bool>(
+    keys: &Keys<R, D>,
+    own: R,
+    neighbours: &[u32],
+    slots: &[u8],
+    slot_vertex: &mut [u32; 128],
+) -> (u128, R) {
+    let mut earlier = M::EMPTY;
+    let mut lowest = own;
+    for (&u, &slot) in neighbours.iter().zip(slots) {
+        let rank = keys.rank(u);
+        earlier = earlier.with(slot, rank < own);
+        slot_vertex[slot as usize & 127] = u;
+        lowest = lowest.min(rank);
+    }
+    (earlier.wide(), lowest)
+}
+
+/// The sweep's order on `values`: ascending (value, id), or descending for a split tree.
+struct Order<'a, V, R, const DESCENDING: bool> {
+    values: &'a [V],
+    _rank: std::marker::PhantomData<R>,
+}
+
+impl<V: FieldValue, R: Rank, const DESCENDING: bool> Order<'_, V, R, DESCENDING> {
+    #[inline(always)]
+    fn rank(&self, v: u32) -> R {
+        R::of(
+            R::key(self.values[v as usize].order_key(), DESCENDING),
+            v,
+            DESCENDING,
+        )
+    }
+
+    /// Indices `0..len` sorted by the sweep order of `vertex(index)`, where `vertex` is
+    /// increasing in the index (so the index breaks ties as the vertex id does).
+    fn sort(&self, len: usize, vertex: impl Fn(usize) -> u32 + Sync, threads: usize) -> Vec<u32> {
+        let key = |i| self.values[vertex(i) as usize].order_key();
+        let mut sorted = sort::sorted_indices::<V>(len, key, threads);
+        if DESCENDING {
+            sorted.reverse();
+        }
+        sorted
+    }
+}
+
+/// Vertices in vertex-id order, each with a list: first the representatives of a noted
+/// vertex's groups (one earlier neighbour per group), then a candidate's distinct labels.
+#[derive(Default)]
+struct Candidates {
+    vertices: Vec<u32>,
+    /// Where each vertex's list starts in `lists`; one more entry at the end.
+    starts: Vec<usize>,
+    lists: Vec<u32>,
+}
+
+impl Candidates {
+    fn push(&mut self, vertex: u32, list: &[u32]) {
+        self.vertices.push(vertex);
+        self.starts.push(self.lists.len());
+        self.lists.extend_from_slice(list);
+    }
+
+    /// Closes the last list, so that `list` works on every vertex.
+    fn finish(mut self) -> Self {
+        self.starts.push(self.lists.len());
+        self
+    }
+
+    fn list(&self, i: usize) -> &[u32] {
+        &self.lists[self.starts[i]..self.starts[i + 1]]
+    }
+
+    fn concatenate(parts: Vec<Candidates>) -> Candidates {
+        let count: usize = parts.iter().map(|p| p.vertices.len()).sum();
+        let list_len: usize = parts.iter().map(|p| p.lists.len()).sum();
+        let mut all = Candidates {
+            vertices: Vec::with_capacity(count),
+            starts: Vec::with_capacity(count + 1),
+            lists: Vec::with_capacity(list_len),
+        };
+        for part in parts {
+            for i in 0..part.vertices.len() {
+                all.push(part.vertices[i], part.list(i));
+            }
+        }
+        all.finish()
+    }
+}
+
+/// The merge tree of `values` on `domain` in the sweep order (descending for a split tree), on
+/// `threads` threads: the same result as [`crate::sweep::sweep`] on the sorted order. Calls
+/// `progress` after each pass with a count that reaches the vertex count at the end.
+///
+/// The caller guarantees `values.len() == domain.vertex_count() <= MAX_VERTICES`.
+pub(crate) fn descent_sweep<V: FieldValue, N: Neighbourhood>(
+    values: &[V],
+    domain: &N,
+    descending: bool,
+    threads: usize,
+    progress: &mut dyn FnMut(usize),
+) -> SweepResult {
+    descent_sweep_noting(
+        values,
+        domain,
+        descending,
+        threads,
+        NOTED_FRACTION,
+        progress,
+    )
+}
+
+/// The most vertices pass 1 notes, as a fraction of a thread's range: beyond it, grouping is
+/// not narrowing the search enough (on the axis grid no two neighbours are adjacent, so every
+/// vertex with two earlier neighbours would be noted), and pass 3 scans the range again.
+const NOTED_FRACTION: f64 = 1.0 / 4.0;
+
+/// As [`descent_sweep`], with the fraction of noted vertices past which a range is rescanned.
+fn descent_sweep_noting<V: FieldValue, N: Neighbourhood>(
+    values: &[V],
+    domain: &N,
+    descending: bool,
+    threads: usize,
+    noted_fraction: f64,
+    progress: &mut dyn FnMut(usize),
+) -> SweepResult {
+    debug_assert!(values.len() <= MAX_VERTICES);
+    let threads = threads.max(1);
+    macro_rules! run_with {
+        ($rank:ty, $descending:literal) => {
+            run(
+                &Order::<V, $rank, $descending> {
+                    values,
+                    _rank: std::marker::PhantomData,
+                },
+                domain,
+                threads,
+                noted_fraction,
+                progress,
+            )
+        };
+    }
+    match (V::KEY_BITS <= 32, descending) {
+        (true, false) => run_with!(u64, false),
+        (true, true) => run_with!(u64, true),
+        (false, false) => run_with!(u128, false),
+        (false, true) => run_with!(u128, true),
+    }
+}
+
+fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
+    order_of: &Order<'_, V, R, D>,
+    domain: &N,
+    threads: usize,
+    noted_fraction: f64,
+    progress: &mut dyn FnMut(usize),
+) -> SweepResult {
+    let n = order_of.values.len();
+    let mut passes_done = 0;
+    let mut report = |progress: &mut dyn FnMut(usize)| {
+        passes_done += 1;
+        progress(n * passes_done / PASSES);
+    };
+
+    let labels: Vec<AtomicU32> = std::iter::repeat_with(|| AtomicU32::new(0))
+        .take(n)
+        .collect();
+    let keys = Keys::<R, D>::new(order_of.values, threads);
+    let (minima, noted) = descend(order_of, &keys, domain, &labels, threads, noted_fraction);
+    report(progress);
+    resolve(&labels, threads);
+    report(progress);
+    let label = |v: u32| labels[v as usize].load(Relaxed) & !RESOLVED;
+    let candidates = candidates(&keys, domain, noted, &label, threads);
+    drop(keys);
+    report(progress);
+
+    let mut forest = Forest::new(&minima);
+    let sorted = order_of.sort(
+        candidates.vertices.len(),
+        |i| candidates.vertices[i],
+        threads,
+    );
+    for &c in &sorted {
+        let c = c as usize;
+        forest.visit_candidate(order_of, candidates.vertices[c], candidates.list(c));
+    }
+    forest.finish_leaves();
+    drop((sorted, candidates));
+    report(progress);
+
+    let order = order_of.sort(n, |i| i as u32, threads);
+    report(progress);
+    let loop_nodes = forest.nodes.len();
+    let roots = forest.add_roots(&order, &label);
+    report(progress);
+
+    let segmentation = segment(
+        order_of, &order, &forest, loop_nodes, &roots, &label, &labels, threads,
+    );
+    report(progress);
+    SweepResult {
+        nodes: forest.nodes,
+        segmentation,
+    }
+}
+
+/// Pass 1: points every vertex at its lowest earlier neighbour, and notes the vertices whose
+/// earlier neighbours fall into two or more groups. Returns the minima (the vertices with no
+/// earlier neighbour) by rank in the order, each labelled with its rank, and the noted
+/// vertices with one earlier neighbour per group, in vertex-id order, for each thread's range
+/// of `par::split` (`None` where there were too many to keep).
+fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
+    order_of: &Order<'_, V, R, D>,
+    keys: &Keys<R, D>,
+    domain: &N,
+    labels: &[AtomicU32],
+    threads: usize,
+    noted_fraction: f64,
+) -> (Vec<u32>, Vec<Option<Candidates>>) {
+    let parts = par::map_ranges(labels.len(), threads, |_, range| {
+        let mut minima = Vec::new();
+        let limit = (range.len() as f64 * noted_fraction) as usize;
+        let mut noted = Some(Candidates::default());
+        let mut slot_vertex = [0u32; 128];
+        let mut representatives = Vec::new();
+        let range = range.start as u32..range.end as u32;
+        domain.for_each_neighbourhood(range, |v, neighbours, slots| {
+            let own = keys.rank(v);
+            let mut lowest_rank = own;
+            representatives.clear();
+            match slots {
+                Some(slots) => {
+                    let (earlier, lowest) = if domain.max_degree() <= 64 {
+                        earlier_slots::<u64, R, D>(
+                            keys,
+                            own,
+                            neighbours,
+                            slots.slots,
+                            &mut slot_vertex,
+                        )
+                    } else {
+                        earlier_slots::<u128, R, D>(
+                            keys,
+                            own,
+                            neighbours,
+                            slots.slots,
+                            &mut slot_vertex,
+                        )
+                    };
+                    lowest_rank = lowest;
+                    if noted.is_some() && earlier & earlier.wrapping_sub(1) != 0 {
+                        // Two or more earlier neighbours: split them into groups.
+                        for_each_group(earlier, slots.adjacency, |slot| {
+                            representatives.push(slot_vertex[slot]);
+                        });
+                    }
+                }
+                None => {
+                    for &u in neighbours {
+                        let rank = keys.rank(u);
+                        if rank < own {
+                            representatives.push(u);
+                        }
+                        lowest_rank = lowest_rank.min(rank);
+                    }
+                }
+            }
+            if representatives.len() >= 2
+                && let Some(list) = noted.as_mut()
+            {
+                list.push(v, &representatives);
+                if list.vertices.len() > limit {
+                    noted = None; // pass 3 scans this range again
+                }
+            }
+            let lowest = lowest_rank.vertex(D);
+            if lowest == v {
+                minima.push(v);
+            }
+            labels[v as usize].store(lowest, Relaxed);
+        });
+        (minima, noted.map(Candidates::finish))
+    });
+    let (minima_parts, noted): (Vec<Vec<u32>>, Vec<Option<Candidates>>) = parts.into_iter().unzip();
+    let by_id: Vec<u32> = minima_parts.concat();
+    let ranks = order_of.sort(by_id.len(), |i| by_id[i], threads);
+    let minima: Vec<u32> = ranks.iter().map(|&i| by_id[i as usize]).collect();
+    for (rank, &m) in minima.iter().enumerate() {
+        labels[m as usize].store(rank as u32 | RESOLVED, Relaxed);
+    }
+    (minima, noted)
+}
+
+/// Pass 2: replaces every descent pointer by the label of the minimum it leads to.
+///
+/// Threads may compress the same path at once: every value ever stored in an entry is either a
+/// vertex further down its descent path or its final label, so any interleaving ends with every
+/// entry holding its final label.
+fn resolve(labels: &[AtomicU32], threads: usize) {
+    par::map_ranges(labels.len(), threads, |_, range| {
+        for v in range {
+            let first = labels[v].load(Relaxed);
+            if first & RESOLVED != 0 {
+                continue;
+            }
+            let mut x = first;
+            let label = loop {
+                let next = labels[x as usize].load(Relaxed);
+                if next & RESOLVED != 0 {
+                    break next;
+                }
+                x = next;
+            };
+            labels[v].store(label, Relaxed);
+            let mut x = first;
+            loop {
+                let next = labels[x as usize].load(Relaxed);
+                if next & RESOLVED != 0 {
+                    break;
+                }
+                labels[x as usize].store(label, Relaxed);
+                x = next;
+            }
+        }
+    });
+}
+
+/// Splits the slots of `earlier` into the groups that `adjacency` connects, calling `found`
+/// with the lowest slot of each group.
+#[inline]
+fn for_each_group(earlier: u128, adjacency: &[u128], mut found: impl FnMut(usize)) {
+    let mut rest = earlier;
+    while rest != 0 {
+        let first = rest.trailing_zeros();
+        let mut group = 1u128 << first;
+        let mut frontier = group;
+        while frontier != 0 {
+            let mut reached = 0u128;
+            let mut bits = frontier;
+            while bits != 0 {
+                reached |= adjacency[bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+            }
+            frontier = reached & rest & !group;
+            group |= frontier;
+        }
+        rest &= !group;
+        found(first as usize);
+    }
+}
+
+/// Pass 3: the vertices whose groups of earlier neighbours carry two or more distinct labels,
+/// with those labels, in vertex-id order. A thread's noted vertices are checked by their
+/// representatives' labels; a range whose list overflowed is scanned again, vertex by vertex.
+fn candidates<R: Rank, N: Neighbourhood, const D: bool>(
+    keys: &Keys<R, D>,
+    domain: &N,
+    noted: Vec<Option<Candidates>>,
+    label: &(impl Fn(u32) -> u32 + Sync),
+    threads: usize,
+) -> Candidates {
+    let ranges = par::split(keys.keys.len(), noted.len());
+    let (noted, ranges) = (&noted, &ranges);
+    let parts = par::map_ranges(noted.len(), threads, |_, parts| {
+        let mut distinct = Vec::new();
+        let add = |distinct: &mut Vec<u32>, l: u32| {
+            if !distinct.contains(&l) {
+                distinct.push(l);
+            }
+        };
+        let mut slot_label = [0u32; 128];
+        parts
+            .map(|p| {
+                let mut out = Candidates::default();
+                if let Some(part) = &noted[p] {
+                    for i in 0..part.vertices.len() {
+                        distinct.clear();
+                        for &u in part.list(i) {
+                            add(&mut distinct, label(u));
+                        }
+                        if distinct.len() >= 2 {
+                            out.push(part.vertices[i], &distinct);
+                        }
+                    }
+                    return out.finish();
+                }
+                let range = ranges[p].start as u32..ranges[p].end as u32;
+                domain.for_each_neighbourhood(range, |v, neighbours, slots| {
+                    let own_label = label(v);
+                    if neighbours.iter().all(|&u| label(u) == own_label) {
+                        return; // inside a descent basin: regular, or its minimum
+                    }
+                    let own = keys.rank(v);
+                    distinct.clear();
+                    match slots {
+                        Some(slots) => {
+                            let mut earlier = 0u128;
+                            for (&u, &slot) in neighbours.iter().zip(slots.slots) {
+                                if keys.rank(u) < own {
+                                    earlier |= 1 << slot;
+                                    slot_label[slot as usize] = label(u);
+                                }
+                            }
+                            for_each_group(earlier, slots.adjacency, |slot| {
+                                add(&mut distinct, slot_label[slot]);
+                            });
+                        }
+                        None => {
+                            for &u in neighbours {
+                                if keys.rank(u) < own {
+                                    add(&mut distinct, label(u));
+                                }
+                            }
+                        }
+                    }
+                    if distinct.len() >= 2 {
+                        out.push(v, &distinct);
+                    }
+                });
+                out.finish()
+            })
+            .collect::<Vec<_>>()
+    });
+    Candidates::concatenate(parts.into_iter().flatten().collect())
+}
+
+/// Pass 4's state: the nodes so far and a union-find over the minima's ranks, whose roots are
+/// always the oldest minimum of their set (so a set's root is its branch's leaf).
+struct Forest<'m> {
+    nodes: Vec<RawNode>,
+    minima: &'m [u32],
+    /// The leaves created so far: minima `..next_leaf` by rank.
+    next_leaf: usize,
+    leaf_node: Vec<u32>,
+    union_find: Vec<u32>,
+    /// At a union-find root: the component's current node (its top so far).
+    current: Vec<u32>,
+    roots: Vec<u32>,
+}
+
+impl<'m> Forest<'m> {
+    fn new(minima: &'m [u32]) -> Self {
+        let k = minima.len();
+        Self {
+            nodes: Vec::with_capacity(k * 2),
+            minima,
+            next_leaf: 0,
+            leaf_node: vec![NONE; k],
+            union_find: (0..k as u32).collect(),
+            current: vec![NONE; k],
+            roots: Vec::new(),
+        }
+    }
+
+    fn push_leaf(&mut self) {
+        let rank = self.next_leaf;
+        let id = self.nodes.len() as u32;
+        self.nodes.push(RawNode {
+            vertex: self.minima[rank],
+            kind: RawKind::Leaf,
+            parent: NONE,
+            branch: id,
+            death: NONE,
+            child_count: 0,
+        });
+        self.leaf_node[rank] = id;
+        self.current[rank] = id;
+        self.next_leaf += 1;
+    }
+
+    /// Creates the leaves before `v`, then a saddle at `v` if its lower neighbours' labels lie
+    /// in two or more components.
+    fn visit_candidate<V: FieldValue, R: Rank, const D: bool>(
+        &mut self,
+        order_of: &Order<'_, V, R, D>,
+        v: u32,
+        labels: &[u32],
+    ) {
+        while self.next_leaf < self.minima.len()
+            && order_of.rank(self.minima[self.next_leaf]) < order_of.rank(v)
+        {
+            self.push_leaf();
+        }
+        self.roots.clear();
+        for &l in labels {
+            let root = find(&mut self.union_find, l);
+            if !self.roots.contains(&root) {
+                self.roots.push(root);
+            }
+        }
+        if self.roots.len() < 2 {
+            return;
+        }
+        let saddle = self.nodes.len() as u32;
+        // The elder: the set with the oldest minimum, which is the lowest rank.
+        let elder = *self.roots.iter().min().expect("two roots");
+        for &root in &self.roots {
+            let child = self.current[root as usize] as usize;
+            self.nodes[child].parent = saddle;
+            if root != elder {
+                let dying = self.leaf_node[root as usize] as usize;
+                self.nodes[dying].death = saddle;
+                self.union_find[root as usize] = elder;
+            }
+        }
+        self.nodes.push(RawNode {
+            vertex: v,
+            kind: RawKind::Saddle,
+            parent: NONE,
+            branch: self.leaf_node[elder as usize],
+            death: NONE,
+            child_count: self.roots.len() as u32,
+        });
+        self.current[elder as usize] = saddle;
+    }
+
+    fn finish_leaves(&mut self) {
+        while self.next_leaf < self.minima.len() {
+            self.push_leaf();
+        }
+    }
+
+    /// Gives every component a root at its last vertex, as the sweep does (in the same order),
+    /// and returns the (vertex, node) of the roots that are new nodes.
+    fn add_roots(&mut self, order: &[u32], label: &impl Fn(u32) -> u32) -> Vec<(u32, u32)> {
+        const DONE: u32 = NONE - 1;
+        let components = (0..self.union_find.len())
+            .filter(|&r| self.union_find[r] == r as u32)
+            .count();
+        let mut new_roots = Vec::new();
+        let mut rooted = 0;
+        for &v in order.iter().rev() {
+            if rooted == components {
+                break;
+            }
+            let root = find(&mut self.union_find, label(v)) as usize;
+            let current = self.current[root];
+            if current == DONE {
+                continue;
+            }
+            if self.nodes[current as usize].vertex == v {
+                self.nodes[current as usize].kind = RawKind::Root;
+            } else {
+                let id = self.nodes.len() as u32;
+                let branch = self.nodes[current as usize].branch;
+                self.nodes.push(RawNode {
+                    vertex: v,
+                    kind: RawKind::Root,
+                    parent: NONE,
+                    branch,
+                    death: NONE,
+                    child_count: 1,
+                });
+                self.nodes[current as usize].parent = id;
+                new_roots.push((v, id));
+            }
+            self.current[root] = DONE;
+            rooted += 1;
+        }
+        new_roots
+    }
+}
+
+/// Pass 6: the segment of every vertex: the sweep replayed on a union-find over the minima
+/// alone. Each thread takes a stretch of the order, replays the loop nodes before it (the
+/// merges they make), then walks its stretch: a node's vertex is its own segment and makes its
+/// merge; a regular vertex's segment is the current node of its label's component. New roots
+/// are written last.
+#[allow(clippy::too_many_arguments)]
+fn segment<V: FieldValue, R: Rank, const D: bool>(
+    order_of: &Order<'_, V, R, D>,
+    order: &[u32],
+    forest: &Forest<'_>,
+    loop_nodes: usize,
+    new_roots: &[(u32, u32)],
+    label: &(impl Fn(u32) -> u32 + Sync),
+    labels: &[AtomicU32],
+    threads: usize,
+) -> Vec<u32> {
+    let n = order.len();
+    let nodes = &forest.nodes[..loop_nodes];
+    let k = forest.minima.len();
+    // The rank of every leaf, and the leaves that die at each node (grouped by node).
+    let mut leaf_rank = vec![NONE; loop_nodes];
+    for (rank, &id) in forest.leaf_node.iter().enumerate() {
+        leaf_rank[id as usize] = rank as u32;
+    }
+    let mut dying_start = vec![0usize; loop_nodes + 1];
+    for node in nodes {
+        if node.death != NONE && (node.death as usize) < loop_nodes {
+            dying_start[node.death as usize + 1] += 1;
+        }
+    }
+    for i in 0..loop_nodes {
+        dying_start[i + 1] += dying_start[i];
+    }
+    let mut dying = vec![0u32; dying_start[loop_nodes]];
+    let mut fill = dying_start.clone();
+    for (id, node) in nodes.iter().enumerate() {
+        if node.death != NONE && (node.death as usize) < loop_nodes {
+            dying[fill[node.death as usize]] = leaf_rank[id];
+            fill[node.death as usize] += 1;
+        }
+    }
+    drop(fill);
+    // The merge node `id` makes, on a thread's union-find and current nodes.
+    let apply = |id: usize, union_find: &mut [u32], current: &mut [u32]| {
+        let node = &nodes[id];
+        let elder = leaf_rank[node.branch as usize];
+        for &rank in &dying[dying_start[id]..dying_start[id + 1]] {
+            union_find[rank as usize] = elder;
+        }
+        current[elder as usize] = id as u32;
+    };
+
+    let mut segmentation = vec![NONE; n];
+    let out = DisjointSlice::new(&mut segmentation);
+    par::map_ranges(n, threads, |_, range| {
+        let Some(&first) = order.get(range.start) else {
+            return;
+        };
+        // The loop nodes before this stretch: they are sorted in the order.
+        let mut next =
+            nodes.partition_point(|node| order_of.rank(node.vertex) < order_of.rank(first));
+        let mut union_find: Vec<u32> = (0..k as u32).collect();
+        let mut current = vec![NONE; k];
+        for id in 0..next {
+            apply(id, &mut union_find, &mut current);
+        }
+        for i in range {
+            if let Some(&ahead) = order.get(i + LOOKAHEAD) {
+                crate::prefetch(labels, ahead as usize);
+                out.prefetch(ahead as usize);
+            }
+            let v = order[i];
+            let segment = if nodes.get(next).is_some_and(|node| node.vertex == v) {
+                apply(next, &mut union_find, &mut current);
+                next += 1;
+                next - 1
+            } else {
+                current[find(&mut union_find, label(v)) as usize] as usize
+            };
+            // SAFETY: `order` is a permutation, so only this thread writes vertex v.
+            unsafe { out.write(v as usize, segment as u32) };
+        }
+    });
+    for &(v, id) in new_roots {
+        segmentation[v as usize] = id;
+    }
+    segmentation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::sweep;
+    use crate::{Connectivity, Graph, Grid};
+
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// The sequential sweep's result, the reference.
+    fn reference<V: FieldValue, N: Neighbourhood>(
+        values: &[V],
+        domain: &N,
+        descending: bool,
+    ) -> SweepResult {
+        let mut order = sort::sorted_vertices(values);
+        if descending {
+            order.reverse();
+        }
+        sweep(&order, domain, &mut |_| {})
+    }
+
+    fn assert_same<V: FieldValue, N: Neighbourhood>(values: &[V], domain: &N, what: &str) {
+        for descending in [false, true] {
+            let expected = reference(values, domain, descending);
+            for (threads, noted_fraction) in [
+                (1, NOTED_FRACTION),
+                (2, NOTED_FRACTION),
+                (3, 0.0),
+                (5, f64::INFINITY),
+                (1, f64::INFINITY),
+            ] {
+                let mut reports = Vec::new();
+                let got = descent_sweep_noting(
+                    values,
+                    domain,
+                    descending,
+                    threads,
+                    noted_fraction,
+                    &mut |c| reports.push(c),
+                );
+                assert_eq!(
+                    got.nodes, expected.nodes,
+                    "{what}, {descending}, {threads}, {noted_fraction}"
+                );
+                assert_eq!(
+                    got.segmentation, expected.segmentation,
+                    "{what}, {descending}, {threads}, {noted_fraction}"
+                );
+                assert_eq!(reports.last(), Some(&values.len()));
+                assert!(reports.windows(2).all(|w| w[0] <= w[1]));
+            }
+        }
+    }
+
+    /// Smooth-ish fields (a bowl with ripples), noise, and fields with many ties.
+    fn fields(n: usize, random: &mut Random) -> Vec<(String, Vec<f32>)> {
+        let noise: Vec<f32> = (0..n).map(|_| (random.next() % 1000) as f32).collect();
+        let ties: Vec<f32> = (0..n).map(|_| (random.next() % 3) as f32).collect();
+        let ripples: Vec<f32> = (0..n)
+            .map(|i| ((i as f32 * 0.37).sin() * 3.0 + (i as f32 * 0.05).cos()).round())
+            .collect();
+        vec![
+            ("noise".into(), noise),
+            ("ties".into(), ties),
+            ("ripples".into(), ripples),
+            ("constant".into(), vec![1.5; n]),
+        ]
+    }
+
+    #[test]
+    fn equals_the_sweep_on_grids() {
+        let mut random = Random(0x1234_5678_9abc_def1);
+        let shapes: [&[usize]; 7] = [
+            &[1],
+            &[2],
+            &[37],
+            &[9, 7],
+            &[6, 5, 4],
+            &[4, 3, 5, 3],
+            &[1, 8, 1],
+        ];
+        for shape in shapes {
+            let n = shape.iter().product();
+            for (name, values) in fields(n, &mut random) {
+                for connectivity in Connectivity::ALL {
+                    let grid = Grid::new(shape, connectivity).unwrap();
+                    assert_same(&values, &grid, &format!("{shape:?} {connectivity} {name}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn equals_the_sweep_on_graphs_with_several_components() {
+        let mut random = Random(0x0bad_cafe_f00d_d00d);
+        for trial in 0..40 {
+            let n = 1 + (random.next() % 60) as usize;
+            let edge_count = random.next() as usize % (2 * n);
+            let edges: Vec<(u32, u32)> = (0..edge_count)
+                .map(|_| {
+                    let a = (random.next() % n as u64) as u32;
+                    // Mostly short edges, so that several components form; some self-loops.
+                    let b = (a as u64 + random.next() % 4).min(n as u64 - 1) as u32;
+                    (a, b)
+                })
+                .collect();
+            let graph = Graph::from_edges(n, &edges).unwrap();
+            for (name, values) in fields(n, &mut random) {
+                assert_same(&values, &graph, &format!("trial {trial} {name}"));
+            }
+        }
+    }
+
+    #[test]
+    fn equals_the_sweep_with_non_finite_values_and_f64() {
+        let mut random = Random(0x5eed);
+        let grid = Grid::new(&[7, 6, 5], Connectivity::Freudenthal).unwrap();
+        let specials = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0];
+        let values: Vec<f64> = (0..grid.vertex_count())
+            .map(|_| match random.next() % 10 {
+                k @ 0..=4 => specials[k as usize],
+                _ => (random.next() % 100) as f64 * 1e-3,
+            })
+            .collect();
+        assert_same(&values, &grid, "specials f64");
+        let values32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        assert_same(&values32, &grid, "specials f32");
+    }
+}
