@@ -115,19 +115,28 @@ fn explicit_graph(grid: &Grid) -> Graph {
 }
 
 /// Median seconds and peak extra bytes of `repeats` runs of `f`.
-fn measure(repeats: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
+fn measure(repeats: usize, f: impl FnMut() -> usize) -> (f64, usize) {
+    let (seconds, peak, _) = measure_keeping(repeats, f);
+    (seconds, peak)
+}
+
+/// As [`measure`], returning the last run's result too (each earlier one is dropped before the
+/// next run starts, so no run's peak counts another's output).
+fn measure_keeping<T>(repeats: usize, mut f: impl FnMut() -> T) -> (f64, usize, T) {
     let mut times = Vec::with_capacity(repeats);
     let mut peak = 0;
+    let mut last = None;
     for _ in 0..repeats {
+        drop(last.take());
         let base = CURRENT.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
         let start = Instant::now();
-        std::hint::black_box(f());
+        last = Some(std::hint::black_box(f()));
         times.push(start.elapsed().as_secs_f64());
         peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
     }
     times.sort_by(f64::total_cmp);
-    (times[repeats / 2], peak)
+    (times[repeats / 2], peak, last.expect("at least one repeat"))
 }
 
 fn main() {
@@ -317,14 +326,15 @@ fn parallel_table(quick: bool) {
         };
         let one = Parallelism::Threads(NonZeroUsize::MIN);
         let all = Parallelism::Threads(NonZeroUsize::new(threads).unwrap());
-        let (seq, _) = measure(repeats, || tree(Parallelism::Sequential).leaf_count());
-        let (single, _) = measure(repeats, || tree(one).leaf_count());
-        let (multi, peak) = measure(repeats, || tree(all).leaf_count());
-        let reference = tree(Parallelism::Sequential);
+        let (seq, _, reference) = measure_keeping(repeats, || tree(Parallelism::Sequential));
         let same = |other: &MergeTree| {
             other.nodes() == reference.nodes() && other.segmentation() == reference.segmentation()
         };
-        let identical = same(&tree(one)) && same(&tree(all));
+        let (single, _, single_tree) = measure_keeping(repeats, || tree(one));
+        let mut identical = same(&single_tree);
+        drop(single_tree);
+        let (multi, peak, multi_tree) = measure_keeping(repeats, || tree(all));
+        identical &= same(&multi_tree);
         println!(
             "{:<6} {:<7} {:<12} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>6.2}x {:>6.2}x {:>6.2}x {:>8.1} {:>9.1} {:>9}",
             format!("{side}^{dims}"),

@@ -297,16 +297,25 @@ impl crate::Neighbourhood for Grid {
         if range.is_empty() {
             return;
         }
-        let dims = self.shape.len();
+        let last = self.shape.len() - 1;
         let mut coords = self.coordinates(range.start);
         let mut out = Vec::with_capacity(self.offsets.len());
         let mut slots: Vec<u8> = Vec::with_capacity(self.offsets.len());
-        for v in range {
+        // The boundary masks of every axis but the last change only when a row ends.
+        let row_masks = |coords: &[usize]| {
             let (mut low, mut high) = (0u8, 0u8);
-            for (axis, (&c, &n)) in coords.iter().zip(&self.shape).enumerate() {
+            for (axis, (&c, &n)) in coords[..last].iter().zip(&self.shape).enumerate() {
                 low |= u8::from(c == 0) << axis;
                 high |= u8::from(c + 1 == n) << axis;
             }
+            (low, high)
+        };
+        let (mut row_low, mut row_high) = row_masks(&coords);
+        let row_length = self.shape[last];
+        for v in range {
+            let c = coords[last];
+            let low = row_low | u8::from(c == 0) << last;
+            let high = row_high | u8::from(c + 1 == row_length) << last;
             out.clear();
             let base = v as isize;
             if low | high == 0 {
@@ -331,12 +340,15 @@ impl crate::Neighbourhood for Grid {
                 visit(v, &out, slots);
             }
             // The next vertex's coordinates, odometer style.
-            for axis in (0..dims).rev() {
-                coords[axis] += 1;
-                if coords[axis] < self.shape[axis] {
-                    break;
+            coords[last] += 1;
+            if coords[last] == row_length {
+                let mut axis = last;
+                while axis > 0 && coords[axis] == self.shape[axis] {
+                    coords[axis] = 0;
+                    axis -= 1;
+                    coords[axis] += 1;
                 }
-                coords[axis] = 0;
+                (row_low, row_high) = row_masks(&coords);
             }
         }
     }

@@ -10,8 +10,11 @@ use common::{
     value_strategy,
 };
 use proptest::prelude::*;
+use std::num::NonZeroUsize;
+
 use toposcape_topology::{
-    Connectivity, Graph, Grid, MergeTree, NodeKind, Threshold, TreeKind, join_tree, split_tree,
+    Connectivity, FieldValue, Graph, Grid, MergeTree, Neighbourhood, NodeKind, Parallelism,
+    Threshold, TreeKind, join_tree, split_tree,
 };
 
 /// Small shapes of 1 to 5 axes, at most 256 vertices.
@@ -24,6 +27,18 @@ fn oracle_order(values: &[f64], kind: TreeKind) -> Vec<usize> {
         order.reverse();
     }
     order
+}
+
+/// The tree on `threads` threads of the parallel algorithm, or with the default (which takes
+/// the sequential sweep on fields this small) for 0.
+fn tree_on<V: FieldValue, N: Neighbourhood>(
+    values: &[V],
+    domain: &N,
+    kind: TreeKind,
+    threads: usize,
+) -> MergeTree {
+    let parallelism = NonZeroUsize::new(threads).map_or(Parallelism::Auto, Parallelism::Threads);
+    MergeTree::compute_with(values, domain, kind, parallelism, &mut |_| {}).unwrap()
 }
 
 fn check_tree_consistency(tree: &MergeTree) {
@@ -55,6 +70,7 @@ proptest! {
         connectivity in connectivity_strategy(),
         split in any::<bool>(),
         single in any::<bool>(),
+        threads in 0usize..4,
     ) {
         let kind = if split { TreeKind::Split } else { TreeKind::Join };
         let grid = Grid::new(&shape, connectivity).unwrap();
@@ -62,12 +78,12 @@ proptest! {
             let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
             // Rounding to f32 can create new ties: the oracle must see the same values.
             let widened: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-            let tree = MergeTree::compute(&values, &grid, kind).unwrap();
+            let tree = tree_on(&values, &grid, kind, threads);
             let expected = oracle(&grid_neighbours(&shape, connectivity), &oracle_order(&widened, kind));
             prop_assert_eq!(observed(&tree), expected);
             tree
         } else {
-            let tree = MergeTree::compute(&values, &grid, kind).unwrap();
+            let tree = tree_on(&values, &grid, kind, threads);
             let expected = oracle(&grid_neighbours(&shape, connectivity), &oracle_order(&values, kind));
             prop_assert_eq!(observed(&tree), expected);
             tree
@@ -83,6 +99,7 @@ proptest! {
         values in prop::collection::vec(value_strategy(), 1..40),
         edge_seeds in prop::collection::vec((any::<u32>(), any::<u32>()), 0..60),
         split in any::<bool>(),
+        threads in 0usize..4,
     ) {
         let n = values.len() as u32;
         let edges: Vec<(u32, u32)> = edge_seeds.iter().map(|&(a, b)| (a % n, b % n)).collect();
@@ -96,7 +113,7 @@ proptest! {
         }
         let neighbours: Vec<Vec<usize>> = neighbours.into_iter().map(|s| s.into_iter().collect()).collect();
         let kind = if split { TreeKind::Split } else { TreeKind::Join };
-        let tree = MergeTree::compute(&values, &graph, kind).unwrap();
+        let tree = tree_on(&values, &graph, kind, threads);
         prop_assert_eq!(observed(&tree), oracle(&neighbours, &oracle_order(&values, kind)));
         check_tree_consistency(&tree);
     }
