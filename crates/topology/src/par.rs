@@ -51,6 +51,43 @@ pub(crate) fn map_ranges<R: Send>(
     })
 }
 
+/// Runs `work` on the ranges `0..len` cut into pieces of `chunk` (the last shorter), which
+/// `threads` threads take in turn as each finishes one, and returns the results in range
+/// order. The threads thus stay close together in the index space: where each piece reads a
+/// window around it (a grid's neighbours), they share one window in the cache instead of
+/// needing one each.
+pub(crate) fn map_chunks<R: Send>(
+    len: usize,
+    chunk: usize,
+    threads: usize,
+    work: impl Fn(Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    let chunk = chunk.max(1);
+    let pieces = len.div_ceil(chunk);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || {
+        let mut results = Vec::new();
+        loop {
+            let piece = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if piece >= pieces {
+                return results;
+            }
+            let range = piece * chunk..((piece + 1) * chunk).min(len);
+            results.push((piece, work(range)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = map_ranges(
+        threads.min(pieces).max(1),
+        threads.min(pieces).max(1),
+        |_, _| worker(),
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    all.sort_unstable_by_key(|(piece, _)| *piece);
+    all.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Calls `work(start, chunk)` for the chunks of `out` at the ranges of
 /// `split(out.len(), threads)`, each on its own thread (the first on the calling one).
 pub(crate) fn for_each_chunk_mut<T: Send>(
@@ -166,6 +203,10 @@ mod tests {
         for (part, range) in ranges.iter().enumerate() {
             assert!(range.clone().all(|i| out[i] == i * 2 + part));
         }
+        let pieces = map_chunks(1003, 10, 3, |range| range);
+        assert_eq!(pieces.len(), 101);
+        assert!(pieces.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!((pieces[0].start, pieces[100].end), (0, 1003));
         for_each_chunk_mut(&mut out, 4, |start, chunk| {
             for (i, x) in chunk.iter_mut().enumerate() {
                 *x = start + i;

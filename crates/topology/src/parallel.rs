@@ -128,18 +128,39 @@ impl<R: Rank, const DESCENDING: bool> Keys<R, DESCENDING> {
 }
 
 /// A set of neighbour slots as a bit mask: `u64` where a vertex has at most 64 neighbours
-/// (cheaper to build), `u128` up to 128.
-trait SlotMask: Copy {
+/// (cheaper to build and to search), `u128` up to 128.
+trait SlotMask:
+    Copy
+    + Eq
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitOrAssign
+    + std::ops::BitAndAssign
+    + std::ops::Not<Output = Self>
+    + std::ops::Sub<Output = Self>
+{
     const EMPTY: Self;
+    const ONE: Self;
     fn with(self, slot: u8, set: bool) -> Self;
+    fn only(slot: u32) -> Self;
+    fn lowest(self) -> u32;
     fn wide(self) -> u128;
 }
 
 impl SlotMask for u64 {
     const EMPTY: Self = 0;
+    const ONE: Self = 1;
     #[inline(always)]
     fn with(self, slot: u8, set: bool) -> Self {
         self | (u64::from(set) << (slot & 63))
+    }
+    #[inline(always)]
+    fn only(slot: u32) -> Self {
+        1 << slot
+    }
+    #[inline(always)]
+    fn lowest(self) -> u32 {
+        self.trailing_zeros()
     }
     #[inline(always)]
     fn wide(self) -> u128 {
@@ -149,9 +170,18 @@ impl SlotMask for u64 {
 
 impl SlotMask for u128 {
     const EMPTY: Self = 0;
+    const ONE: Self = 1;
     #[inline(always)]
     fn with(self, slot: u8, set: bool) -> Self {
         self | (u128::from(set) << (slot & 127))
+    }
+    #[inline(always)]
+    fn only(slot: u32) -> Self {
+        1 << slot
+    }
+    #[inline(always)]
+    fn lowest(self) -> u32 {
+        self.trailing_zeros()
     }
     #[inline(always)]
     fn wide(self) -> u128 {
@@ -270,23 +300,38 @@ pub(crate) fn descent_sweep<V: FieldValue, N: Neighbourhood>(
         domain,
         descending,
         threads,
-        NOTED_FRACTION,
+        Tuning::DEFAULT,
         progress,
     )
 }
 
-/// The most vertices pass 1 notes, as a fraction of a thread's range: beyond it, grouping is
-/// not narrowing the search enough (on the axis grid no two neighbours are adjacent, so every
-/// vertex with two earlier neighbours would be noted), and pass 3 scans the range again.
-const NOTED_FRACTION: f64 = 1.0 / 4.0;
+/// The knobs of the passes (tests turn them to reach every path on small fields).
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    /// The most vertices pass 1 notes, as a fraction of a stretch: beyond it, grouping is not
+    /// narrowing the search enough (on the axis grid no two neighbours are adjacent, so every
+    /// vertex with two earlier neighbours would be noted), and pass 3 scans the stretch again.
+    noted_fraction: f64,
+    /// The vertices a thread takes at a time in passes 1 to 3; threads take the next free
+    /// stretch, so they work side by side and share the cache's window of neighbours (on 41^5,
+    /// two threads a half apart each needed a 23 MB window of a 32 MB cache).
+    chunk: usize,
+}
 
-/// As [`descent_sweep`], with the fraction of noted vertices past which a range is rescanned.
+impl Tuning {
+    const DEFAULT: Self = Self {
+        noted_fraction: 1.0 / 4.0,
+        chunk: 1 << 16,
+    };
+}
+
+/// As [`descent_sweep`], with the given tuning.
 fn descent_sweep_noting<V: FieldValue, N: Neighbourhood>(
     values: &[V],
     domain: &N,
     descending: bool,
     threads: usize,
-    noted_fraction: f64,
+    tuning: Tuning,
     progress: &mut dyn FnMut(usize),
 ) -> SweepResult {
     debug_assert!(values.len() <= MAX_VERTICES);
@@ -300,7 +345,7 @@ fn descent_sweep_noting<V: FieldValue, N: Neighbourhood>(
                 },
                 domain,
                 threads,
-                noted_fraction,
+                tuning,
                 progress,
             )
         };
@@ -317,7 +362,7 @@ fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
     order_of: &Order<'_, V, R, D>,
     domain: &N,
     threads: usize,
-    noted_fraction: f64,
+    tuning: Tuning,
     progress: &mut dyn FnMut(usize),
 ) -> SweepResult {
     let n = order_of.values.len();
@@ -331,12 +376,12 @@ fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
         .take(n)
         .collect();
     let keys = Keys::<R, D>::new(order_of.values, threads);
-    let (minima, noted) = descend(order_of, &keys, domain, &labels, threads, noted_fraction);
+    let (minima, noted) = descend(order_of, &keys, domain, &labels, threads, tuning);
     report(progress);
-    resolve(&labels, threads);
+    resolve(&labels, threads, tuning.chunk);
     report(progress);
     let label = |v: u32| labels[v as usize].load(Relaxed) & !RESOLVED;
-    let candidates = candidates(&keys, domain, noted, &label, threads);
+    let candidates = candidates(&keys, domain, noted, &label, threads, tuning.chunk);
     drop(keys);
     report(progress);
 
@@ -373,19 +418,19 @@ fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
 /// Pass 1: points every vertex at its lowest earlier neighbour, and notes the vertices whose
 /// earlier neighbours fall into two or more groups. Returns the minima (the vertices with no
 /// earlier neighbour) by rank in the order, each labelled with its rank, and the noted
-/// vertices with one earlier neighbour per group, in vertex-id order, for each thread's range
-/// of `par::split` (`None` where there were too many to keep).
+/// vertices with one earlier neighbour per group, in vertex-id order, for each stretch of
+/// `tuning.chunk` vertices (`None` where there were too many to keep).
 fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
     order_of: &Order<'_, V, R, D>,
     keys: &Keys<R, D>,
     domain: &N,
     labels: &[AtomicU32],
     threads: usize,
-    noted_fraction: f64,
+    tuning: Tuning,
 ) -> (Vec<u32>, Vec<Option<Candidates>>) {
-    let parts = par::map_ranges(labels.len(), threads, |_, range| {
+    let parts = par::map_chunks(labels.len(), tuning.chunk, threads, |range| {
         let mut minima = Vec::new();
-        let limit = (range.len() as f64 * noted_fraction) as usize;
+        let limit = (range.len() as f64 * tuning.noted_fraction) as usize;
         let mut noted = Some(Candidates::default());
         let mut slot_vertex = [0u32; 128];
         let mut representatives = Vec::new();
@@ -462,8 +507,8 @@ fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
 /// Threads may compress the same path at once: every value ever stored in an entry is either a
 /// vertex further down its descent path or its final label, so any interleaving ends with every
 /// entry holding its final label.
-fn resolve(labels: &[AtomicU32], threads: usize) {
-    par::map_ranges(labels.len(), threads, |_, range| {
+fn resolve(labels: &[AtomicU32], threads: usize, chunk: usize) {
+    par::map_chunks(labels.len(), chunk, threads, |range| {
         for v in range {
             let first = labels[v].load(Relaxed);
             if first & RESOLVED != 0 {
@@ -492,20 +537,30 @@ fn resolve(labels: &[AtomicU32], threads: usize) {
 }
 
 /// Splits the slots of `earlier` into the groups that `adjacency` connects, calling `found`
-/// with the lowest slot of each group.
+/// with the lowest slot of each group. Where a vertex has at most 64 neighbours the masks are
+/// handled as `u64`s, half the loads.
 #[inline]
-fn for_each_group(earlier: u128, adjacency: &[u128], mut found: impl FnMut(usize)) {
+fn for_each_group(earlier: u128, adjacency: &[u128], found: impl FnMut(usize)) {
+    if adjacency.len() <= 64 {
+        groups_of(earlier as u64, |slot| adjacency[slot] as u64, found);
+    } else {
+        groups_of(earlier, |slot| adjacency[slot], found);
+    }
+}
+
+#[inline(always)]
+fn groups_of<M: SlotMask>(earlier: M, adjacent: impl Fn(usize) -> M, mut found: impl FnMut(usize)) {
     let mut rest = earlier;
-    while rest != 0 {
-        let first = rest.trailing_zeros();
-        let mut group = 1u128 << first;
+    while rest != M::EMPTY {
+        let first = rest.lowest();
+        let mut group = M::only(first);
         let mut frontier = group;
-        while frontier != 0 {
-            let mut reached = 0u128;
+        while frontier != M::EMPTY {
+            let mut reached = M::EMPTY;
             let mut bits = frontier;
-            while bits != 0 {
-                reached |= adjacency[bits.trailing_zeros() as usize];
-                bits &= bits - 1;
+            while bits != M::EMPTY {
+                reached |= adjacent(bits.lowest() as usize);
+                bits &= bits - M::ONE;
             }
             frontier = reached & rest & !group;
             group |= frontier;
@@ -524,10 +579,14 @@ fn candidates<R: Rank, N: Neighbourhood, const D: bool>(
     noted: Vec<Option<Candidates>>,
     label: &(impl Fn(u32) -> u32 + Sync),
     threads: usize,
+    chunk: usize,
 ) -> Candidates {
-    let ranges = par::split(keys.keys.len(), noted.len());
+    let len = keys.keys.len();
+    let ranges: Vec<std::ops::Range<usize>> = (0..noted.len())
+        .map(|p| p * chunk..((p + 1) * chunk).min(len))
+        .collect();
     let (noted, ranges) = (&noted, &ranges);
-    let parts = par::map_ranges(noted.len(), threads, |_, parts| {
+    let parts = par::map_chunks(noted.len(), 1, threads, |parts| {
         let mut distinct = Vec::new();
         let add = |distinct: &mut Vec<u32>, l: u32| {
             if !distinct.contains(&l) {
@@ -849,29 +908,31 @@ mod tests {
     fn assert_same<V: FieldValue, N: Neighbourhood>(values: &[V], domain: &N, what: &str) {
         for descending in [false, true] {
             let expected = reference(values, domain, descending);
-            for (threads, noted_fraction) in [
-                (1, NOTED_FRACTION),
-                (2, NOTED_FRACTION),
-                (3, 0.0),
-                (5, f64::INFINITY),
-                (1, f64::INFINITY),
+            let default = Tuning::DEFAULT;
+            for (threads, noted_fraction, chunk) in [
+                (1, default.noted_fraction, default.chunk),
+                (2, default.noted_fraction, 5),
+                (3, 0.0, 3),
+                (5, f64::INFINITY, 16),
+                (2, f64::INFINITY, default.chunk),
+                (1, f64::INFINITY, 1),
             ] {
-                let mut reports = Vec::new();
-                let got = descent_sweep_noting(
-                    values,
-                    domain,
-                    descending,
-                    threads,
+                let tuning = Tuning {
                     noted_fraction,
-                    &mut |c| reports.push(c),
-                );
+                    chunk,
+                };
+                let mut reports = Vec::new();
+                let got =
+                    descent_sweep_noting(values, domain, descending, threads, tuning, &mut |c| {
+                        reports.push(c)
+                    });
                 assert_eq!(
                     got.nodes, expected.nodes,
-                    "{what}, {descending}, {threads}, {noted_fraction}"
+                    "{what}, {descending}, {threads}, {tuning:?}"
                 );
                 assert_eq!(
                     got.segmentation, expected.segmentation,
-                    "{what}, {descending}, {threads}, {noted_fraction}"
+                    "{what}, {descending}, {threads}, {tuning:?}"
                 );
                 assert_eq!(reports.last(), Some(&values.len()));
                 assert!(reports.windows(2).all(|w| w[0] <= w[1]));

@@ -133,9 +133,10 @@ pub enum Parallelism {
     Sequential,
 }
 
-/// The smallest field that [`Parallelism::Auto`] computes on several threads; below it the
-/// threads cost more than they save.
-pub const PARALLEL_MIN_VERTICES: usize = 1 << 16;
+/// The smallest field that [`Parallelism::Auto`] computes on several threads. Measured: on a 41^3
+/// grid (69K vertices, in the cache) the sequential sweep is faster than two threads; on 41^4
+/// (2.8M) two threads are about 1.7 times faster.
+pub const PARALLEL_MIN_VERTICES: usize = 1 << 20;
 
 /// An augmented merge tree of a scalar field: its nodes, the segment of every vertex, and the
 /// persistence pairs of its branches.
