@@ -144,6 +144,17 @@ fn measure_keeping<T>(repeats: usize, mut f: impl FnMut() -> T) -> (f64, usize, 
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "passes") {
+        let number = |i: usize, default: f64| {
+            args.get(at + i)
+                .and_then(|a| a.parse::<f64>().ok())
+                .unwrap_or(default)
+        };
+        let (side, dims, noise) = (number(1, 41.0), number(2, 4.0), number(3, 0.0));
+        passes_table(side as usize, dims as usize, noise as f32);
+        return;
+    }
     if std::env::args().any(|a| a == "parallel") {
         parallel_table(quick);
         return;
@@ -287,6 +298,48 @@ fn main() {
     }
     println!();
     parallel_table(quick);
+}
+
+/// `-- passes SIDE DIMS [NOISE]`: the parallel algorithm's time in each of its passes (taken
+/// from its progress reports, one after each pass), in nanoseconds per vertex, on one thread
+/// and on every core, on a Freudenthal grid; the fastest of 3 interleaved rounds.
+fn passes_table(side: usize, dims: usize, noise: f32) {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let n = side.pow(dims as u32);
+    let values = landscape(side, dims, noise);
+    let grid = Grid::new(&vec![side; dims], Connectivity::Freudenthal).unwrap();
+    let mut best: Vec<Vec<f64>> = vec![Vec::new(); 2];
+    for _ in 0..3 {
+        for (row, count) in [1, threads].into_iter().enumerate() {
+            let mut marks = vec![Instant::now()];
+            let parallelism = Parallelism::Threads(NonZeroUsize::new(count).unwrap());
+            let tree =
+                MergeTree::compute_with(&values, &grid, TreeKind::Join, parallelism, &mut |_| {
+                    marks.push(Instant::now())
+                })
+                .unwrap();
+            drop(tree);
+            let times: Vec<f64> = marks
+                .windows(2)
+                .map(|w| (w[1] - w[0]).as_secs_f64() / n as f64 * 1e9)
+                .collect();
+            if best[row].is_empty() {
+                best[row] = times;
+            } else {
+                for (b, t) in best[row].iter_mut().zip(times) {
+                    *b = b.min(t);
+                }
+            }
+        }
+    }
+    println!(
+        "{side}^{dims} noise {noise}: ns per vertex in each pass (descend, resolve, candidates, saddles, segment)"
+    );
+    for (row, count) in [1, threads].into_iter().enumerate() {
+        let cells: Vec<String> = best[row].iter().map(|t| format!("{t:7.1}")).collect();
+        let total: f64 = best[row].iter().sum();
+        println!("{count} thr: {} | total {total:7.1}", cells.join(" "));
+    }
 }
 
 /// The fourth table: the sequential sweep against the parallel algorithm on one thread and on

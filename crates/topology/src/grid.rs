@@ -115,8 +115,9 @@ pub struct Grid {
     offsets: Vec<Offset>,
     /// The offsets whose last component is 0: one per cache line of the neighbourhood.
     prefetch_deltas: Vec<isize>,
-    /// Every offset's flat distance, in order.
-    deltas: Vec<isize>,
+    /// Every offset's flat distance, in order, as a `u32` to add with wrapping (vertex ids are
+    /// `u32`s): the neighbours of an interior vertex are then a vector add.
+    deltas: Vec<u32>,
     /// For up to 128 offsets: bit `j` of entry `i` is set when offsets `i` and `j` differ by an
     /// offset of the connectivity (so the two neighbours are neighbours of each other).
     adjacency: Option<Vec<u128>>,
@@ -215,7 +216,7 @@ impl Grid {
             shape: shape.to_vec(),
             strides,
             connectivity,
-            deltas: offsets.iter().map(|o| o.delta).collect(),
+            deltas: offsets.iter().map(|o| o.delta as i32 as u32).collect(),
             adjacency,
             all_slots,
             offsets,
@@ -301,6 +302,10 @@ impl crate::Neighbourhood for Grid {
         let mut coords = self.coordinates(range.start);
         let mut out = Vec::with_capacity(self.offsets.len());
         let mut slots: Vec<u8> = Vec::with_capacity(self.offsets.len());
+        // At the boundary: the deltas and slots of the offsets that stay inside, for the masks
+        // they were kept for (along a row the masks change only at its two ends).
+        let mut kept: Vec<u32> = Vec::with_capacity(self.offsets.len());
+        let mut kept_for = None;
         // The boundary masks of every axis but the last change only when a row ends.
         let row_masks = |coords: &[usize]| {
             let (mut low, mut high) = (0u8, 0u8);
@@ -317,25 +322,31 @@ impl crate::Neighbourhood for Grid {
             let low = row_low | u8::from(c == 0) << last;
             let high = row_high | u8::from(c + 1 == row_length) << last;
             out.clear();
-            let base = v as isize;
             if low | high == 0 {
-                out.extend(self.deltas.iter().map(|&d| (base + d) as u32));
+                out.extend(self.deltas.iter().map(|&d| v.wrapping_add(d)));
                 let slots = self.adjacency.as_deref().map(|adjacency| crate::Slots {
                     slots: &self.all_slots,
                     adjacency,
+                    in_order: true,
                 });
                 visit(v, &out, slots);
             } else {
-                slots.clear();
-                for (slot, o) in self.offsets.iter().enumerate() {
-                    if o.down_axes & low == 0 && o.up_axes & high == 0 {
-                        out.push((base + o.delta) as u32);
-                        slots.push(slot as u8);
+                if kept_for != Some((low, high)) {
+                    slots.clear();
+                    kept.clear();
+                    kept_for = Some((low, high));
+                    for (slot, o) in self.offsets.iter().enumerate() {
+                        if o.down_axes & low == 0 && o.up_axes & high == 0 {
+                            kept.push(self.deltas[slot]);
+                            slots.push(slot as u8);
+                        }
                     }
                 }
+                out.extend(kept.iter().map(|&d| v.wrapping_add(d)));
                 let slots = self.adjacency.as_deref().map(|adjacency| crate::Slots {
                     slots: &slots,
                     adjacency,
+                    in_order: false,
                 });
                 visit(v, &out, slots);
             }
@@ -466,6 +477,16 @@ mod tests {
                         return;
                     };
                     assert_eq!(slots.slots.len(), list.len());
+                    if slots.in_order {
+                        assert_eq!(slots.slots.len(), slots.adjacency.len());
+                        assert!(
+                            slots
+                                .slots
+                                .iter()
+                                .enumerate()
+                                .all(|(i, &s)| s as usize == i)
+                        );
+                    }
                     for (i, &a) in list.iter().enumerate() {
                         for (j, &b) in list.iter().enumerate() {
                             let said =

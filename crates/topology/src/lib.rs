@@ -138,6 +138,9 @@ pub struct Slots<'a> {
     pub slots: &'a [u8],
     /// For each slot, the bit mask of the slots adjacent to it.
     pub adjacency: &'a [u128],
+    /// Whether `slots` is `0, 1, 2, ...` up to `adjacency.len()` (an interior vertex of a grid):
+    /// then the slot of each neighbour is its place in the list, and users may skip `slots`.
+    pub in_order: bool,
 }
 
 /// Asks the processor to bring `data[index]` into the cache. Never faults: an index out of range

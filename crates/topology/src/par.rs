@@ -152,18 +152,26 @@ impl<'a, T> DisjointSlice<'a, T> {
         unsafe { *self.start.add(index) = value };
     }
 
-    /// A hint that position `index` will be written soon (never faults).
-    #[inline(always)]
-    pub(crate) fn prefetch(&self, index: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let address = self.start.wrapping_add(index) as *const i8;
-            // SAFETY: prefetch instructions never fault and do not access memory
-            // architecturally.
-            unsafe { std::arch::x86_64::_mm_prefetch(address, std::arch::x86_64::_MM_HINT_T0) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = index;
+    /// Copies `values` to positions `index..index + values.len()` (bounds-checked).
+    ///
+    /// # Safety
+    /// While this slice is shared, no other thread may access those positions.
+    #[inline]
+    pub(crate) unsafe fn write_all(&self, index: usize, values: &[T])
+    where
+        T: Copy,
+    {
+        assert!(
+            index <= self.len && values.len() <= self.len - index,
+            "positions {index}..+{} out of {}",
+            values.len(),
+            self.len
+        );
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract; `values` is a
+        // shared borrow, so it cannot overlap this exclusively borrowed slice.
+        unsafe {
+            std::ptr::copy_nonoverlapping(values.as_ptr(), self.start.add(index), values.len())
+        };
     }
 }
 

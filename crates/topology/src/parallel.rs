@@ -19,25 +19,27 @@
 //! 4. **Saddles.** The candidates in order, with a union-find over the minima alone, decide
 //!    which candidates merge components and build the tree's nodes exactly as the sweep does
 //!    (elder rule included). One thread, but over candidates and minima only.
-//! 5. **Order.** A parallel radix sort of all vertices; the tops of the components become roots.
-//! 6. **Segmentation.** The sweep replayed on the union-find over the minima: each thread
-//!    replays the merges before its stretch of the order, then gives each regular vertex the
-//!    current node of its label's component. The two random accesses per vertex (its label and
-//!    its segment) are prefetched.
+//! 5. **Segmentation.** A regular vertex lies on the arc its label's component was growing when
+//!    the sweep reached it: the last node before it on the path from its minimum's leaf towards
+//!    the root. Ranks grow along that path, which the elder rule cuts into branches, so a hop
+//!    from branch to branch (while the vertex comes after the branch's death) and a binary
+//!    search of the last branch's nodes find it. The same parallel pass, in vertex-id order,
+//!    finds each component's last vertex, its root. No pass sorts all vertices: only the
+//!    minima and the candidates are sorted.
 //!
-//! Working memory beyond the input, for `f32` values: 4 bytes of labels per vertex throughout;
-//! the noted vertices (16 bytes each plus 4 per group); the sort's 16 bytes per vertex; then the
-//! order and the segmentation, 4 bytes each. About 20 bytes a vertex at the peak, the sort's.
-//! On a domain that cannot tell which neighbours are adjacent (a [`crate::Graph`], or a grid
-//! with more than 128 neighbours per vertex) every earlier neighbour is its own group, so more
-//! vertices are noted: up to 4 bytes per edge.
+//! Working memory beyond the input, for `f32` values: 4 bytes of labels per vertex throughout,
+//! 4 of keys until the candidates are known, then 4 of segmentation; the noted vertices (16
+//! bytes each plus 4 per group), the candidates and the nodes besides. About 8 bytes a vertex
+//! on a smooth field. On a domain that cannot tell which neighbours are adjacent (a
+//! [`crate::Graph`], or a grid with more than 128 neighbours per vertex) every earlier
+//! neighbour is its own group, so more vertices are noted: up to 4 bytes per edge.
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use crate::Neighbourhood;
 use crate::par::{self, DisjointSlice};
 use crate::sort;
-use crate::sweep::{LOOKAHEAD, NONE, RawKind, RawNode, SweepResult, find};
+use crate::sweep::{NONE, RawKind, RawNode, SweepResult, find};
 use crate::value::FieldValue;
 
 /// Marks a resolved label (a minimum's rank); a descent pointer has this bit clear.
@@ -47,11 +49,13 @@ const RESOLVED: u32 = 1 << 31;
 pub(crate) const MAX_VERTICES: usize = RESOLVED as usize;
 
 /// The number of progress reports, one after each pass.
-const PASSES: usize = 7;
+const PASSES: usize = 5;
 
 /// A vertex's place in the sweep order as one integer: (value key, id), bitwise inverted for
 /// the descending order of a split tree. `u64` when keys have at most 32 bits (`f32`).
 trait Rank: Copy + Ord + Send + Sync {
+    /// The largest value: no rank is above it (a branch that dies at `NEVER` is never left).
+    const NEVER: Self;
     /// A value's order key, inverted for a descending order: `u32` or `u64`.
     type Key: Copy + Default + Send + Sync;
     fn key(order_key: u64, descending: bool) -> Self::Key;
@@ -62,6 +66,7 @@ trait Rank: Copy + Ord + Send + Sync {
 }
 
 impl Rank for u64 {
+    const NEVER: Self = u64::MAX;
     type Key = u32;
     #[inline(always)]
     fn key(order_key: u64, descending: bool) -> u32 {
@@ -84,6 +89,7 @@ impl Rank for u64 {
 }
 
 impl Rank for u128 {
+    const NEVER: Self = u128::MAX;
     type Key = u64;
     #[inline(always)]
     fn key(order_key: u64, descending: bool) -> u64 {
@@ -105,7 +111,8 @@ impl Rank for u128 {
 }
 
 /// Every vertex's [`Rank::Key`], computed once: passes 1 and 3 compare each vertex with all its
-/// neighbours, so each key would otherwise be computed twice per edge.
+/// neighbours, so each key would otherwise be computed twice per edge. `Keys::rank` equals
+/// [`Order::rank`], which the later passes use once per vertex, from the values.
 struct Keys<R: Rank, const DESCENDING: bool> {
     keys: Vec<R::Key>,
 }
@@ -147,47 +154,33 @@ trait SlotMask:
     fn wide(self) -> u128;
 }
 
-impl SlotMask for u64 {
-    const EMPTY: Self = 0;
-    const ONE: Self = 1;
-    #[inline(always)]
-    fn with(self, slot: u8, set: bool) -> Self {
-        self | (u64::from(set) << (slot & 63))
-    }
-    #[inline(always)]
-    fn only(slot: u32) -> Self {
-        1 << slot
-    }
-    #[inline(always)]
-    fn lowest(self) -> u32 {
-        self.trailing_zeros()
-    }
-    #[inline(always)]
-    fn wide(self) -> u128 {
-        u128::from(self)
-    }
+macro_rules! slot_mask {
+    ($mask:ty) => {
+        impl SlotMask for $mask {
+            const EMPTY: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn with(self, slot: u8, set: bool) -> Self {
+                self | (<$mask>::from(set) << (u32::from(slot) % <$mask>::BITS))
+            }
+            #[inline(always)]
+            fn only(slot: u32) -> Self {
+                1 << slot
+            }
+            #[inline(always)]
+            fn lowest(self) -> u32 {
+                self.trailing_zeros()
+            }
+            #[inline(always)]
+            fn wide(self) -> u128 {
+                u128::from(self)
+            }
+        }
+    };
 }
 
-impl SlotMask for u128 {
-    const EMPTY: Self = 0;
-    const ONE: Self = 1;
-    #[inline(always)]
-    fn with(self, slot: u8, set: bool) -> Self {
-        self | (u128::from(set) << (slot & 127))
-    }
-    #[inline(always)]
-    fn only(slot: u32) -> Self {
-        1 << slot
-    }
-    #[inline(always)]
-    fn lowest(self) -> u32 {
-        self.trailing_zeros()
-    }
-    #[inline(always)]
-    fn wide(self) -> u128 {
-        self
-    }
-}
+slot_mask!(u64);
+slot_mask!(u128);
 
 /// The earlier neighbours of a vertex of rank `own` as a slot mask, and the lowest rank among
 /// them and `own`; `slot_vertex` receives the vertex of every slot. Without branches: on a
@@ -206,6 +199,23 @@ fn earlier_slots<M: SlotMask, R: Rank, const D: bool>(
         let rank = keys.rank(u);
         earlier = earlier.with(slot, rank < own);
         slot_vertex[slot as usize & 127] = u;
+        lowest = lowest.min(rank);
+    }
+    (earlier.wide(), lowest)
+}
+
+/// As [`earlier_slots`], where the slot of each neighbour is its place in the list.
+#[inline(always)]
+fn earlier_in_order<M: SlotMask, R: Rank, const D: bool>(
+    keys: &Keys<R, D>,
+    own: R,
+    neighbours: &[u32],
+) -> (u128, R) {
+    let mut earlier = M::EMPTY;
+    let mut lowest = own;
+    for (slot, &u) in neighbours.iter().enumerate() {
+        let rank = keys.rank(u);
+        earlier = earlier.with(slot as u8, rank < own);
         lowest = lowest.min(rank);
     }
     (earlier.wide(), lowest)
@@ -264,6 +274,51 @@ impl Candidates {
 
     fn list(&self, i: usize) -> &[u32] {
         &self.lists[self.starts[i]..self.starts[i + 1]]
+    }
+
+    /// The vertices `order` lists (indices into these), in that order, with their lists: the
+    /// sequential saddle pass then reads memory in order, while this gather's random reads run
+    /// on every thread and overlap.
+    fn permuted<R: Rank>(
+        &self,
+        order: &[u32],
+        rank: impl Fn(u32) -> R + Sync,
+        threads: usize,
+    ) -> (Candidates, Vec<R>) {
+        let count = order.len();
+        let mut starts = Vec::with_capacity(count + 1);
+        starts.push(0);
+        for &i in order {
+            let i = i as usize;
+            let end = starts[starts.len() - 1] + (self.starts[i + 1] - self.starts[i]);
+            starts.push(end);
+        }
+        let mut vertices = vec![0u32; count];
+        let mut lists = vec![0u32; starts[count]];
+        let mut ranks = vec![rank(0); count];
+        let vertex_out = DisjointSlice::new(&mut vertices);
+        let list_out = DisjointSlice::new(&mut lists);
+        let rank_out = DisjointSlice::new(&mut ranks);
+        let starts_in_order = &starts;
+        par::map_ranges(count, threads, |_, range| {
+            for at in range {
+                let i = order[at] as usize;
+                let v = self.vertices[i];
+                // SAFETY: position `at` of `vertices` and `ranks`, and its stretch of `lists`,
+                // belong to this thread's range of positions alone.
+                unsafe {
+                    vertex_out.write(at, v);
+                    rank_out.write(at, rank(v));
+                    list_out.write_all(starts_in_order[at], self.list(i));
+                }
+            }
+        });
+        let permuted = Candidates {
+            vertices,
+            starts,
+            lists,
+        };
+        (permuted, ranks)
     }
 
     fn concatenate(parts: Vec<Candidates>) -> Candidates {
@@ -372,9 +427,7 @@ fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
         progress(n * passes_done / PASSES);
     };
 
-    let labels: Vec<AtomicU32> = std::iter::repeat_with(|| AtomicU32::new(0))
-        .take(n)
-        .collect();
+    let labels = zeroed_atomics(n);
     let keys = Keys::<R, D>::new(order_of.values, threads);
     let (minima, noted) = descend(order_of, &keys, domain, &labels, threads, tuning);
     report(progress);
@@ -391,28 +444,34 @@ fn run<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
         |i| candidates.vertices[i],
         threads,
     );
-    for &c in &sorted {
-        let c = c as usize;
-        forest.visit_candidate(order_of, candidates.vertices[c], candidates.list(c));
+    let (candidates, ranks) = candidates.permuted(&sorted, |v| order_of.rank(v), threads);
+    drop(sorted);
+    let minimum_ranks: Vec<R> = minima.iter().map(|&m| order_of.rank(m)).collect();
+    for (c, &v) in candidates.vertices.iter().enumerate() {
+        forest.visit_candidate(ranks[c], v, candidates.list(c), &minimum_ranks);
     }
     forest.finish_leaves();
-    drop((sorted, candidates));
+    drop(candidates);
     report(progress);
 
-    let order = order_of.sort(n, |i| i as u32, threads);
-    report(progress);
-    let loop_nodes = forest.nodes.len();
-    let roots = forest.add_roots(&order, &label);
-    report(progress);
-
-    let segmentation = segment(
-        order_of, &order, &forest, loop_nodes, &roots, &label, &labels, threads,
-    );
+    let segmentation = segment(order_of, &mut forest, &label, threads);
     report(progress);
     SweepResult {
         nodes: forest.nodes,
         segmentation,
     }
+}
+
+/// `n` atomics holding 0, as zeroed memory from the system: the threads of pass 1, which
+/// write every entry, take its page faults in parallel (a loop storing zeros would take them
+/// all on one thread first).
+fn zeroed_atomics(n: usize) -> Vec<AtomicU32> {
+    let mut zeros = std::mem::ManuallyDrop::new(vec![0u32; n]);
+    let (pointer, len, capacity) = (zeros.as_mut_ptr(), zeros.len(), zeros.capacity());
+    // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, so the allocation
+    // (whose ownership moves here: `zeros` is never dropped) holds `len` valid atomics and has
+    // the layout a `Vec<AtomicU32>` of this capacity frees.
+    unsafe { Vec::from_raw_parts(pointer.cast::<AtomicU32>(), len, capacity) }
 }
 
 /// Pass 1: points every vertex at its lowest earlier neighbour, and notes the vertices whose
@@ -441,28 +500,35 @@ fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
             representatives.clear();
             match slots {
                 Some(slots) => {
-                    let (earlier, lowest) = if domain.max_degree() <= 64 {
-                        earlier_slots::<u64, R, D>(
+                    let narrow = domain.max_degree() <= 64;
+                    let (earlier, lowest) = match (narrow, slots.in_order) {
+                        (true, true) => earlier_in_order::<u64, R, D>(keys, own, neighbours),
+                        (false, true) => earlier_in_order::<u128, R, D>(keys, own, neighbours),
+                        (true, false) => earlier_slots::<u64, R, D>(
                             keys,
                             own,
                             neighbours,
                             slots.slots,
                             &mut slot_vertex,
-                        )
-                    } else {
-                        earlier_slots::<u128, R, D>(
+                        ),
+                        (false, false) => earlier_slots::<u128, R, D>(
                             keys,
                             own,
                             neighbours,
                             slots.slots,
                             &mut slot_vertex,
-                        )
+                        ),
                     };
                     lowest_rank = lowest;
                     if noted.is_some() && earlier & earlier.wrapping_sub(1) != 0 {
                         // Two or more earlier neighbours: split them into groups.
+                        let vertex_of = if slots.in_order {
+                            neighbours
+                        } else {
+                            &slot_vertex[..]
+                        };
                         for_each_group(earlier, slots.adjacency, |slot| {
-                            representatives.push(slot_vertex[slot]);
+                            representatives.push(vertex_of[slot]);
                         });
                     }
                 }
@@ -695,15 +761,9 @@ impl<'m> Forest<'m> {
 
     /// Creates the leaves before `v`, then a saddle at `v` if its lower neighbours' labels lie
     /// in two or more components.
-    fn visit_candidate<V: FieldValue, R: Rank, const D: bool>(
-        &mut self,
-        order_of: &Order<'_, V, R, D>,
-        v: u32,
-        labels: &[u32],
-    ) {
-        while self.next_leaf < self.minima.len()
-            && order_of.rank(self.minima[self.next_leaf]) < order_of.rank(v)
-        {
+    /// `minimum_ranks` are the minima's ranks, `rank` the rank of `v`.
+    fn visit_candidate<R: Rank>(&mut self, rank: R, v: u32, labels: &[u32], minimum_ranks: &[R]) {
+        while self.next_leaf < self.minima.len() && minimum_ranks[self.next_leaf] < rank {
             self.push_leaf();
         }
         self.roots.clear();
@@ -744,135 +804,169 @@ impl<'m> Forest<'m> {
             self.push_leaf();
         }
     }
-
-    /// Gives every component a root at its last vertex, as the sweep does (in the same order),
-    /// and returns the (vertex, node) of the roots that are new nodes.
-    fn add_roots(&mut self, order: &[u32], label: &impl Fn(u32) -> u32) -> Vec<(u32, u32)> {
-        const DONE: u32 = NONE - 1;
-        let components = (0..self.union_find.len())
-            .filter(|&r| self.union_find[r] == r as u32)
-            .count();
-        let mut new_roots = Vec::new();
-        let mut rooted = 0;
-        for &v in order.iter().rev() {
-            if rooted == components {
-                break;
-            }
-            let root = find(&mut self.union_find, label(v)) as usize;
-            let current = self.current[root];
-            if current == DONE {
-                continue;
-            }
-            if self.nodes[current as usize].vertex == v {
-                self.nodes[current as usize].kind = RawKind::Root;
-            } else {
-                let id = self.nodes.len() as u32;
-                let branch = self.nodes[current as usize].branch;
-                self.nodes.push(RawNode {
-                    vertex: v,
-                    kind: RawKind::Root,
-                    parent: NONE,
-                    branch,
-                    death: NONE,
-                    child_count: 1,
-                });
-                self.nodes[current as usize].parent = id;
-                new_roots.push((v, id));
-            }
-            self.current[root] = DONE;
-            rooted += 1;
-        }
-        new_roots
-    }
 }
 
-/// Pass 6: the segment of every vertex: the sweep replayed on a union-find over the minima
-/// alone. Each thread takes a stretch of the order, replays the loop nodes before it (the
-/// merges they make), then walks its stretch: a node's vertex is its own segment and makes its
-/// merge; a regular vertex's segment is the current node of its label's component. New roots
-/// are written last.
-#[allow(clippy::too_many_arguments)]
+/// Pass 5: the segment of every vertex, and the roots. A regular vertex `v` belongs to the
+/// arc its label's component was growing when the sweep reached it: the highest node on the
+/// path from its minimum's leaf towards the root that comes before `v` in the order. Ranks grow
+/// along that path, which [`Branches`] searches branch by branch. The same pass, in vertex-id order on every thread, finds
+/// each component's last vertex, which becomes its root as in the sweep; every node's vertex
+/// is then its own segment.
 fn segment<V: FieldValue, R: Rank, const D: bool>(
     order_of: &Order<'_, V, R, D>,
-    order: &[u32],
-    forest: &Forest<'_>,
-    loop_nodes: usize,
-    new_roots: &[(u32, u32)],
+    forest: &mut Forest<'_>,
     label: &(impl Fn(u32) -> u32 + Sync),
-    labels: &[AtomicU32],
     threads: usize,
 ) -> Vec<u32> {
-    let n = order.len();
-    let nodes = &forest.nodes[..loop_nodes];
+    let n = order_of.values.len();
     let k = forest.minima.len();
-    // The rank of every leaf, and the leaves that die at each node (grouped by node).
-    let mut leaf_rank = vec![NONE; loop_nodes];
-    for (rank, &id) in forest.leaf_node.iter().enumerate() {
-        leaf_rank[id as usize] = rank as u32;
-    }
-    let mut dying_start = vec![0usize; loop_nodes + 1];
-    for node in nodes {
-        if node.death != NONE && (node.death as usize) < loop_nodes {
-            dying_start[node.death as usize + 1] += 1;
+    // The components, numbered by their oldest minimum, and each minimum's component.
+    let mut component_of = vec![0u32; k];
+    let mut elders = Vec::new();
+    for m in 0..k {
+        let root = find(&mut forest.union_find, m as u32) as usize;
+        if root == m {
+            component_of[m] = elders.len() as u32;
+            elders.push(m);
+        } else {
+            component_of[m] = component_of[root];
         }
     }
-    for i in 0..loop_nodes {
-        dying_start[i + 1] += dying_start[i];
-    }
-    let mut dying = vec![0u32; dying_start[loop_nodes]];
-    let mut fill = dying_start.clone();
-    for (id, node) in nodes.iter().enumerate() {
-        if node.death != NONE && (node.death as usize) < loop_nodes {
-            dying[fill[node.death as usize]] = leaf_rank[id];
-            fill[node.death as usize] += 1;
-        }
-    }
-    drop(fill);
-    // The merge node `id` makes, on a thread's union-find and current nodes.
-    let apply = |id: usize, union_find: &mut [u32], current: &mut [u32]| {
-        let node = &nodes[id];
-        let elder = leaf_rank[node.branch as usize];
-        for &rank in &dying[dying_start[id]..dying_start[id + 1]] {
-            union_find[rank as usize] = elder;
-        }
-        current[elder as usize] = id as u32;
-    };
-
-    let mut segmentation = vec![NONE; n];
-    let out = DisjointSlice::new(&mut segmentation);
-    par::map_ranges(n, threads, |_, range| {
-        let Some(&first) = order.get(range.start) else {
-            return;
-        };
-        // The loop nodes before this stretch: they are sorted in the order.
-        let mut next =
-            nodes.partition_point(|node| order_of.rank(node.vertex) < order_of.rank(first));
-        let mut union_find: Vec<u32> = (0..k as u32).collect();
-        let mut current = vec![NONE; k];
-        for id in 0..next {
-            apply(id, &mut union_find, &mut current);
-        }
-        for i in range {
-            if let Some(&ahead) = order.get(i + LOOKAHEAD) {
-                crate::prefetch(labels, ahead as usize);
-                out.prefetch(ahead as usize);
-            }
-            let v = order[i];
-            let segment = if nodes.get(next).is_some_and(|node| node.vertex == v) {
-                apply(next, &mut union_find, &mut current);
-                next += 1;
-                next - 1
-            } else {
-                current[find(&mut union_find, label(v)) as usize] as usize
-            };
-            // SAFETY: `order` is a permutation, so only this thread writes vertex v.
-            unsafe { out.write(v as usize, segment as u32) };
-        }
+    let branches = Branches::new(&forest.nodes, &forest.leaf_node, |vertex| {
+        order_of.rank(vertex)
     });
-    for &(v, id) in new_roots {
-        segmentation[v as usize] = id;
+    let component_of = &component_of;
+    // Zeroed memory comes from the system untouched, so the threads, which write every entry,
+    // take its page faults in parallel.
+    let mut segmentation = vec![0u32; n];
+    let out = DisjointSlice::new(&mut segmentation);
+    let tops = par::map_ranges(n, threads, |_, range| {
+        let mut top: Vec<Option<R>> = vec![None; elders.len()];
+        for v in range.start as u32..range.end as u32 {
+            let minimum = label(v) as usize;
+            let rank = order_of.rank(v);
+            let component = &mut top[component_of[minimum] as usize];
+            *component = (*component).max(Some(rank));
+            let arc = branches.arc(minimum as u32, rank);
+            // SAFETY: each thread writes its own range of vertices.
+            unsafe { out.write(v as usize, arc) };
+        }
+        top
+    });
+    // Each component's last vertex, and the roots in the sweep's order: from the last.
+    let mut last: Vec<(R, usize)> = (0..elders.len())
+        .map(|c| {
+            let rank = tops.iter().filter_map(|top| top[c]).max();
+            (rank.expect("every component has its minimum"), c)
+        })
+        .collect();
+    last.sort_unstable_by(|a, b| b.cmp(a));
+    let loop_nodes = forest.nodes.len();
+    for (rank, c) in last {
+        let v = rank.vertex(D);
+        let current = forest.current[elders[c]];
+        let nodes = &mut forest.nodes;
+        if nodes[current as usize].vertex == v {
+            // The top vertex is itself a node: a merging saddle, or a lone vertex.
+            nodes[current as usize].kind = RawKind::Root;
+        } else {
+            let id = nodes.len() as u32;
+            let branch = nodes[current as usize].branch;
+            nodes.push(RawNode {
+                vertex: v,
+                kind: RawKind::Root,
+                parent: NONE,
+                branch,
+                death: NONE,
+                child_count: 1,
+            });
+            nodes[current as usize].parent = id;
+        }
+    }
+    debug_assert!(
+        forest.nodes[..loop_nodes]
+            .iter()
+            .all(|n| n.kind == RawKind::Root || n.parent != NONE)
+    );
+    for (id, node) in forest.nodes.iter().enumerate() {
+        segmentation[node.vertex as usize] = id as u32;
     }
     segmentation
+}
+
+/// The loop nodes by branch (the elder rule's decomposition of the tree: a leaf's branch is the
+/// nodes whose `branch` is that leaf, up to the saddle where it dies), in rank order, so that
+/// the arc a regular vertex lies on is found by hopping from its minimum's branch to the elder
+/// branch it dies into, as long as the vertex comes after the death, then by a binary search
+/// of the last branch's ranks. Memory: about 16 bytes per node.
+struct Branches<R> {
+    /// By leaf rank: where the branch dies (its death saddle's rank; [`Rank::NEVER`] if it
+    /// never does), and the leaf rank of the branch it dies into.
+    hops: Vec<(R, u32)>,
+    /// By leaf rank: the branch's stretch of `ranks` and `nodes`.
+    starts: Vec<u32>,
+    ranks: Vec<R>,
+    nodes: Vec<u32>,
+}
+
+impl<R: Rank> Branches<R> {
+    /// `nodes` are the loop nodes in creation (so rank) order, `leaf_node` the leaf of every
+    /// minimum by rank.
+    fn new(nodes: &[RawNode], leaf_node: &[u32], rank: impl Fn(u32) -> R) -> Self {
+        let k = leaf_node.len();
+        let mut leaf_rank = vec![NONE; nodes.len()];
+        for (minimum, &id) in leaf_node.iter().enumerate() {
+            leaf_rank[id as usize] = minimum as u32;
+        }
+        let mut starts = vec![0u32; k + 1];
+        for node in nodes {
+            starts[leaf_rank[node.branch as usize] as usize + 1] += 1;
+        }
+        for b in 0..k {
+            starts[b + 1] += starts[b];
+        }
+        let mut fill = starts.clone();
+        let mut ids = vec![0u32; nodes.len()];
+        for (id, node) in nodes.iter().enumerate() {
+            let b = leaf_rank[node.branch as usize] as usize;
+            ids[fill[b] as usize] = id as u32;
+            fill[b] += 1;
+        }
+        let ranks = ids
+            .iter()
+            .map(|&id| rank(nodes[id as usize].vertex))
+            .collect();
+        let hops = leaf_node
+            .iter()
+            .map(|&leaf| match nodes[leaf as usize].death {
+                NONE => (R::NEVER, NONE),
+                death => {
+                    let saddle = &nodes[death as usize];
+                    (rank(saddle.vertex), leaf_rank[saddle.branch as usize])
+                }
+            })
+            .collect();
+        Self {
+            hops,
+            starts,
+            ranks,
+            nodes: ids,
+        }
+    }
+
+    /// The last node before `rank` on the path from the leaf of minimum `minimum` towards the
+    /// root, given that the minimum does not come after `rank` (at the minimum itself: its
+    /// leaf).
+    #[inline]
+    fn arc(&self, minimum: u32, rank: R) -> u32 {
+        let mut b = minimum as usize;
+        while self.hops[b].0 < rank {
+            b = self.hops[b].1 as usize;
+        }
+        let stretch = self.starts[b] as usize..self.starts[b + 1] as usize;
+        let before = self.ranks[stretch.clone()].partition_point(|&r| r < rank);
+        self.nodes[stretch.start + before.saturating_sub(1)]
+    }
 }
 
 #[cfg(test)]
