@@ -7,6 +7,7 @@
 //!     cargo bench -p toposcape-topology --bench merge_tree            # all rows
 //!     cargo bench -p toposcape-topology --bench merge_tree -- quick   # 41^3 only
 //!     cargo bench -p toposcape-topology --bench merge_tree -- parallel  # the fourth table
+//!     cargo bench -p toposcape-topology --bench merge_tree -- passes 41 5  # per pass, 41^5
 //!
 //! A second table times the landscape profile (default options) of each Freudenthal tree
 //! against the tree itself, and a third the contour tree (two sweeps, the leaf pruning and the
@@ -19,7 +20,7 @@
 //! (116M vertices, 464 MB of input: far beyond it; left out by `quick`, and its sequential
 //! sweep takes minutes), and checks that all three give the same tree; 41^3 shows where
 //! [`Parallelism::Auto`] should start using threads. Its times are the fastest of 21 (41^3),
-//! 7 (41^4) or 1 (41^5) interleaved rounds: the machine is shared, its second core is at
+//! 11 (41^4) or 1 (41^5) interleaved rounds: the machine is shared, its second core is at
 //! times taken by a neighbour, and the minimum is the least disturbed run.
 //!
 //! Times are medians over repeats; the memory column is the peak of bytes allocated during the
@@ -383,7 +384,7 @@ fn parallel_table(quick: bool) {
         let rounds = if n > 10_000_000 {
             1
         } else if n > 1_000_000 {
-            7
+            11
         } else {
             21
         };

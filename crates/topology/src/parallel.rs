@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use crate::Neighbourhood;
 use crate::par::{self, DisjointSlice};
 use crate::sort;
-use crate::sweep::{NONE, RawKind, RawNode, SweepResult, find};
+use crate::sweep::{NONE, RawKind, RawNode, SweepResult, add_root, find};
 use crate::value::FieldValue;
 
 /// Marks a resolved label (a minimum's rank); a descent pointer has this bit clear.
@@ -864,24 +864,7 @@ fn segment<V: FieldValue, R: Rank, const D: bool>(
     let loop_nodes = forest.nodes.len();
     for (rank, c) in last {
         let v = rank.vertex(D);
-        let current = forest.current[elders[c]];
-        let nodes = &mut forest.nodes;
-        if nodes[current as usize].vertex == v {
-            // The top vertex is itself a node: a merging saddle, or a lone vertex.
-            nodes[current as usize].kind = RawKind::Root;
-        } else {
-            let id = nodes.len() as u32;
-            let branch = nodes[current as usize].branch;
-            nodes.push(RawNode {
-                vertex: v,
-                kind: RawKind::Root,
-                parent: NONE,
-                branch,
-                death: NONE,
-                child_count: 1,
-            });
-            nodes[current as usize].parent = id;
-        }
+        add_root(&mut forest.nodes, forest.current[elders[c]], v);
     }
     debug_assert!(
         forest.nodes[..loop_nodes]
@@ -898,7 +881,7 @@ fn segment<V: FieldValue, R: Rank, const D: bool>(
 /// nodes whose `branch` is that leaf, up to the saddle where it dies), in rank order, so that
 /// the arc a regular vertex lies on is found by hopping from its minimum's branch to the elder
 /// branch it dies into, as long as the vertex comes after the death, then by a binary search
-/// of the last branch's ranks. Memory: about 16 bytes per node.
+/// of the last branch's ranks. Memory: about 17 bytes per node.
 struct Branches<R> {
     /// By leaf rank: where the branch dies (its death saddle's rank; [`Rank::NEVER`] if it
     /// never does), and the leaf rank of the branch it dies into.
@@ -907,7 +890,15 @@ struct Branches<R> {
     starts: Vec<u32>,
     ranks: Vec<R>,
     nodes: Vec<u32>,
+    /// By leaf rank: the branch's stretch of `samples`, every [`SAMPLE`]th of its ranks (a
+    /// long branch, such as the trunk of a noisy field's tree, is searched there first: that
+    /// array is small enough to stay in the nearest cache).
+    sample_starts: Vec<u32>,
+    samples: Vec<R>,
 }
+
+/// The spacing of [`Branches::samples`].
+const SAMPLE: usize = 16;
 
 impl<R: Rank> Branches<R> {
     /// `nodes` are the loop nodes in creation (so rank) order, `leaf_node` the leaf of every
@@ -932,10 +923,18 @@ impl<R: Rank> Branches<R> {
             ids[fill[b] as usize] = id as u32;
             fill[b] += 1;
         }
-        let ranks = ids
+        let ranks: Vec<R> = ids
             .iter()
             .map(|&id| rank(nodes[id as usize].vertex))
             .collect();
+        let mut sample_starts = Vec::with_capacity(k + 1);
+        let mut samples = Vec::new();
+        sample_starts.push(0);
+        for b in 0..k {
+            let branch = &ranks[starts[b] as usize..starts[b + 1] as usize];
+            samples.extend(branch.iter().step_by(SAMPLE));
+            sample_starts.push(samples.len() as u32);
+        }
         let hops = leaf_node
             .iter()
             .map(|&leaf| match nodes[leaf as usize].death {
@@ -951,6 +950,8 @@ impl<R: Rank> Branches<R> {
             starts,
             ranks,
             nodes: ids,
+            sample_starts,
+            samples,
         }
     }
 
@@ -963,9 +964,17 @@ impl<R: Rank> Branches<R> {
         while self.hops[b].0 < rank {
             b = self.hops[b].1 as usize;
         }
-        let stretch = self.starts[b] as usize..self.starts[b + 1] as usize;
-        let before = self.ranks[stretch.clone()].partition_point(|&r| r < rank);
-        self.nodes[stretch.start + before.saturating_sub(1)]
+        // The ranks of the branch below `rank`: first counted among the samples (sample `j` is
+        // the branch's rank `j * SAMPLE`), then within the one stretch between two samples
+        // where the count can end.
+        let (start, end) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let samples =
+            &self.samples[self.sample_starts[b] as usize..self.sample_starts[b + 1] as usize];
+        let sampled = samples.partition_point(|&r| r < rank);
+        let from = start + sampled.saturating_sub(1) * SAMPLE;
+        let to = (start + sampled * SAMPLE).min(end);
+        let before = from - start + self.ranks[from..to].partition_point(|&r| r < rank);
+        self.nodes[start + before.saturating_sub(1)]
     }
 }
 

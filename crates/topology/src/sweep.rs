@@ -57,6 +57,29 @@ pub(crate) fn find(parent: &mut [u32], mut x: u32) -> u32 {
     }
 }
 
+/// Makes `v`, the last vertex of a component whose top node so far is `current`, the
+/// component's root: that node itself if it is `v`'s (a merging saddle, or a lone vertex), else a
+/// new node above it, whose id is returned.
+pub(crate) fn add_root(nodes: &mut Vec<RawNode>, current: u32, v: u32) -> Option<u32> {
+    let id = nodes.len() as u32;
+    let top = &mut nodes[current as usize];
+    if top.vertex == v {
+        top.kind = RawKind::Root;
+        return None;
+    }
+    let branch = top.branch;
+    top.parent = id;
+    nodes.push(RawNode {
+        vertex: v,
+        kind: RawKind::Root,
+        parent: NONE,
+        branch,
+        death: NONE,
+        child_count: 1,
+    });
+    Some(id)
+}
+
 /// How many vertices ahead of the sweep the union-find entries of neighbours are prefetched.
 pub(crate) const LOOKAHEAD: usize = 12;
 
@@ -187,21 +210,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
         if current == DONE {
             continue;
         }
-        if nodes[current as usize].vertex == v {
-            // The top vertex is itself a node: a merging saddle, or a lone vertex.
-            nodes[current as usize].kind = RawKind::Root;
-        } else {
-            let id = nodes.len() as u32;
-            let branch = nodes[current as usize].branch;
-            nodes.push(RawNode {
-                vertex: v,
-                kind: RawKind::Root,
-                parent: NONE,
-                branch,
-                death: NONE,
-                child_count: 1,
-            });
-            nodes[current as usize].parent = id;
+        if let Some(id) = add_root(&mut nodes, current, v) {
             segmentation[v as usize] = id;
         }
         current_node[root as usize] = DONE;
