@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,8 +37,8 @@ use toposcape_perturb::sample::{Directions, OnDevice, Perturbed, PointEvaluator,
 use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
-    Basins, Connectivity, ContourTree, Graph, Grid, MergeTree, Neighbourhood, ProfileOptions,
-    TreeKind, landscape_profile,
+    Basins, Connectivity, ContourTree, Graph, Grid, MergeTree, Neighbourhood, Parallelism,
+    ProfileOptions, TreeKind, landscape_profile,
 };
 
 use crate::bail_input;
@@ -699,18 +700,29 @@ impl Sampling {
     }
 
     /// The field's shape, the connectivity's name, and the join tree, contour tree and basins
-    /// of `values`.
-    fn topology(&self, values: &[f32]) -> Result<LandscapeTopology> {
+    /// of `values`; the join tree on at most `threads` threads.
+    fn topology(&self, values: &[f32], threads: Option<usize>) -> Result<LandscapeTopology> {
+        let parallelism = match threads.and_then(NonZeroUsize::new) {
+            Some(most) => Parallelism::AtMost(most),
+            None => Parallelism::Auto,
+        };
         fn on<N: Neighbourhood>(
             values: &[f32],
             domain: &N,
             shape: Vec<usize>,
             connectivity: &'static str,
+            parallelism: Parallelism,
         ) -> Result<LandscapeTopology> {
             Ok(LandscapeTopology {
                 shape,
                 connectivity,
-                tree: MergeTree::compute(values, domain, TreeKind::Join)?,
+                tree: MergeTree::compute_with(
+                    values,
+                    domain,
+                    TreeKind::Join,
+                    parallelism,
+                    &mut |_| {},
+                )?,
                 contour: ContourTree::compute(values, domain)?,
                 basins: Basins::compute(values, domain)?,
             })
@@ -719,11 +731,11 @@ impl Sampling {
             Sampling::Grid(grid) => {
                 let shape = grid.shape();
                 let domain = Grid::new(&shape, Connectivity::Freudenthal)?;
-                on(values, &domain, shape, "freudenthal")
+                on(values, &domain, shape, "freudenthal", parallelism)
             }
             Sampling::Scattered(_, _, edges) => {
                 let graph = Graph::from_edges(values.len(), edges)?;
-                on(values, &graph, vec![values.len()], "knn")
+                on(values, &graph, vec![values.len()], "knn", parallelism)
             }
         }
     }
@@ -1056,7 +1068,7 @@ impl Analyze<'_> {
             tree,
             contour,
             basins,
-        } = plan.topology(&values)?;
+        } = plan.topology(&values, self.args.threads)?;
         let profile = landscape_profile(&tree, &values, ProfileOptions::default())?;
         let out = &self.input.out;
         let mut files = Outputs::default();

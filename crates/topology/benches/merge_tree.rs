@@ -21,7 +21,9 @@
 //! sweep takes minutes), and checks that all three give the same tree; 41^3 shows where
 //! [`Parallelism::Auto`] should start using threads. Its times are the fastest of 21 (41^3),
 //! 11 (41^4) or 1 (41^5) interleaved rounds: the machine is shared, its second core is at
-//! times taken by a neighbour, and the minimum is the least disturbed run.
+//! times taken by a neighbour, and the minimum is the least disturbed run. Its last line is
+//! the machine's own scaling at the time, from one thread to all: a kernel that only computes,
+//! and one that streams memory.
 //!
 //! Times are medians over repeats; the memory column is the peak of bytes allocated during the
 //! computation (input excluded, output included) divided by the vertex count, counted by a
@@ -301,6 +303,47 @@ fn main() {
     parallel_table(quick);
 }
 
+/// The machine's own scaling from one thread to `threads`, for the parallel table's context: a
+/// kernel that only computes (registers, no memory) and one that streams a 256 MB array
+/// (memory bandwidth), each the fastest of `rounds` interleaved runs.
+fn machine_scaling(threads: usize, rounds: usize) -> (f64, f64) {
+    fn compute(steps: u64, seed: u64) -> u64 {
+        let (mut state, mut sum) = (seed | 1, 0u64);
+        for _ in 0..steps {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            sum = sum.wrapping_add(state >> 3);
+        }
+        sum
+    }
+    let data: Vec<u64> = (0..1u64 << 25).collect();
+    let stream = |part: &[u64]| part.iter().fold(0u64, |a, &x| a.wrapping_add(x));
+    let on_threads = |count: usize, work: &(dyn Fn(usize) -> u64 + Sync)| {
+        let start = Instant::now();
+        let total: u64 = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..count).map(|t| scope.spawn(move || work(t))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        std::hint::black_box(total);
+        start.elapsed().as_secs_f64()
+    };
+    let steps = 100_000_000u64;
+    let (mut c1, mut cn, mut s1, mut sn) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        c1 = c1.min(on_threads(1, &|t| compute(steps, t as u64)));
+        cn = cn.min(on_threads(threads, &|t| {
+            compute(steps / threads as u64, t as u64)
+        }));
+        s1 = s1.min(on_threads(1, &|_| stream(&data)));
+        let chunk = data.len().div_ceil(threads);
+        sn = sn.min(on_threads(threads, &|t| {
+            stream(&data[(t * chunk).min(data.len())..((t + 1) * chunk).min(data.len())])
+        }));
+    }
+    (c1 / cn, s1 / sn)
+}
+
 /// `-- passes SIDE DIMS [NOISE]`: the parallel algorithm's time in each of its passes (taken
 /// from its progress reports, one after each pass), in nanoseconds per vertex, on one thread
 /// and on every core, on a Freudenthal grid; the fastest of 3 interleaved rounds.
@@ -434,4 +477,8 @@ fn parallel_table(quick: bool) {
             identical
         );
     }
+    let (compute, stream) = machine_scaling(threads, 5);
+    println!(
+        "the machine, 1 against {threads} threads (fastest of 5): computing {compute:.2}x, streaming memory {stream:.2}x"
+    );
 }

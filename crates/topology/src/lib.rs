@@ -15,10 +15,11 @@
 //! Large fields are computed on every core ([`Parallelism`]): each vertex finds its steepest
 //! descent and whether its lower neighbours fall apart into groups, descent paths label every
 //! vertex with its minimum, the few vertices that may merge labels are decided in order with a
-//! union-find over the minima alone, and a parallel radix sort and a replay of those merges give
-//! every vertex its segment. All passes but the last read memory in vertex order, so fields
-//! far larger than the cache run at nearly the speed of small ones; working memory peaks at
-//! about 20 bytes per vertex for `f32` input (input excluded, output included). Small fields
+//! union-find over the minima alone, and a search of the tree's branches gives every vertex its
+//! segment. Every pass over all vertices reads memory in vertex order and none sorts them, so
+//! fields far larger than the cache run at nearly the speed of small ones; working memory
+//! peaks at about 8 bytes per vertex for `f32` input on a smooth field (input excluded, output
+//! included; more where there are many minima and saddles). Small fields
 //! take one union-find sweep in value order, with the same result.
 //!
 //! ```

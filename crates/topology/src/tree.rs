@@ -126,16 +126,20 @@ pub enum Parallelism {
     /// the sequential sweep below.
     #[default]
     Auto,
-    /// The parallel algorithm (descent labels, candidate saddles, a parallel sort) on this many
-    /// threads, whatever the field's size; the sequential sweep above 2^31 vertices.
+    /// As [`Parallelism::Auto`], on at most this many threads (one: the sequential sweep).
+    AtMost(NonZeroUsize),
+    /// The parallel algorithm (descent labels, candidate saddles, a search of the tree's
+    /// branches for every vertex's segment) on this many threads, whatever the field's size;
+    /// the sequential sweep above 2^31 vertices.
     Threads(NonZeroUsize),
     /// One union-find sweep over the vertices in value order, on one thread.
     Sequential,
 }
 
 /// The smallest field that [`Parallelism::Auto`] computes on several threads. Measured: on a 41^3
-/// grid (69K vertices, in the cache) the sequential sweep is faster than two threads; on 41^4
-/// (2.8M) two threads are about 1.7 times faster.
+/// grid (69K vertices, in the cache) the sequential sweep is as fast as the parallel algorithm
+/// on one thread and faster than it on two; on 41^4 (2.8M) two threads are 2-4 times faster
+/// than the sweep.
 pub const PARALLEL_MIN_VERTICES: usize = 1 << 20;
 
 /// An augmented merge tree of a scalar field: its nodes, the segment of every vertex, and the
@@ -201,8 +205,10 @@ impl MergeTree {
             _ if n > parallel::MAX_VERTICES => None,
             Parallelism::Sequential => None,
             Parallelism::Threads(threads) => Some(threads.get()),
-            Parallelism::Auto if n < PARALLEL_MIN_VERTICES => None,
+            Parallelism::Auto | Parallelism::AtMost(_) if n < PARALLEL_MIN_VERTICES => None,
             Parallelism::Auto => Some(par::available_threads()),
+            Parallelism::AtMost(most) if most.get() == 1 => None,
+            Parallelism::AtMost(most) => Some(par::available_threads().min(most.get())),
         };
         let descending = kind == TreeKind::Split;
         let SweepResult {
@@ -541,6 +547,42 @@ mod tests {
                 vertices: 6
             }
         );
+    }
+
+    #[test]
+    fn every_parallelism_gives_the_same_tree() {
+        // 2^20 vertices: at the threshold where `Auto` and `AtMost` start using threads.
+        let grid = Grid::new(&[1 << 10, 1 << 10], Connectivity::Freudenthal).unwrap();
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let values: Vec<f32> = (0..grid.vertex_count())
+            .map(|v| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let (x, y) = ((v % 1024) as f32 / 64.0, (v / 1024) as f32 / 64.0);
+                x.sin() * y.cos() + (state >> 40) as f32 / (1u64 << 26) as f32
+            })
+            .collect();
+        let tree = |parallelism| {
+            MergeTree::compute_with(&values, &grid, TreeKind::Join, parallelism, &mut |_| {})
+                .unwrap()
+        };
+        let reference = tree(Parallelism::Sequential);
+        let two = NonZeroUsize::new(2).unwrap();
+        for parallelism in [
+            Parallelism::Auto,
+            Parallelism::AtMost(NonZeroUsize::MIN),
+            Parallelism::AtMost(two),
+            Parallelism::Threads(two),
+        ] {
+            let other = tree(parallelism);
+            assert_eq!(other.nodes(), reference.nodes(), "{parallelism:?}");
+            assert_eq!(
+                other.segmentation(),
+                reference.segmentation(),
+                "{parallelism:?}"
+            );
+        }
     }
 
     #[test]
