@@ -1,5 +1,5 @@
 //! `toposcape analyze`: directions, the sampled landscape, and its topology, into a run
-//! directory (DESIGN.md contract 4).
+//! directory (docs/ARCHITECTURE.md, contract 4).
 //!
 //! Everything the user can get wrong (flags, the config, the weights, the output folder) is
 //! checked before the long work starts. Points are stored in chunks as they finish (in a
@@ -1340,7 +1340,8 @@ impl Analyze<'_> {
 
     /// Points per forward pass: `--batch`, else for the PINN on wgpu the largest power of two
     /// up to 1024 whose largest tensor fits the device's largest buffer, and 1 elsewhere
-    /// (batching gave nothing on the CPU backends, burn-notes.md and `toposcape bench`).
+    /// (batching was slower on the CPU backends: docs/ARCHITECTURE.md, "Performance", and
+    /// `toposcape bench`).
     fn batch<M>(&self, problem: &Problem<M>) -> Result<usize, InputError> {
         match self.args.batch {
             Some(0) => bail_input!("--batch 0: expected at least one point per pass"),

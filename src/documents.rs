@@ -27,7 +27,7 @@ fn kind_name(tree: &MergeTree, kind: NodeKind) -> &'static str {
     }
 }
 
-/// The merge-tree JSON of DESIGN.md contract 3.
+/// The merge-tree JSON of docs/ARCHITECTURE.md, contract 3.
 #[derive(Serialize)]
 pub struct TreeDocument {
     shape: Vec<usize>,

@@ -51,7 +51,8 @@ fn pinn_and_unet_losses_and_gradients_match_the_cpu() {
     eprintln!("PINN: loss {a} (wgpu) vs {b} (flex), gradient relative difference {r:.2e}");
     assert!(r < 1e-3, "PINN gradient: relative difference {r}");
 
-    // The UNet on shapes; the labels exist before the forward pass (see burn-notes on fusion).
+    // The UNet on shapes; the labels exist before the forward pass (docs/ARCHITECTURE.md,
+    // "Performance": a target built first once gave a wrong loss on lavapipe).
     let (images, _) = ShapesConfig::new()
         .with_size(16)
         .with_train_images(4)

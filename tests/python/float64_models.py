@@ -1,7 +1,7 @@
 """toposcape's two models, written again in float64 with numpy and autograd, from a run directory.
 
 An independent implementation: it shares no code with toposcape (or burn), reads only the files
-a run directory holds (DESIGN.md contract 4: params.json, theta0.safetensors, directions.npy,
+a run directory holds (docs/ARCHITECTURE.md, contract 4: params.json, theta0.safetensors, directions.npy,
 axes.json, eval_data.npz, config.toml), and differentiates with HIPS autograd, whose
 Hessian-vector products are exact double-backward products in float64 (as PyTorch's are;
 autograd is a small pure-Python package on numpy, PyTorch brings gigabytes).

@@ -1,5 +1,5 @@
 //! The PINN loss at B landscape points per forward pass, on any burn device: the GPU's lever
-//! (DESIGN.md). The B parameter vectors `theta0 + C D` are one matrix product on the device;
+//! (docs/ARCHITECTURE.md, "Performance"). The B parameter vectors `theta0 + C D` are one matrix product on the device;
 //! each layer is one batched matrix product `[B, R, in] x [B, in, out]` over the stacked rows
 //! of the kernel ([`crate::kernel`]): the values at every point and the derivative along
 //! `(beta, 1)` at the collocation points, whose output is the residual `u_t + beta u_x`. Only

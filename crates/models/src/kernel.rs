@@ -4,7 +4,7 @@
 //!
 //! Why by hand: sampling evaluates the loss millions of times at one fixed shape, and burn's
 //! CPU backends spend most of that time on per-operation overhead and on elementwise passes
-//! (burn-notes.md: tanh alone cost ten matmuls). Here each layer is one matrix product
+//! (docs/ARCHITECTURE.md, "Performance": tanh alone cost ten matmuls). Here each layer is one matrix product
 //! (the `gemm` crate) over a single stacked matrix holding the values at every point and one
 //! input tangent at each collocation point, followed by one fused pass that adds the bias,
 //! applies tanh and scales the tangent by its slope. Only the forward pass exists: gradients
