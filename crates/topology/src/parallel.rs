@@ -183,10 +183,11 @@ slot_mask!(u64);
 slot_mask!(u128);
 
 /// The earlier neighbours of a vertex of rank `own` as a slot mask, and the lowest rank among
-/// them and `own`; `slot_vertex` receives the vertex of every slot. Without branches: on a
-/// noisy field "earlier or not" is a coin flip.
+/// them and `own`. With `IN_ORDER` the slot of each neighbour is its place in the list (an
+/// interior grid vertex), else `slots` gives it and `slot_vertex` receives the vertex of every
+/// slot. Without branches: on a noisy field "earlier or not" is a coin flip.
 #[inline(always)]
-fn earlier_slots<M: SlotMask, R: Rank, const D: bool>(
+fn earlier_slots<M: SlotMask, R: Rank, const D: bool, const IN_ORDER: bool>(
     keys: &Keys<R, D>,
     own: R,
     neighbours: &[u32],
@@ -195,27 +196,13 @@ fn earlier_slots<M: SlotMask, R: Rank, const D: bool>(
 ) -> (u128, R) {
     let mut earlier = M::EMPTY;
     let mut lowest = own;
-    for (&u, &slot) in neighbours.iter().zip(slots) {
+    for (i, &u) in neighbours.iter().enumerate() {
         let rank = keys.rank(u);
+        let slot = if IN_ORDER { i as u8 } else { slots[i] };
         earlier = earlier.with(slot, rank < own);
-        slot_vertex[slot as usize & 127] = u;
-        lowest = lowest.min(rank);
-    }
-    (earlier.wide(), lowest)
-}
-
-/// As [`earlier_slots`], where the slot of each neighbour is its place in the list.
-#[inline(always)]
-fn earlier_in_order<M: SlotMask, R: Rank, const D: bool>(
-    keys: &Keys<R, D>,
-    own: R,
-    neighbours: &[u32],
-) -> (u128, R) {
-    let mut earlier = M::EMPTY;
-    let mut lowest = own;
-    for (slot, &u) in neighbours.iter().enumerate() {
-        let rank = keys.rank(u);
-        earlier = earlier.with(slot as u8, rank < own);
+        if !IN_ORDER {
+            slot_vertex[slot as usize & 127] = u;
+        }
         lowest = lowest.min(rank);
     }
     (earlier.wide(), lowest)
@@ -501,23 +488,23 @@ fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
             match slots {
                 Some(slots) => {
                     let narrow = domain.max_degree() <= 64;
+                    // Each arm calls its own monomorphised copy, so the loop stays inlined.
+                    macro_rules! earlier {
+                        ($mask:ty, $in_order:literal) => {
+                            earlier_slots::<$mask, R, D, $in_order>(
+                                keys,
+                                own,
+                                neighbours,
+                                slots.slots,
+                                &mut slot_vertex,
+                            )
+                        };
+                    }
                     let (earlier, lowest) = match (narrow, slots.in_order) {
-                        (true, true) => earlier_in_order::<u64, R, D>(keys, own, neighbours),
-                        (false, true) => earlier_in_order::<u128, R, D>(keys, own, neighbours),
-                        (true, false) => earlier_slots::<u64, R, D>(
-                            keys,
-                            own,
-                            neighbours,
-                            slots.slots,
-                            &mut slot_vertex,
-                        ),
-                        (false, false) => earlier_slots::<u128, R, D>(
-                            keys,
-                            own,
-                            neighbours,
-                            slots.slots,
-                            &mut slot_vertex,
-                        ),
+                        (true, true) => earlier!(u64, true),
+                        (false, true) => earlier!(u128, true),
+                        (true, false) => earlier!(u64, false),
+                        (false, false) => earlier!(u128, false),
                     };
                     lowest_rank = lowest;
                     if noted.is_some() && earlier & earlier.wrapping_sub(1) != 0 {
