@@ -30,9 +30,9 @@ use toposcape_perturb::random::SplitMix64;
 use toposcape_perturb::sample::{Directions, Perturbed, PointEvaluator};
 use toposcape_topology::{Connectivity, Grid, join_tree};
 
-use crate::analyze::EvalBackend;
 use crate::bail_input;
-use crate::config::{self, RunConfig};
+use toposcape::EvalBackend;
+use toposcape::config::{self, RunConfig};
 
 /// Arguments of `toposcape bench`.
 #[derive(Debug, Args)]
@@ -539,8 +539,8 @@ fn batch_sizes(
 
 /// The nominal f32 rate the wgpu rows are compared with: the user's, or the table's for the
 /// GPU burn's runtime chooses; none for a CPU adapter unless the user gives one.
-fn nominal_rate(args: &BenchArgs, adapters: &[crate::gpu::Adapter]) -> Option<NominalJson> {
-    let chosen = crate::gpu::choose(adapters);
+fn nominal_rate(args: &BenchArgs, adapters: &[toposcape::gpu::Adapter]) -> Option<NominalJson> {
+    let chosen = toposcape::gpu::choose(adapters);
     match args.nominal_tflops {
         Some(tflops) => Some(NominalJson {
             device: chosen.map_or("the wgpu device".into(), |a| a.name.clone()),
@@ -549,7 +549,7 @@ fn nominal_rate(args: &BenchArgs, adapters: &[crate::gpu::Adapter]) -> Option<No
         }),
         None => chosen
             .filter(|a| !a.cpu)
-            .and_then(|a| crate::gpu::nominal_f32(&a.name))
+            .and_then(|a| toposcape::gpu::nominal_f32(&a.name))
             .map(|n| NominalJson {
                 device: n.device.to_string(),
                 tflops: n.tflops,
@@ -585,7 +585,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     {
         bail_input!("--nominal-tflops {t}: expected a positive rate in TFLOP/s");
     }
-    crate::output::check_output_path("--out", &args.out, &[])?;
+    toposcape::output::check_output_path("out", &args.out, &[])?;
     if args.peers {
         check_peers(args)?;
     }
@@ -595,7 +595,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         repeats: args.repeats,
         figures: Vec::new(),
     };
-    let found = crate::gpu::adapters();
+    let found = toposcape::gpu::adapters();
     let adapters: Vec<(String, bool)> = found.iter().map(|a| (a.name.clone(), a.cpu)).collect();
     let devices = burn_devices(&adapters);
     let wgpu = devices.iter().any(|(name, _)| name.starts_with("wgpu"));
@@ -658,7 +658,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             args.batches.as_deref(),
             (sizes.batch, &[64, 256, 1024, 4096]),
             sizes.quick,
-            crate::gpu::largest_batch(&pinn, &convection),
+            toposcape::gpu::largest_batch(&pinn, &convection),
         );
         bench.batched_rows(
             ("pinn", name, ""),
@@ -779,7 +779,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             None,
             (sizes.unet_batch, &[4, 16, 64]),
             sizes.quick,
-            crate::gpu::largest_unet_batch(&unet, images, train_set.size),
+            toposcape::gpu::largest_unet_batch(&unet, images, train_set.size),
         );
         bench.batched_rows(
             ("unet", name, &format!(" ({images} images)")),
@@ -882,9 +882,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         pinn_flop_per_point: flops,
         figures: &bench.figures,
     };
-    let mut files = crate::output::Outputs::default();
+    let mut files = toposcape::output::Outputs::default();
     let text = serde_json::to_string_pretty(&json)? + "\n";
-    files.write("--out", &args.out, |w| {
+    files.write("out", &args.out, |w| {
         Ok(std::io::Write::write_all(w, text.as_bytes())?)
     })?;
     files.commit()?;
@@ -896,7 +896,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 fn wgpu_absence() -> String {
     match EvalBackend::Wgpu.burn().device() {
         Ok(_) => "available".into(),
-        Err(e) => e.0.trim_start_matches("--backend wgpu: ").to_string(),
+        Err(toposcape::Error::Option { message, .. }) => message,
+        Err(e) => e.to_string(),
     }
 }
 

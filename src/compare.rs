@@ -11,9 +11,9 @@ use toposcape_topology::{
 };
 
 use crate::bail_input;
-use crate::documents::{DiagramJson, FieldTopology, MetricsDocument, MetricsJson};
 use crate::error::InputError;
 use crate::topo::{Analysis, TreeOptions, format_value};
+use toposcape::documents::{DiagramJson, FieldTopology, MetricsDocument, MetricsJson};
 
 /// The most finite diagram points (both diagrams together) for `--exact`: the Hungarian
 /// method takes O(n^3) time (about 45 s for 3300 points here) and O(n^2) memory.

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use crate::analyze::EvalBackend;
+use crate::args::EvalBackendArg;
 use crate::error::InputError;
-use crate::report::number;
 use crate::sweep::{self, Outcome, SweepArgs, show};
+use toposcape::report::number;
 
 const BASE: &str = include_str!("../configs/pinn-convection.toml");
 const SWEEP: &str = include_str!("../configs/sweeps/pinn-beta-quick.toml");
@@ -80,7 +80,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         out: Some(out.clone()),
         jobs,
         own_scale: false,
-        backend: EvalBackend::Cpu,
+        backend: EvalBackendArg::Cpu,
     })?;
     println!();
     println!("Open {}", out.join("report.html").display());

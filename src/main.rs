@@ -1,18 +1,14 @@
 //! The `toposcape` command line: argument parsing, calls into the crates, error reporting.
 
 mod analyze;
+mod args;
 mod bench;
 mod compare;
-mod config;
 mod demo;
-mod documents;
 mod error;
-mod field;
-mod gpu;
-mod output;
-mod report;
+mod progress;
 mod run;
-mod stats;
+mod summary;
 mod sweep;
 mod topo;
 mod train;
@@ -80,6 +76,13 @@ fn main() -> ExitCode {
         Err(error) => {
             if let Some(input) = error.downcast_ref::<InputError>() {
                 eprintln!("toposcape: error: {input}");
+                ExitCode::from(2)
+            } else if let Some(library) = error
+                .downcast_ref::<toposcape::Error>()
+                .filter(|e| e.is_input())
+            {
+                // The library names options by key; here they are flags.
+                eprintln!("toposcape: error: {}", library.with_flags());
                 ExitCode::from(2)
             } else {
                 eprintln!("toposcape: internal error: {error:#}");

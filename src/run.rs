@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use crate::analyze::{self, AnalyzeArgs, EvalBackend};
+use toposcape::AnalysisOptions;
+use toposcape::training::TrainingOptions;
+
+use crate::args::EvalBackendArg;
 use crate::bail_input;
-use crate::config;
-use crate::report;
-use crate::train::{self, TrainArgs};
+use crate::summary;
+use toposcape::config;
+use toposcape::report;
 
 /// Arguments of `toposcape run`.
 #[derive(Debug, Args)]
@@ -24,8 +27,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Where the model trains (cpu trains on flex) and its landscape is evaluated
-    #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
-    pub backend: EvalBackend,
+    #[arg(long, value_enum, default_value_t = EvalBackendArg::Cpu)]
+    pub backend: EvalBackendArg,
     /// Worker threads of the analysis [default: the number of cores; 1 on wgpu]
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
@@ -72,14 +75,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
         if interrupted {
             println!("{}: an interrupted training; training again", out.display());
         }
-        train::run(&TrainArgs {
-            config: args.config.clone(),
+        summary::train(&TrainingOptions {
             out: Some(out.clone()),
-            backend: args.backend.burn(),
             force: args.force || interrupted,
+            ..TrainingOptions::new(
+                &args.config,
+                toposcape::EvalBackend::from(args.backend).burn(),
+            )
         })?;
     }
-    analyze::run(&AnalyzeArgs::for_run(&out, args.backend, args.threads))?;
+    summary::analyse(&AnalysisOptions {
+        threads: args.threads,
+        ..AnalysisOptions::new(&out, args.backend.into())
+    })?;
     if config.landscape.checkpoints {
         analyse_checkpoints(&out, args, config.training.epochs)?;
     }
@@ -127,17 +135,19 @@ fn analyse_checkpoints(out: &Path, args: &RunArgs, epochs: usize) -> Result<()> 
                 i + 1,
                 found.len()
             );
-            let mut analysis = AnalyzeArgs::for_run(file, args.backend, args.threads);
-            analysis.config = Some(out.join("config.toml"));
-            analysis.out = Some(dir.clone());
-            analyze::run(&analysis)?;
+            summary::analyse(&AnalysisOptions {
+                config: Some(out.join("config.toml")),
+                out: Some(dir.clone()),
+                threads: args.threads,
+                ..AnalysisOptions::new(file, args.backend.into())
+            })?;
         }
         cells.push((format!("epoch {epoch}"), dir));
     }
     cells.push((format!("epoch {epochs} (final)"), out.to_path_buf()));
     let png = crate::sweep::profile_grid(&cells, cells.len(), false)?;
-    let mut files = crate::output::Outputs::default();
-    files.write("--out", &out.join("profiles_over_epochs.png"), |w| {
+    let mut files = toposcape::output::Outputs::default();
+    files.write("out", &out.join("profiles_over_epochs.png"), |w| {
         Ok(std::io::Write::write_all(w, &png)?)
     })?;
     files.commit()?;

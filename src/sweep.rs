@@ -28,12 +28,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::analyze::EvalBackend;
+use crate::args::EvalBackendArg;
 use crate::bail_input;
-use crate::config;
 use crate::error::InputError;
-use crate::output::{Outputs, read_json};
-use crate::report::{Cell, Page, escape, image_tag, number};
+use toposcape::config;
+use toposcape::output::{Outputs, read_json};
+use toposcape::report::{Cell, Page, escape, image_tag, number};
 
 /// Arguments of `toposcape sweep`.
 #[derive(Debug, Args)]
@@ -50,8 +50,8 @@ pub struct SweepArgs {
     #[arg(long)]
     pub own_scale: bool,
     /// Where each run trains and is analysed
-    #[arg(long, value_enum, default_value_t = EvalBackend::Cpu)]
-    pub backend: EvalBackend,
+    #[arg(long, value_enum, default_value_t = EvalBackendArg::Cpu)]
+    pub backend: EvalBackendArg,
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,7 +314,7 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
                         &dir,
                         combination,
                         threads,
-                        args.backend.name(),
+                        toposcape::EvalBackend::from(args.backend).name(),
                     );
                     if let Err(e) = result {
                         failures
@@ -337,20 +337,20 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
     let pairs = seed_distances(&out, &keys, &runs)?;
     let mut files = Outputs::default();
     let table = collect(&out, &keys, &runs, &rows)?;
-    files.bytes("--out", &out.join("runs.csv"), table)?;
+    files.bytes("out", &out.join("runs.csv"), table)?;
     let (order, columns) = grid_layout(&keys, &runs);
     let cells: Vec<(String, PathBuf)> = order
         .iter()
         .map(|&i| (runs[i].name.clone(), out.join("runs").join(&runs[i].name)))
         .collect();
     let grid = profile_grid(&cells, columns, args.own_scale)?;
-    files.bytes("--out", &out.join("profiles.png"), grid)?;
+    files.bytes("out", &out.join("profiles.png"), grid)?;
     let heatmap = error_heatmap(&out, &keys, &runs)?;
-    files.bytes("--out", &out.join("error.png"), heatmap)?;
+    files.bytes("out", &out.join("error.png"), heatmap)?;
     let scatter = scatter_png(&rows, measure, &correlations)?;
-    files.bytes("--out", &out.join("scatter.png"), scatter)?;
+    files.bytes("out", &out.join("scatter.png"), scatter)?;
     let text = seeds_csv(&pairs);
-    files.bytes("--out", &out.join("seed_distances.csv"), text)?;
+    files.bytes("out", &out.join("seed_distances.csv"), text)?;
     files.commit()?;
     let sweep_text = fs::read_to_string(&args.sweep).unwrap_or_default();
     let html = sweep_report(&SweepReport {
@@ -368,7 +368,7 @@ pub fn sweep(args: &SweepArgs) -> Result<Outcome> {
         pairs: &pairs,
     });
     let mut files = Outputs::default();
-    files.bytes("--out", &out.join("report.html"), html)?;
+    files.bytes("out", &out.join("report.html"), html)?;
     files.commit()?;
     let failures = failures.into_inner().expect("lock");
     println!(
@@ -501,7 +501,7 @@ pub fn profile_grid(
             profiles.push(None);
             continue;
         }
-        let field = crate::field::load_field(&landscape, None)?;
+        let field = toposcape::field::load_field(&landscape, None)?;
         let grid = Grid::new(&field.shape, Connectivity::Freudenthal)?;
         let tree = field
             .values
@@ -799,7 +799,7 @@ fn correlations(rows: &[Numbers], measure: Measure) -> Vec<Correlation> {
             let pairs = pairs_of(rows, measure, metric);
             Correlation {
                 metric,
-                rho: crate::stats::spearman(&pairs),
+                rho: toposcape::stats::spearman(&pairs),
                 n: pairs.len(),
             }
         })
@@ -892,7 +892,7 @@ fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<V
         let path = out.join("runs").join(&c.name).join("metrics.json");
         let diagram = fs::read_to_string(&path)
             .ok()
-            .and_then(|t| serde_json::from_str::<crate::documents::MetricsDocument>(&t).ok())
+            .and_then(|t| serde_json::from_str::<toposcape::documents::MetricsDocument>(&t).ok())
             .map(|d| Diagram::from(&d.diagram));
         diagrams.push(diagram);
     }

@@ -17,11 +17,11 @@ use toposcape_topology::{
 };
 
 use crate::bail_input;
-use crate::documents::{
+use toposcape::documents::{
     ContourTreeDocument, FieldTopology, MetricsDocument, ProfileDocument, TreeDocument,
 };
-use crate::field::{Field, load_field};
-use crate::output::{Outputs, check_output_path, write_npy};
+use toposcape::field::{Field, load_field};
+use toposcape::output::{Outputs, check_output_path, write_npy};
 
 /// Command-line names of the grid connectivities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -208,17 +208,17 @@ impl Analysis {
 
 /// Runs the command; `started` is when the process started, for the time it reports.
 pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
-    let outputs: Vec<(&str, &PathBuf)> = [
-        ("--json", &args.json),
-        ("--segmentation", &args.segmentation),
-        ("--contour-tree", &args.contour_tree),
-        ("--contour-segmentation", &args.contour_segmentation),
-        ("--basins", &args.basins),
-        ("--vtk", &args.vtk),
-        ("--profile", &args.profile),
-        ("--svg", &args.svg),
-        ("--profile-json", &args.profile_json),
-        ("--metrics", &args.metrics),
+    let outputs: Vec<(&'static str, &PathBuf)> = [
+        ("json", &args.json),
+        ("segmentation", &args.segmentation),
+        ("contour_tree", &args.contour_tree),
+        ("contour_segmentation", &args.contour_segmentation),
+        ("basins", &args.basins),
+        ("vtk", &args.vtk),
+        ("profile", &args.profile),
+        ("svg", &args.svg),
+        ("profile_json", &args.profile_json),
+        ("metrics", &args.metrics),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.as_ref().map(|p| (flag, p)))
@@ -227,7 +227,9 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         check_output_path(flag, path, &[&args.field])?;
         if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| *p == path) {
             bail_input!(
-                "{other} and {flag} both name {}; give different files",
+                "--{} and --{} both name {}; give different files",
+                other.replace('_', "-"),
+                flag.replace('_', "-"),
                 path.display()
             );
         }
@@ -253,7 +255,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         }
     };
     for (_, path) in figures.iter().filter(|(_, path)| path.exists()) {
-        check_output_path("--figures", path, &[&args.field])?;
+        check_output_path("figures", path, &[&args.field])?;
     }
     let wants_profile = args.profile.is_some()
         || args.svg.is_some()
@@ -304,25 +306,25 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     if let Some(path) = &args.json {
         let threshold = analysis.simplified.as_ref().map(|(t, _)| *t);
         let document = TreeDocument::new(reported, shape, connectivity, threshold);
-        files.write("--json", path, |w| write_json(w, &document))?;
+        files.write("json", path, |w| write_json(w, &document))?;
     }
     if let Some(path) = &args.segmentation {
-        files.write("--segmentation", path, |w| {
+        files.write("segmentation", path, |w| {
             write_segmentation(w, reported, shape)
         })?;
     }
     if let Some((contour, basins)) = &topology {
         if let Some(path) = &args.contour_tree {
             let document = ContourTreeDocument::new(contour, shape, connectivity);
-            files.write("--contour-tree", path, |w| write_json(w, &document))?;
+            files.write("contour_tree", path, |w| write_json(w, &document))?;
         }
         if let Some(path) = &args.contour_segmentation {
-            files.write("--contour-segmentation", path, |w| {
+            files.write("contour_segmentation", path, |w| {
                 write_npy(w, shape, contour.segmentation())
             })?;
         }
         if let Some(path) = &args.basins {
-            files.write("--basins", path, |w| write_npy(w, shape, basins.labels()))?;
+            files.write("basins", path, |w| write_npy(w, shape, basins.labels()))?;
         }
         if let Some(path) = &args.vtk {
             let arrays = [
@@ -335,7 +337,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
                 ("contour_arc", VtkValues::UInt32(contour.segmentation())),
             ];
             let bytes = toposcape_topology::vtk::image_data(shape, &arrays)?;
-            files.bytes("--vtk", path, bytes)?;
+            files.bytes("vtk", path, bytes)?;
         }
     }
     if let Some(profile) = &profile {
@@ -354,11 +356,11 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
         let profile_figure = figure("Topological landscape profile");
         if let Some(path) = &args.profile {
             let png = render::profile_png(profile, &profile_figure)?;
-            files.bytes("--profile", path, png)?;
+            files.bytes("profile", path, png)?;
         }
         if let Some(path) = &args.svg {
             let svg = render::profile_svg(profile, &profile_figure)?;
-            files.bytes("--svg", path, svg)?;
+            files.bytes("svg", path, svg)?;
         }
         if let Some(dir) = &args.figures
             && !dir.exists()
@@ -388,12 +390,12 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
                 "landscape.png" => values.landscape_figure(shape, &landscape_figure, false)?,
                 _ => values.landscape_figure(shape, &landscape_figure, true)?,
             };
-            files.bytes("--figures", path, bytes)?;
+            files.bytes("figures", path, bytes)?;
         }
     }
     if let (Some(path), Some(profile)) = (&args.profile_json, &profile) {
         let document = ProfileDocument::new(reported, profile);
-        files.write("--profile-json", path, |w| write_json(w, &document))?;
+        files.write("profile_json", path, |w| write_json(w, &document))?;
     }
     if let (Some(path), Some((contour, basins))) = (&args.metrics, &topology) {
         let simplified = analysis.simplified.as_ref().map(|(t, simple)| (*t, simple));
@@ -404,7 +406,7 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
             basins,
         };
         let document = MetricsDocument::new(&name, shape, connectivity, topology, simplified);
-        files.write("--metrics", path, |w| write_json(w, &document))?;
+        files.write("metrics", path, |w| write_json(w, &document))?;
     }
     files.commit()?;
     let written = Instant::now();
@@ -533,13 +535,17 @@ pub fn format_value(x: f64) -> String {
     }
 }
 
-fn write_json(w: &mut BufWriter<File>, document: &impl Serialize) -> Result<()> {
+fn write_json(w: &mut BufWriter<File>, document: &impl Serialize) -> toposcape::Result<()> {
     serde_json::to_writer(&mut *w, document)?;
     w.write_all(b"\n")?;
     Ok(())
 }
 
-fn write_segmentation(w: &mut BufWriter<File>, tree: &MergeTree, shape: &[usize]) -> Result<()> {
+fn write_segmentation(
+    w: &mut BufWriter<File>,
+    tree: &MergeTree,
+    shape: &[usize],
+) -> toposcape::Result<()> {
     write_npy(w, shape, tree.segmentation())
 }
 

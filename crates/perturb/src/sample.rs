@@ -70,6 +70,14 @@ pub trait PointEvaluator: Send {
     fn evaluate(&mut self, coords: &[f64], out: &mut [f32]);
 }
 
+/// A boxed evaluator, so that evaluators of different types can be chosen at run time (one
+/// virtual call a chunk of points).
+impl<E: PointEvaluator + ?Sized> PointEvaluator for Box<E> {
+    fn evaluate(&mut self, coords: &[f64], out: &mut [f32]) {
+        (**self).evaluate(coords, out);
+    }
+}
+
 /// A loss function of the parameter vector as a point evaluator: one point at a time, the
 /// parameter vector built by [`Directions::perturb_into`] into a buffer reused across points.
 /// `loss` may be a [`LandscapeModel`]'s (see [`Perturbed::of_model`]) or a specialised kernel.

@@ -12,7 +12,7 @@ use toposcape_topology::{
     TreeKind, landscape_profile,
 };
 
-use crate::error::InputError;
+use crate::error::Error;
 
 /// The array name Landscaper (the authors' Python package) saves its landscapes under.
 pub const DEFAULT_NPZ_KEY: &str = "loss";
@@ -111,9 +111,9 @@ impl Field {
 
 /// Reads the field in `path`: a `.npy` file, or the array `key` (default `loss`) of a `.npz`
 /// archive. The format is recognised by the file's first bytes, not its name.
-pub fn load_field(path: &Path, key: Option<&str>) -> Result<Field, InputError> {
+pub fn load_field(path: &Path, key: Option<&str>) -> Result<Field, Error> {
     let name = path.display();
-    let fail = |what: String| InputError(format!("{name}: {what}"));
+    let fail = |what: String| Error::Input(format!("{name}: {what}"));
     let file = File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
     let mut reader = BufReader::new(file);
     let mut magic = [0u8; 6];

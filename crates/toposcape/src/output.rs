@@ -5,14 +5,12 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-
-use crate::error::InputError;
+use crate::error::{Error, Result};
 
 /// Checks, before any work is done, that `path` can be an output: its folder exists and it is
-/// not a folder itself, nor one of the inputs. `flag` names the option it came from.
-pub fn check_output_path(flag: &str, path: &Path, inputs: &[&Path]) -> Result<(), InputError> {
-    let fail = |what: &str| InputError(format!("{flag} {}: {what}", path.display()));
+/// not a folder itself, nor one of the inputs. `key` names the option it came from.
+pub fn check_output_path(key: &'static str, path: &Path, inputs: &[&Path]) -> Result<()> {
+    let fail = |what: &str| Error::option(key, path.display(), what);
     if path.is_dir() {
         return Err(fail("is a folder; expected a file path"));
     }
@@ -42,42 +40,42 @@ pub struct Outputs {
 
 impl Outputs {
     /// Writes one output through `write` into a temporary file next to `path`. A file that
-    /// cannot be created is the user's to fix (a read-only folder): an [`InputError`] naming
-    /// `flag`. A failure while writing (a full disk) is an internal error.
+    /// cannot be created is the user's to fix (a read-only folder): an [`Error::Option`] of
+    /// `key`. A failure while writing (a full disk) is not.
     pub fn write(
         &mut self,
-        flag: &str,
+        key: &'static str,
         path: &Path,
         write: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
     ) -> Result<()> {
-        let file_name = path.file_name().ok_or_else(|| {
-            InputError(format!("{flag} {}: expected a file name", path.display()))
-        })?;
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| Error::option(key, path.display(), "expected a file name"))?;
         let mut temporary_name = std::ffi::OsString::from(".");
         temporary_name.push(file_name);
         temporary_name.push(format!(".partial-{}", std::process::id()));
         let temporary = path.with_file_name(temporary_name);
         let file = File::create(&temporary)
-            .map_err(|e| InputError(format!("{flag} {}: cannot create: {e}", path.display())))?;
+            .map_err(|e| Error::option(key, path.display(), format!("cannot create: {e}")))?;
         self.pending.push((temporary.clone(), path.to_path_buf()));
         let mut writer = BufWriter::new(file);
-        write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
-        writer
-            .flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(&mut writer)?;
+        writer.flush().map_err(|e| Error::file("write", path, e))?;
         Ok(())
     }
 
     /// Writes `bytes` as one output, as [`Outputs::write`] does.
-    pub fn bytes(&mut self, flag: &str, path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
-        self.write(flag, path, |w| Ok(w.write_all(bytes.as_ref())?))
+    pub fn bytes(&mut self, key: &'static str, path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+        self.write(key, path, |w| {
+            w.write_all(bytes.as_ref())
+                .map_err(|e| Error::file("write", path, e))
+        })
     }
 
     /// Moves every written output into place.
     pub fn commit(mut self) -> Result<()> {
         for (temporary, path) in std::mem::take(&mut self.pending) {
-            fs::rename(&temporary, &path)
-                .with_context(|| format!("cannot move {} into place", path.display()))?;
+            fs::rename(&temporary, &path).map_err(|e| Error::file("move into place", &path, e))?;
         }
         Ok(())
     }
@@ -109,10 +107,51 @@ pub fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
     Ok(())
 }
 
+/// `document` as pretty JSON and a newline.
+pub fn write_json(w: &mut impl Write, document: &impl serde::Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, document)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
 /// A JSON file, or null when it is missing (an incomplete run) or unreadable.
 pub fn read_json(path: &Path) -> serde_json::Value {
     fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null)
+}
+
+/// An array for an `.npz` archive, in its own dtype.
+pub enum NpyArray {
+    F32(Vec<usize>, Vec<f32>),
+    F64(Vec<usize>, Vec<f64>),
+    I64(Vec<usize>, Vec<i64>),
+}
+
+impl NpyArray {
+    /// The array as the bytes of an `.npy` file.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        match self {
+            NpyArray::F32(shape, values) => write_npy(&mut out, shape, values)?,
+            NpyArray::F64(shape, values) => write_npy(&mut out, shape, values)?,
+            NpyArray::I64(shape, values) => write_npy(&mut out, shape, values)?,
+        }
+        Ok(out)
+    }
+}
+
+/// `arrays` as an uncompressed `.npz` archive (what `numpy.savez` writes): one `NAME.npy` per
+/// array.
+pub fn write_npz(w: &mut (impl Write + std::io::Seek), arrays: &[(&str, NpyArray)]) -> Result<()> {
+    let mut zip = zip::ZipWriter::new(w);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, array) in arrays {
+        zip.start_file(format!("{name}.npy"), options)?;
+        zip.write_all(&array.bytes()?)?;
+    }
+    zip.finish()?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Run configs: TOML files read into serde structs that reject unknown keys, checked value by
 //! value, and written back fully resolved (every default filled in) into the run directory.
 //!
-//! Every problem is an [`InputError`] on one line naming the file and the key.
+//! Every problem is an [`Error::Input`] on one line naming the file and the key.
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use toposcape_models::segmentation::{PetConfig, ShapesConfig};
 use toposcape_models::train::{OptimizerKind, TrainSettings};
 use toposcape_models::unet::UnetConfig;
 
-use crate::error::InputError;
+use crate::error::Error;
 
 /// What is trained on what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ pub struct LandscapeSection {
 }
 
 /// Sampling plans in configs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanName {
     /// A regular grid, points^dims
@@ -130,7 +130,7 @@ pub enum PlanName {
 }
 
 /// Regions of scattered plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegionName {
     Box,
@@ -342,32 +342,32 @@ pub fn folder_of(path: &Path) -> std::path::PathBuf {
 }
 
 /// Reads and checks a config file.
-pub fn load(path: &Path) -> Result<RunConfig, InputError> {
+pub fn load(path: &Path) -> Result<RunConfig, Error> {
     let name = path.display();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("{name}: cannot read the config: {e}")))?;
+        .map_err(|e| Error::Input(format!("{name}: cannot read the config: {e}")))?;
     parse(&text, &name.to_string())
 }
 
 /// Parses and checks config text; `name` is the file's name for messages.
-pub fn parse(text: &str, name: &str) -> Result<RunConfig, InputError> {
+pub fn parse(text: &str, name: &str) -> Result<RunConfig, Error> {
     let mut config: RunConfig = parse_toml(text, name)?;
     config.fill_sections();
     config
         .check()
-        .map_err(|(key, what)| InputError(format!("{name}: key {key}: {what}")))?;
+        .map_err(|(key, what)| Error::Input(format!("{name}: key {key}: {what}")))?;
     Ok(config)
 }
 
 /// TOML text into `T`, every problem one line naming `name` and the key (or the line of a
 /// syntax error): the reading of run configs and of sweep files.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, InputError> {
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, Error> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         let line = e
             .span()
             .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-        InputError(format!(
+        Error::Input(format!(
             "{name}{at}: not valid TOML: {}",
             e.message().trim().replace('\n', " ")
         ))
@@ -376,9 +376,9 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Res
         let key = e.path().to_string();
         let message = e.inner().message().trim().replace('\n', " ");
         if key == "." || key.is_empty() {
-            InputError(format!("{name}: {message}"))
+            Error::Input(format!("{name}: {message}"))
         } else {
-            InputError(format!("{name}: key {key}: {message}"))
+            Error::Input(format!("{name}: key {key}: {message}"))
         }
     })
 }
@@ -680,7 +680,7 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        parse(text, "c.toml").unwrap_err().0
+        parse(text, "c.toml").unwrap_err().to_string()
     }
 
     #[test]

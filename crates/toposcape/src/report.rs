@@ -359,12 +359,9 @@ pub fn run_report(dir: &Path) -> String {
 }
 
 /// Writes `report.html` into a run directory (through a temporary file and a rename).
-pub fn write_run_report(dir: &Path) -> anyhow::Result<()> {
+pub fn write_run_report(dir: &Path) -> crate::Result<()> {
     let mut files = crate::output::Outputs::default();
-    let html = run_report(dir);
-    files.write("--out", &dir.join("report.html"), |w| {
-        Ok(std::io::Write::write_all(w, html.as_bytes())?)
-    })?;
+    files.bytes("out", &dir.join("report.html"), run_report(dir))?;
     files.commit()
 }
 

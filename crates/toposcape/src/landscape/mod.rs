@@ -1,0 +1,560 @@
+//! The analysis of a trained model's loss landscape: directions (Hessian, random, PCA,
+//! interpolation or a file), the sampled landscape, and its topology, into a run directory
+//! (docs/ARCHITECTURE.md, contract 4).
+//!
+//! Everything a caller can get wrong (the options, the config, the weights, the output folder)
+//! is checked before the long work starts. Points are stored in chunks as they finish (in a
+//! hidden folder of the output, removed at the end), so an analysis that is killed and started
+//! again with the same options resumes and ends with the same landscape bit for bit.
+
+mod directions;
+pub mod explore;
+mod files;
+pub mod hessian;
+pub mod problem;
+pub mod sampling;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::prelude::*;
+use toposcape_perturb::model::LandscapeModel;
+use toposcape_perturb::params::{ParamLayout, flatten};
+use toposcape_perturb::plan::norm;
+use toposcape_perturb::sample::Directions;
+use toposcape_perturb::store::{ChunkStore, Fingerprint, StoreDescription, StoreError};
+
+use crate::backend::{EvalBackend, load_weights};
+use crate::config::{self, PlanName, RegionName, RunConfig, Task};
+use crate::documents::MetricsDocument;
+use crate::error::{Error, Result};
+use crate::gpu::{self, Adapter};
+use crate::progress::{Progress, Stage};
+use crate::rundir::RunDir;
+
+pub use directions::DirectionKind;
+pub use explore::{Axes, ExploreOptions, Explored, explore};
+pub use hessian::HessianReport;
+pub use problem::{Evaluation, Problem};
+pub use sampling::Sampling;
+
+/// What to analyse and how. [`AnalysisOptions::new`] gives the analysis of a run directory
+/// with its config's `[landscape]` settings; every `Option` left `None` is the config's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisOptions {
+    /// A run directory of training (config.toml, theta0.safetensors), or a weights file
+    /// (.safetensors or .bpk) with `config`.
+    pub input: PathBuf,
+    /// The run config [default: config.toml in the run directory].
+    pub config: Option<PathBuf>,
+    /// hessian, random, pca (of the run's checkpoints), interp (towards `through`), or an .npy
+    /// file of DIMS x P rows (relative to the working directory).
+    pub directions: Option<String>,
+    /// interp: the checkpoints the axes point to, one or two.
+    pub through: Option<Vec<PathBuf>>,
+    /// Grid axes, 1 to 8.
+    pub dims: Option<usize>,
+    /// Points per axis.
+    pub points: Option<usize>,
+    /// Half-width of each axis, as a multiple of ||theta0|| unless `absolute`.
+    pub range: Option<f64>,
+    pub plan: Option<PlanName>,
+    /// Scattered plans: the number of points, theta0 included.
+    pub samples: Option<usize>,
+    /// Scattered plans: neighbours per point in the graph [default: 2 dims + 2].
+    pub neighbours: Option<usize>,
+    pub region: Option<RegionName>,
+    /// Read `range` as an absolute distance along each direction.
+    pub absolute: bool,
+    /// The output directory [default: the run directory; runs/<file stem> for a weights file].
+    pub out: Option<PathBuf>,
+    /// Where points are evaluated.
+    pub backend: EvalBackend,
+    /// flex, ndarray or wgpu: points per forward pass [default on wgpu: for the PINN the
+    /// largest power of two up to 1024 that the adapter's largest buffer holds, for the UNet
+    /// 1; 1 on the CPU backends].
+    pub batch: Option<usize>,
+    /// Worker threads [default: the number of cores; 1 on wgpu].
+    pub threads: Option<usize>,
+    /// Replace the landscape files of an earlier analysis in the output directory.
+    pub force: bool,
+}
+
+impl AnalysisOptions {
+    /// The analysis of `input` (a run directory, or a weights file with `config`) as its
+    /// config says, on `backend`.
+    pub fn new(input: impl Into<PathBuf>, backend: EvalBackend) -> Self {
+        AnalysisOptions {
+            input: input.into(),
+            config: None,
+            directions: None,
+            through: None,
+            dims: None,
+            points: None,
+            range: None,
+            plan: None,
+            samples: None,
+            neighbours: None,
+            region: None,
+            absolute: false,
+            out: None,
+            backend,
+            batch: None,
+            threads: None,
+            force: false,
+        }
+    }
+}
+
+/// What an analysis did and found: for a caller to report.
+#[derive(Debug, Clone)]
+pub struct AnalysisSummary {
+    /// The run directory written.
+    pub out: PathBuf,
+    /// The landscape's shape (a scattered plan's is its point count).
+    pub shape: Vec<usize>,
+    /// `grid` or `scattered`.
+    pub plan: &'static str,
+    pub dims: usize,
+    /// Scattered plans: the k of the nearest-neighbour graph.
+    pub neighbours: Option<usize>,
+    /// The directions' name (`hessian`, ..., or the file).
+    pub directions: String,
+    /// The absolute half-width of each axis, and the range it came from.
+    pub half_width: f64,
+    pub relative: bool,
+    pub range: f64,
+    pub theta0_norm: f64,
+    pub hessian: HessianReport,
+    /// Points computed now, and points taken from an interrupted analysis.
+    pub computed: usize,
+    pub resumed: usize,
+    pub sampling_seconds: f64,
+    pub evaluation: Evaluation,
+    /// wgpu: the adapter the points were evaluated on.
+    pub adapter: Option<Adapter>,
+    pub loss_at_theta0: f64,
+    /// The loss at the plan's centre (theta0 itself), as sampled.
+    pub centre_loss: Option<f32>,
+    /// The smallest and largest finite sampled loss.
+    pub loss_min: f32,
+    pub loss_max: f32,
+    pub nonfinite: usize,
+    /// `metrics.json` as written.
+    pub metrics: MetricsDocument,
+}
+
+/// Analyses the landscape that `options` describe into their output directory, reporting
+/// [`Stage::Hessian`] and [`Stage::Landscape`] to `progress`.
+pub fn analyse(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
+    let prepared = prepare(options)?;
+    let device = options.backend.burn().device()?;
+    let analysis = Analysis {
+        options,
+        prepared: &prepared,
+        device: device.clone(),
+        progress,
+    };
+    let config = &prepared.config;
+    match config.task {
+        Task::PinnConvection => {
+            let model = load_weights(config.pinn_config().init(&device), &prepared.weights)?;
+            analysis.run(problem::pinn_problem(
+                config,
+                model,
+                &device,
+                options.backend,
+            ))
+        }
+        Task::UnetShapes | Task::UnetPet => {
+            let train_set =
+                problem::unet_train_set(config, &prepared.config_dir, &prepared.config_path)?;
+            let model = load_weights(config.unet_config().init(&device), &prepared.weights)?;
+            analysis.run(problem::unet_problem(config, model, &train_set, &device))
+        }
+    }
+}
+
+/// The options resolved and checked against the files: what the analysis reads and writes.
+struct Prepared {
+    config_path: PathBuf,
+    config_dir: PathBuf,
+    /// The config with the options applied.
+    config: RunConfig,
+    weights: PathBuf,
+    /// The checkpoints of the run, for PCA directions.
+    checkpoints: Option<PathBuf>,
+    out: PathBuf,
+    kind: DirectionKind,
+}
+
+fn prepare(options: &AnalysisOptions) -> Result<Prepared> {
+    let (config_path, weights, checkpoints, out) = resolve_input(options)?;
+    let mut config = config::load(&config_path)?;
+    apply_options(options, &mut config)?;
+    check_out(&out, options.force)?;
+    let config_dir = config::folder_of(&config_path);
+    let kind = directions::resolve(options, &mut config, &config_dir)?;
+    Ok(Prepared {
+        config_path,
+        config_dir,
+        config,
+        weights,
+        checkpoints,
+        out,
+        kind,
+    })
+}
+
+/// The config, the weights, the checkpoints folder and the output directory of the input.
+fn resolve_input(
+    options: &AnalysisOptions,
+) -> Result<(PathBuf, PathBuf, Option<PathBuf>, PathBuf)> {
+    let input = &options.input;
+    if input.is_dir() {
+        let run = RunDir::new(input);
+        let weights = run.weights();
+        if !weights.is_file() {
+            return Err(Error::Input(format!(
+                "{}: no theta0.safetensors; expected a run directory of `toposcape train`",
+                input.display()
+            )));
+        }
+        let config = options.config.clone().unwrap_or_else(|| run.config());
+        let out = options.out.clone().unwrap_or_else(|| input.clone());
+        Ok((config, weights, Some(run.checkpoints()), out))
+    } else if input.is_file() {
+        let extension = input.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(extension, "safetensors" | "bpk") {
+            return Err(Error::Input(format!(
+                "{}: expected a run directory, a .safetensors or a .bpk file",
+                input.display()
+            )));
+        }
+        let Some(config) = options.config.clone() else {
+            return Err(Error::option_as_a_whole(
+                "config",
+                format!(
+                    "{}: a weights file needs the run config it was trained with",
+                    input.display()
+                ),
+            ));
+        };
+        let stem = input.file_stem().unwrap_or_default();
+        let checkpoints = input.parent().map(|p| p.join("checkpoints"));
+        let out = options
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("runs").join(stem));
+        Ok((config, input.clone(), checkpoints, out))
+    } else {
+        Err(Error::Input(format!(
+            "{}: no such file or folder",
+            input.display()
+        )))
+    }
+}
+
+/// The options over the config's `[landscape]` section, checked by the config's own rules and
+/// reported under the option's name.
+fn apply_options(options: &AnalysisOptions, config: &mut RunConfig) -> Result<()> {
+    let l = &mut config.landscape;
+    if let Some(d) = &options.directions {
+        l.directions = d.clone();
+    }
+    l.dims = options.dims.unwrap_or(l.dims);
+    l.points = options.points.unwrap_or(l.points);
+    l.range = options.range.unwrap_or(l.range);
+    l.relative &= !options.absolute;
+    l.plan = options.plan.unwrap_or(l.plan);
+    l.region = options.region.unwrap_or(l.region);
+    l.samples = options.samples.unwrap_or(l.samples);
+    // In a config 0 neighbours means "the default"; as an option it is a mistake.
+    if let Some(0) = options.neighbours {
+        return Err(Error::option(
+            "neighbours",
+            0,
+            "expected at least one neighbour",
+        ));
+    }
+    l.neighbours = options.neighbours.unwrap_or(l.neighbours);
+    if let Some(0) = options.threads {
+        return Err(Error::option("threads", 0, "expected at least one thread"));
+    }
+    // The config file was checked when it was read, so a value out of range now came from an
+    // option.
+    config.check_landscape().map_err(|(key, what)| {
+        let key = key.strip_prefix("landscape.").unwrap_or(&key).to_string();
+        Error::option_as_a_whole(key, what)
+    })
+}
+
+fn check_out(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::option(
+            "out",
+            out.display(),
+            "is a file; expected a folder",
+        ));
+    }
+    if !force && RunDir::new(out).state().is_analysed() {
+        return Err(Error::option(
+            "out",
+            out.display(),
+            "holds a finished landscape; refusing to overwrite it (pass `force` to replace \
+             it, or `out` another folder)",
+        ));
+    }
+    Ok(())
+}
+
+/// One analysis in progress.
+struct Analysis<'a> {
+    options: &'a AnalysisOptions,
+    prepared: &'a Prepared,
+    device: Device,
+    progress: &'a dyn Progress,
+}
+
+/// The landscape as sampled, and what it was sampled along.
+struct Sampled {
+    layout: ParamLayout,
+    directions: Directions,
+    plan: Sampling,
+    half: f64,
+    theta0_norm: f64,
+    values: Vec<f32>,
+    computed: usize,
+    resumed: usize,
+    seconds: f64,
+}
+
+impl Analysis<'_> {
+    fn run<M: Module + Clone + 'static>(&self, problem: Problem<M>) -> Result<AnalysisSummary> {
+        let evaluation = self.evaluation(&problem)?;
+        let layout = ParamLayout::of(&problem.model);
+        let theta0 = flatten(&problem.model);
+        let mut reference = problem.module_loss_with_tangent(&self.device);
+        let loss_at_theta0 = reference.loss(&theta0);
+        let (rows, analysis, hessian) = self.directions(&layout, &theta0, &mut reference)?;
+        let directions = Directions::from_rows(&rows);
+        let (sampled, store) = self.sample(&problem, layout, &theta0, directions, evaluation)?;
+        let metrics = files::write(self, &problem, &sampled, &analysis, &hessian)?;
+        store.remove()?;
+        Ok(self.summary(sampled, hessian, evaluation, loss_at_theta0, metrics))
+    }
+
+    /// Points per forward pass and threads: `batch`, else for the PINN on wgpu the largest
+    /// power of two up to 1024 whose largest tensor fits the device's largest buffer, and 1
+    /// elsewhere (batching was slower on the CPU backends: docs/ARCHITECTURE.md,
+    /// "Performance", and `toposcape bench`); `threads`, else every core (one on wgpu).
+    fn evaluation<M>(&self, problem: &Problem<M>) -> Result<Evaluation> {
+        let backend = self.options.backend;
+        let batch = match self.options.batch {
+            Some(0) => {
+                return Err(Error::option(
+                    "batch",
+                    0,
+                    "expected at least one point per pass",
+                ));
+            }
+            Some(b) if b > 1 && backend == EvalBackend::Cpu => {
+                return Err(Error::option(
+                    "batch",
+                    b,
+                    "`backend` cpu evaluates one point at a time; batches are for `backend` \
+                     flex, ndarray or wgpu",
+                ));
+            }
+            Some(b) => b,
+            None if backend == EvalBackend::Wgpu => match &problem.pinn {
+                Some((pinn, convection)) => gpu::default_batch(pinn, convection),
+                None => 1,
+            },
+            None => 1,
+        };
+        let threads = self.options.threads.unwrap_or_else(|| {
+            if backend == EvalBackend::Wgpu {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+        });
+        Ok(Evaluation {
+            backend,
+            batch,
+            threads,
+        })
+    }
+
+    /// The plan around theta0 along `directions`, sampled into the chunk store of the output
+    /// (resuming what an interrupted analysis stored).
+    fn sample<M: Module + Clone + 'static>(
+        &self,
+        problem: &Problem<M>,
+        layout: ParamLayout,
+        theta0: &[f32],
+        directions: Directions,
+        evaluation: Evaluation,
+    ) -> Result<(Sampled, ChunkStore)> {
+        let config = &self.prepared.config;
+        let landscape = &config.landscape;
+        let theta0_norm = norm(theta0);
+        let half = if landscape.relative {
+            landscape.range * theta0_norm
+        } else {
+            landscape.range
+        };
+        let plan = Sampling::new(landscape, landscape.dims, half, config.seed);
+        let store = self.open_store(&plan, problem, theta0, &directions, evaluation)?;
+        let missing = store.missing()?;
+        let resumed =
+            plan.point_count() - missing.iter().map(|&k| store.range(k).len()).sum::<usize>();
+        self.progress.start(
+            Stage::Landscape,
+            Some(plan.point_count() as u64),
+            resumed as u64,
+        );
+        let started = Instant::now();
+        let progress = |done: usize| self.progress.set((resumed + done) as u64);
+        let workers = problem.evaluators(theta0, &directions, evaluation, &self.device);
+        let computed = plan.sample(&store, workers, &progress)?;
+        self.progress.finish();
+        let seconds = started.elapsed().as_secs_f64();
+        let values = store.assemble()?;
+        // The store's chunks go once the files are in place.
+        let sampled = Sampled {
+            layout,
+            directions,
+            plan,
+            half,
+            theta0_norm,
+            values,
+            computed,
+            resumed,
+            seconds,
+        };
+        Ok((sampled, store))
+    }
+
+    /// The chunk store of the output directory, keyed by everything the values depend on; one
+    /// of another analysis is replaced with `force`, else refused.
+    fn open_store<M>(
+        &self,
+        plan: &Sampling,
+        problem: &Problem<M>,
+        theta0: &[f32],
+        directions: &Directions,
+        evaluation: Evaluation,
+    ) -> Result<ChunkStore> {
+        let mut fingerprint = Fingerprint::default();
+        fingerprint
+            .f32s(theta0)
+            .f32s(&directions.values)
+            .text(&model_section_toml(&self.prepared.config))
+            .text(evaluation.backend.name())
+            .text(&evaluation.batch.to_string());
+        plan.fingerprint(&mut fingerprint);
+        let out = &self.prepared.out;
+        fs::create_dir_all(out)
+            .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
+        let run = RunDir::new(out);
+        let store_dir = run.chunk_store();
+        let description = StoreDescription {
+            points: plan.point_count(),
+            chunk: sampling::chunk_size(
+                plan.point_count(),
+                problem.kernel.is_some(),
+                evaluation.batch,
+            ),
+            fingerprint: fingerprint.hex(),
+        };
+        match ChunkStore::open(&store_dir, description.clone()) {
+            Err(StoreError::Mismatch { .. }) if self.options.force => {
+                fs::remove_dir_all(&store_dir)?;
+                Ok(ChunkStore::open(&store_dir, description)?)
+            }
+            Err(e @ StoreError::Mismatch { .. }) => Err(Error::option(
+                "out",
+                out.display(),
+                format!("{e}; pass `force` to discard it"),
+            )),
+            other => Ok(other?),
+        }
+    }
+
+    fn summary(
+        &self,
+        sampled: Sampled,
+        hessian: HessianReport,
+        evaluation: Evaluation,
+        loss_at_theta0: f64,
+        metrics: MetricsDocument,
+    ) -> AnalysisSummary {
+        let landscape = &self.prepared.config.landscape;
+        let values = &sampled.values;
+        let (loss_min, loss_max) = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let (neighbours, shape) = match &sampled.plan {
+            Sampling::Grid(grid) => (None, grid.shape()),
+            Sampling::Scattered(_, k, _) => (Some(*k), vec![values.len()]),
+        };
+        AnalysisSummary {
+            out: self.prepared.out.clone(),
+            shape,
+            plan: sampled.plan.name(),
+            dims: landscape.dims,
+            neighbours,
+            directions: self.prepared.kind.name(),
+            half_width: sampled.half,
+            relative: landscape.relative,
+            range: landscape.range,
+            theta0_norm: sampled.theta0_norm,
+            hessian,
+            computed: sampled.computed,
+            resumed: sampled.resumed,
+            sampling_seconds: sampled.seconds,
+            evaluation,
+            adapter: (evaluation.backend == EvalBackend::Wgpu)
+                .then(gpu::chosen)
+                .flatten(),
+            loss_at_theta0,
+            centre_loss: sampled.plan.centre().map(|c| values[c]),
+            loss_min,
+            loss_max,
+            nonfinite: values.iter().filter(|v| !v.is_finite()).count(),
+            metrics,
+        }
+    }
+
+    /// The weights of a checkpoint file of this config's model, as a flat vector.
+    fn load_flat(&self, file: &Path) -> Result<Vec<f32>> {
+        let config = &self.prepared.config;
+        Ok(match config.task {
+            Task::PinnConvection => flatten(&load_weights(
+                config.pinn_config().init(&self.device),
+                file,
+            )?),
+            _ => flatten(&load_weights(
+                config.unet_config().init(&self.device),
+                file,
+            )?),
+        })
+    }
+}
+
+/// The config's sections that define the loss (everything but `[landscape]`, `[hessian]` and
+/// `[training]`), as TOML, for the store's fingerprint.
+fn model_section_toml(config: &RunConfig) -> String {
+    let mut copy = config.clone();
+    copy.landscape = Default::default();
+    copy.hessian = Default::default();
+    copy.training = Default::default();
+    copy.to_toml()
+}

@@ -1,0 +1,62 @@
+//! The library's progress reports as indicatif bars on stderr.
+
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use toposcape::{Progress, Stage};
+
+/// Draws each stage of the library's work as a bar (or a spinner when its total is unknown).
+#[derive(Default)]
+pub struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn with(&self, f: impl FnOnce(&ProgressBar)) {
+        if let Some(bar) = self.bar.lock().expect("not poisoned").as_ref() {
+            f(bar);
+        }
+    }
+}
+
+fn template(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Landscape => {
+            "landscape {bar:30} {human_pos}/{human_len} points · {per_sec} · {elapsed} elapsed, ETA {eta}"
+        }
+        Stage::Hessian => "hessian {spinner} {msg} · {elapsed}",
+        Stage::Training => {
+            "training {bar:30} epoch {pos}/{len} · loss {msg} · {elapsed} elapsed, ETA {eta}"
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: Stage, total: Option<u64>, done: u64) {
+        let bar = match total {
+            Some(total) => ProgressBar::new(total),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_style(ProgressStyle::with_template(template(stage)).expect("a valid template"));
+        bar.set_position(done);
+        bar.reset_eta();
+        if let Some(old) = self.bar.lock().expect("not poisoned").replace(bar) {
+            old.finish_and_clear();
+        }
+    }
+
+    fn set(&self, done: u64) {
+        self.with(|bar| bar.set_position(done));
+    }
+
+    fn message(&self, text: &str) {
+        let text = text.to_string();
+        self.with(|bar| bar.set_message(text));
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
+            bar.finish_and_clear();
+        }
+    }
+}
