@@ -1,9 +1,10 @@
 //! The values of flags that name the library's choices: clap's enums, turned into the
 //! library's own (which know nothing of clap).
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use toposcape::config::{PlanName, RegionName};
 use toposcape::{Backend, EvalBackend};
+use toposcape_topology::{Connectivity, Threshold};
 
 /// `--backend` of `train`: where a model trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,5 +85,84 @@ impl From<RegionArg> for RegionName {
             RegionArg::Box => RegionName::Box,
             RegionArg::Ball => RegionName::Ball,
         }
+    }
+}
+
+/// Command-line names of the grid connectivities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ConnectivityArg {
+    /// Kuhn/Freudenthal triangulation: 2^(n+1)-2 neighbours (the exact piecewise-linear merge tree)
+    #[default]
+    Freudenthal,
+    /// Axis-aligned neighbours only: 2n
+    Axis,
+    /// Every neighbour in the surrounding 3^n block: 3^n-1
+    Full,
+}
+
+impl From<ConnectivityArg> for Connectivity {
+    fn from(arg: ConnectivityArg) -> Self {
+        match arg {
+            ConnectivityArg::Freudenthal => Connectivity::Freudenthal,
+            ConnectivityArg::Axis => Connectivity::Axis,
+            ConnectivityArg::Full => Connectivity::Full,
+        }
+    }
+}
+
+/// How a field is read and its tree computed (shared by `topo` and `compare`).
+#[derive(Debug, Args)]
+pub struct TreeOptions {
+    /// The array to read from a .npz archive [default: loss]
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+    /// Which grid vertices are neighbours
+    #[arg(long, value_enum, default_value_t = ConnectivityArg::Freudenthal)]
+    pub connectivity: ConnectivityArg,
+    /// Remove persistence pairs below X: an absolute loss difference (0.05), or a percentage of
+    /// the finite loss range (1%)
+    #[arg(long, value_name = "X", value_parser = parse_threshold, allow_hyphen_values = true)]
+    pub simplify: Option<Threshold>,
+}
+
+impl TreeOptions {
+    /// The library's options of these flags.
+    pub fn options(&self) -> toposcape::field::TreeOptions {
+        toposcape::field::TreeOptions {
+            key: self.key.clone(),
+            connectivity: self.connectivity.into(),
+            simplify: self.simplify,
+        }
+    }
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    let expected = "expected a non-negative number (0.05) or a percentage of the loss range (1%)";
+    let (number, percent) = match text.strip_suffix('%') {
+        Some(number) => (number, true),
+        None => (text, false),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| expected.to_string())?;
+    if value.is_nan() || value < 0.0 || value.is_infinite() {
+        return Err(expected.to_string());
+    }
+    Ok(if percent {
+        Threshold::FractionOfRange(value / 100.0)
+    } else {
+        Threshold::Absolute(value)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_parse() {
+        assert_eq!(parse_threshold("0.5"), Ok(Threshold::Absolute(0.5)));
+        assert_eq!(parse_threshold("2%"), Ok(Threshold::FractionOfRange(0.02)));
+        assert!(parse_threshold("-1").is_err());
+        assert!(parse_threshold("nan").is_err());
+        assert!(parse_threshold("abc%").is_err());
     }
 }

@@ -12,12 +12,12 @@ use toposcape_topology::{
 
 use crate::bail_input;
 use crate::error::InputError;
-use crate::topo::{Analysis, TreeOptions, format_value};
-use toposcape::documents::{DiagramJson, FieldTopology, MetricsDocument, MetricsJson};
+use toposcape::documents::{DiagramJson, MAX_EXACT_POINTS, MetricsDocument, MetricsJson};
+use toposcape::field::FieldTree;
 
-/// The most finite diagram points (both diagrams together) for `--exact`: the Hungarian
-/// method takes O(n^3) time (about 45 s for 3300 points here) and O(n^2) memory.
-pub const MAX_EXACT_POINTS: usize = 2000;
+use crate::args::TreeOptions;
+use crate::progress::Bars;
+use crate::summary::format_value;
 
 /// Arguments of `toposcape compare`.
 #[derive(Debug, Args)]
@@ -63,20 +63,8 @@ fn load(path: &Path, options: &TreeOptions) -> Result<MetricsDocument> {
             .into()
         });
     }
-    let analysis = Analysis::run(path, options, TreeKind::Join)?;
-    let simplified = analysis.simplified.as_ref().map(|(t, simple)| (*t, simple));
-    let (contour, basins) = analysis.contour_and_basins()?;
-    Ok(MetricsDocument::new(
-        &path.display().to_string(),
-        &analysis.field.shape,
-        analysis.connectivity.name(),
-        FieldTopology {
-            tree: &analysis.tree,
-            contour: &contour,
-            basins: &basins,
-        },
-        simplified,
-    ))
+    let analysis = FieldTree::read(path, &options.options(), TreeKind::Join, &Bars::default())?;
+    Ok(analysis.metrics_document(&path.display().to_string())?)
 }
 
 /// Runs the command.

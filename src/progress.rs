@@ -19,12 +19,16 @@ impl Bars {
     }
 }
 
+/// Fields below this many vertices get their merge tree in a second or less.
+const MERGE_TREE_BAR_VERTICES: u64 = 1 << 24;
+
 fn template(stage: Stage) -> &'static str {
     match stage {
         Stage::Landscape => {
             "landscape {bar:30} {human_pos}/{human_len} points · {per_sec} · {elapsed} elapsed, ETA {eta}"
         }
         Stage::Hessian => "hessian {spinner} {msg} · {elapsed}",
+        Stage::MergeTree => "merge tree {bar:40} {percent:>3}% of {human_len} vertices, {eta} left",
         Stage::Training => {
             "training {bar:30} epoch {pos}/{len} · loss {msg} · {elapsed} elapsed, ETA {eta}"
         }
@@ -34,6 +38,10 @@ fn template(stage: Stage) -> &'static str {
 impl Progress for Bars {
     fn start(&self, stage: Stage, total: Option<u64>, done: u64) {
         let bar = match total {
+            // A merge tree of a smaller field takes a second or less: no bar for it.
+            Some(total) if stage == Stage::MergeTree && total < MERGE_TREE_BAR_VERTICES => {
+                ProgressBar::hidden()
+            }
             Some(total) => ProgressBar::new(total),
             None => ProgressBar::new_spinner(),
         };

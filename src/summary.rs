@@ -193,3 +193,12 @@ fn print_sampling(s: &AnalysisSummary) {
         details.join(", "),
     );
 }
+
+/// A number for people: fixed-point in the usual range, scientific outside it.
+pub fn format_value(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+        format!("{x:.4e}")
+    } else {
+        format!("{x:.6}")
+    }
+}

@@ -850,7 +850,7 @@ struct SeedPair {
     b: String,
     /// Exact.
     bottleneck: f64,
-    /// Exact for diagrams of at most `compare::MAX_EXACT_POINTS` points together, else to a
+    /// Exact for diagrams of at most `toposcape::documents::MAX_EXACT_POINTS` points together, else to a
     /// relative error of at most `SEED_WASSERSTEIN_ERROR`.
     wasserstein: f64,
 }
@@ -905,7 +905,7 @@ fn seed_distances(out: &Path, keys: &[String], runs: &[Combination]) -> Result<V
             let (Some(a), Some(b)) = (&diagrams[i], &diagrams[j]) else {
                 continue;
             };
-            let small = a.points.len() + b.points.len() <= crate::compare::MAX_EXACT_POINTS;
+            let small = a.points.len() + b.points.len() <= toposcape::documents::MAX_EXACT_POINTS;
             pairs.push(SeedPair {
                 cell: cell_of(&runs[i]),
                 a: runs[i].name.clone(),

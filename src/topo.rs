@@ -6,59 +6,22 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::Args;
 use serde::Serialize;
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::vtk::VtkValues;
-use toposcape_topology::{
-    Basins, Connectivity, ContourNodeKind, ContourTree, Diagram, Grid, MergeTree, Neighbourhood,
-    ProfileOptions, Threshold, TreeKind,
-};
+use toposcape_topology::{ContourNodeKind, Diagram, MergeTree, ProfileOptions, TreeKind};
 
 use crate::bail_input;
 use toposcape::documents::{
     ContourTreeDocument, FieldTopology, MetricsDocument, ProfileDocument, TreeDocument,
 };
-use toposcape::field::{Field, load_field};
+use toposcape::field::{FieldTree, load_field};
+
+use crate::args::TreeOptions;
+use crate::progress::Bars;
+use crate::summary::format_value;
 use toposcape::output::{Outputs, check_output_path, write_npy};
-
-/// Command-line names of the grid connectivities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ConnectivityArg {
-    /// Kuhn/Freudenthal triangulation: 2^(n+1)-2 neighbours (the exact piecewise-linear merge tree)
-    #[default]
-    Freudenthal,
-    /// Axis-aligned neighbours only: 2n
-    Axis,
-    /// Every neighbour in the surrounding 3^n block: 3^n-1
-    Full,
-}
-
-impl From<ConnectivityArg> for Connectivity {
-    fn from(arg: ConnectivityArg) -> Self {
-        match arg {
-            ConnectivityArg::Freudenthal => Connectivity::Freudenthal,
-            ConnectivityArg::Axis => Connectivity::Axis,
-            ConnectivityArg::Full => Connectivity::Full,
-        }
-    }
-}
-
-/// How a field is read and its tree computed (shared by `topo` and `compare`).
-#[derive(Debug, Args)]
-pub struct TreeOptions {
-    /// The array to read from a .npz archive [default: loss]
-    #[arg(long, value_name = "NAME")]
-    pub key: Option<String>,
-    /// Which grid vertices are neighbours
-    #[arg(long, value_enum, default_value_t = ConnectivityArg::Freudenthal)]
-    pub connectivity: ConnectivityArg,
-    /// Remove persistence pairs below X: an absolute loss difference (0.05), or a percentage of
-    /// the finite loss range (1%)
-    #[arg(long, value_name = "X", value_parser = parse_threshold, allow_hyphen_values = true)]
-    pub simplify: Option<Threshold>,
-}
 
 /// Arguments of `toposcape topo`.
 #[derive(Debug, Args)]
@@ -121,88 +84,10 @@ pub struct TopoArgs {
     pub hide_below: f64,
 }
 
-fn parse_threshold(text: &str) -> Result<Threshold, String> {
-    let expected = "expected a non-negative number (0.05) or a percentage of the loss range (1%)";
-    let (number, percent) = match text.strip_suffix('%') {
-        Some(number) => (number, true),
-        None => (text, false),
-    };
-    let value: f64 = number.trim().parse().map_err(|_| expected.to_string())?;
-    if value.is_nan() || value < 0.0 || value.is_infinite() {
-        return Err(expected.to_string());
-    }
-    Ok(if percent {
-        Threshold::FractionOfRange(value / 100.0)
-    } else {
-        Threshold::Absolute(value)
-    })
-}
-
 fn parse_fraction(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
         _ => Err("expected a fraction between 0 and 1 (0.0005)".into()),
-    }
-}
-
-/// A field and its merge tree, simplified too if asked.
-pub struct Analysis {
-    pub field: Field,
-    pub connectivity: Connectivity,
-    pub tree: MergeTree,
-    /// The absolute threshold and the simplified tree.
-    pub simplified: Option<(f64, MergeTree)>,
-    pub loaded: Instant,
-}
-
-impl Analysis {
-    /// Reads `path` and computes its tree of the given kind.
-    pub fn run(path: &Path, options: &TreeOptions, kind: TreeKind) -> Result<Self> {
-        let field = load_field(path, options.key.as_deref())?;
-        Self::of(field, &path.display().to_string(), options, kind)
-    }
-
-    /// The tree of a field already in memory; `name` names it in messages.
-    pub fn of(field: Field, name: &str, options: &TreeOptions, kind: TreeKind) -> Result<Self> {
-        let loaded = Instant::now();
-        let connectivity = Connectivity::from(options.connectivity);
-        let grid = match Grid::new(&field.shape, connectivity) {
-            Ok(grid) => grid,
-            Err(e) => bail_input!("{name}: {e}"),
-        };
-        let bar = progress_bar(grid.vertex_count());
-        let tree = field
-            .values
-            .merge_tree(&grid, kind, &mut |done| bar.set_position(done as u64))?;
-        bar.finish_and_clear();
-        let simplified = match options.simplify {
-            None => None,
-            Some(threshold) => match tree.simplify(threshold) {
-                Ok(simple) => Some((tree.threshold_value(threshold)?, simple)),
-                Err(e) => bail_input!("--simplify: {e}"),
-            },
-        };
-        Ok(Self {
-            field,
-            connectivity,
-            tree,
-            simplified,
-            loaded,
-        })
-    }
-
-    /// The field's contour tree and basins of attraction, on the same grid as its tree.
-    pub fn contour_and_basins(&self) -> Result<(ContourTree, Basins)> {
-        let grid = Grid::new(&self.field.shape, self.connectivity)?;
-        let values = &self.field.values;
-        Ok((values.contour_tree(&grid)?, values.basins(&grid)?))
-    }
-
-    /// The tree that outputs describe: the simplified one if there is one.
-    pub fn reported(&self) -> &MergeTree {
-        self.simplified
-            .as_ref()
-            .map_or(&self.tree, |(_, simple)| simple)
     }
 }
 
@@ -275,7 +160,10 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     } else {
         TreeKind::Join
     };
-    let analysis = Analysis::run(&args.field, &args.tree, kind)?;
+    let field = load_field(&args.field, args.tree.key.as_deref())?;
+    let loaded = Instant::now();
+    let name = args.field.display().to_string();
+    let analysis = FieldTree::of(field, &name, &args.tree.options(), kind, &Bars::default())?;
     if args.vtk.is_some() && analysis.field.shape.len() > 3 {
         bail_input!(
             "--vtk: VTK image data has 1 to 3 axes; {} has {}",
@@ -446,8 +334,8 @@ pub fn run(args: &TopoArgs, started: Instant) -> Result<()> {
     println!(
         "time         {:.3} s (read {:.3} s, tree {:.3} s, write {:.3} s)",
         written.duration_since(started).as_secs_f64(),
-        analysis.loaded.duration_since(started).as_secs_f64(),
-        computed.duration_since(analysis.loaded).as_secs_f64(),
+        loaded.duration_since(started).as_secs_f64(),
+        computed.duration_since(loaded).as_secs_f64(),
         written.duration_since(computed).as_secs_f64(),
     );
     Ok(())
@@ -472,25 +360,7 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-/// Fields below this many vertices take a second or less: no progress bar for them.
-const PROGRESS_BAR_VERTICES: usize = 1 << 24;
-
-/// A progress bar on stderr for large fields (hidden when stderr is not a terminal).
-fn progress_bar(vertices: usize) -> ProgressBar {
-    if vertices < PROGRESS_BAR_VERTICES {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(vertices as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "merge tree {bar:40} {percent:>3}% of {human_len} vertices, {eta} left",
-        )
-        .expect("a valid progress template"),
-    );
-    bar
-}
-
-fn print_summary(args: &TopoArgs, analysis: &Analysis) {
+fn print_summary(args: &TopoArgs, analysis: &FieldTree) {
     let tree = &analysis.tree;
     let dims: Vec<String> = analysis.field.shape.iter().map(|n| n.to_string()).collect();
     let leaves = match tree.kind() {
@@ -526,15 +396,6 @@ fn print_summary(args: &TopoArgs, analysis: &Analysis) {
     }
 }
 
-/// A number for people: fixed-point in the usual range, scientific outside it.
-pub fn format_value(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && (x.abs() >= 1e5 || x.abs() < 1e-3) {
-        format!("{x:.4e}")
-    } else {
-        format!("{x:.6}")
-    }
-}
-
 fn write_json(w: &mut BufWriter<File>, document: &impl Serialize) -> toposcape::Result<()> {
     serde_json::to_writer(&mut *w, document)?;
     w.write_all(b"\n")?;
@@ -552,15 +413,6 @@ fn write_segmentation(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thresholds_parse() {
-        assert_eq!(parse_threshold("0.5"), Ok(Threshold::Absolute(0.5)));
-        assert_eq!(parse_threshold("2%"), Ok(Threshold::FractionOfRange(0.02)));
-        assert!(parse_threshold("-1").is_err());
-        assert!(parse_threshold("nan").is_err());
-        assert!(parse_threshold("abc%").is_err());
-    }
 
     #[test]
     fn fractions_parse() {

@@ -32,24 +32,33 @@ pub enum Task {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
+    /// What is trained on what.
     pub task: Task,
     /// Seed of the weight initialisation and of the data.
     #[serde(default)]
     pub seed: u64,
+    /// The PINN's widths (task `pinn-convection`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinn: Option<PinnSection>,
+    /// The convection problem the PINN solves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convection: Option<ConvectionSection>,
+    /// The UNet's shape (tasks `unet-*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unet: Option<UnetSection>,
+    /// The synthetic shapes data (task `unet-shapes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shapes: Option<ShapesSection>,
+    /// The Oxford-IIIT Pet data (task `unet-pet`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pet: Option<PetSection>,
+    /// How the model is trained.
     #[serde(default)]
     pub training: TrainingSection,
+    /// The landscape `analyze` samples.
     #[serde(default)]
     pub landscape: LandscapeSection,
+    /// What `analyze` computes of the Hessian.
     #[serde(default)]
     pub hessian: HessianSection,
 }
@@ -105,6 +114,7 @@ pub struct LandscapeSection {
     pub region: RegionName,
     /// Half-width of each axis: a multiple of ||theta0|| when `relative`, else absolute.
     pub range: f64,
+    /// Whether `range` is a multiple of ||theta0||.
     pub relative: bool,
     /// UNet: the training images the loss (and the Hessian) is evaluated on, from the first.
     pub max_images: usize,
@@ -133,7 +143,9 @@ pub enum PlanName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegionName {
+    /// The whole box of the range.
     Box,
+    /// The ellipsoid inside the box.
     Ball,
 }
 
@@ -156,9 +168,11 @@ impl Default for LandscapeSection {
     }
 }
 
+/// `[pinn]`: the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PinnSection {
+    /// Layer widths, input (x, t) to output u.
     pub widths: Vec<usize>,
 }
 
@@ -170,15 +184,23 @@ impl Default for PinnSection {
     }
 }
 
+/// `[convection]`: the PDE and its loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConvectionSection {
+    /// The convection speed of u_t + beta u_x = 0.
     pub beta: f64,
+    /// Interior points of the residual term.
     pub collocation_points: usize,
+    /// Points of the initial condition.
     pub initial_points: usize,
+    /// Points of the periodic boundary condition.
     pub boundary_points: usize,
+    /// Weight of the initial-condition term of the loss.
     pub initial_weight: f64,
+    /// Weight of the residual term.
     pub residual_weight: f64,
+    /// Weight of the boundary term.
     pub boundary_weight: f64,
 }
 
@@ -197,12 +219,17 @@ impl Default for ConvectionSection {
     }
 }
 
+/// `[unet]`: the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UnetSection {
+    /// Down-sampling levels.
     pub depth: usize,
+    /// Channels of the first level (doubled at each level down).
     pub base_width: usize,
+    /// Groups of the group normalisation.
     pub norm_groups: usize,
+    /// Segmentation classes.
     pub classes: usize,
 }
 
@@ -218,14 +245,21 @@ impl Default for UnetSection {
     }
 }
 
+/// `[shapes]`: synthetic images of shapes to segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShapesSection {
+    /// Image side in pixels.
     pub size: usize,
+    /// Images to train on.
     pub train_images: usize,
+    /// Held-out images.
     pub test_images: usize,
+    /// The most shapes in one image.
     pub max_shapes: usize,
+    /// Width of the border class around each shape, in pixels.
     pub border_width: usize,
+    /// Standard deviation of the pixel noise.
     pub noise: f64,
 }
 
@@ -243,15 +277,19 @@ impl Default for ShapesSection {
     }
 }
 
+/// `[pet]`: the Oxford-IIIT Pet images and trimaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PetSection {
     /// The folder holding `images/` and `annotations/trimaps/`; relative to the config file.
     pub root: String,
+    /// Image side after resizing, in pixels.
     #[serde(default = "pet_size")]
     pub size: usize,
+    /// The most images read (0: all).
     #[serde(default)]
     pub max_images: usize,
+    /// The held-out share of the images.
     #[serde(default = "pet_test_fraction")]
     pub test_fraction: f64,
 }
@@ -268,15 +306,21 @@ fn pet_test_fraction() -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerName {
+    /// Adam.
     Adam,
+    /// L-BFGS with a strong-Wolfe line search.
     Lbfgs,
 }
 
+/// `[training]`: the optimiser and its schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingSection {
+    /// `adam` or `lbfgs`.
     pub optimizer: OptimizerName,
+    /// The optimiser's learning rate.
     pub learning_rate: f64,
+    /// Passes over the data.
     pub epochs: usize,
     /// UNet only: images per step.
     #[serde(default = "batch_size")]
@@ -284,8 +328,10 @@ pub struct TrainingSection {
     /// Save a checkpoint every this many epochs (0: only the final weights).
     #[serde(default)]
     pub checkpoint_every: usize,
+    /// L-BFGS only: the iterations of one step.
     #[serde(default = "lbfgs_iterations")]
     pub lbfgs_iterations: usize,
+    /// L-BFGS only: the past updates kept.
     #[serde(default = "lbfgs_history")]
     pub lbfgs_history: usize,
     /// A trained model's weights (.safetensors or .bpk, relative to the config file) to load
@@ -593,6 +639,7 @@ impl RunConfig {
         Ok(())
     }
 
+    /// The optimiser settings of `[training]`.
     pub fn train_settings(&self) -> TrainSettings {
         let t = &self.training;
         TrainSettings {
@@ -607,10 +654,12 @@ impl RunConfig {
         }
     }
 
+    /// The PINN of `[pinn]`.
     pub fn pinn_config(&self) -> PinnConfig {
         PinnConfig::new().with_widths(self.pinn.clone().unwrap_or_default().widths)
     }
 
+    /// The problem of `[convection]`.
     pub fn convection_config(&self) -> ConvectionConfig {
         let c = self.convection.clone().unwrap_or_default();
         ConvectionConfig::new()
@@ -624,6 +673,7 @@ impl RunConfig {
             .with_seed(self.seed)
     }
 
+    /// The UNet of `[unet]`.
     pub fn unet_config(&self) -> UnetConfig {
         let u = self.unet.clone().unwrap_or_default();
         UnetConfig::new()
@@ -633,6 +683,7 @@ impl RunConfig {
             .with_classes(u.classes)
     }
 
+    /// The data of `[shapes]`.
     pub fn shapes_config(&self) -> ShapesConfig {
         let s = self.shapes.clone().unwrap_or_default();
         ShapesConfig::new()

@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize, Serializer};
 use toposcape_topology::{Basins, ContourTree, Diagram, MergeTree, Metrics, NodeKind, Profile};
 
+/// The most finite diagram points (both diagrams together) for the exact Wasserstein
+/// distance: the Hungarian method takes O(n^3) time (about 45 s for 3300 points here) and
+/// O(n^2) memory.
+pub const MAX_EXACT_POINTS: usize = 2000;
+
 /// A value in JSON: a number when finite, else the string "nan", "inf" or "-inf" (which
 /// Python's `float()` reads back).
 #[derive(Clone, Copy)]
@@ -67,6 +72,7 @@ struct PairJson {
 }
 
 impl TreeDocument {
+    /// The document of `tree` on a field of `shape` (its connectivity named), with the simplified tree when there is one.
     pub fn new(
         tree: &MergeTree,
         shape: &[usize],
@@ -143,6 +149,7 @@ struct BasinJson {
 }
 
 impl ProfileDocument {
+    /// The document of `profile`, drawn from `tree`.
     pub fn new(tree: &MergeTree, profile: &Profile) -> Self {
         Self {
             vertex_count: profile.vertex_count,
@@ -172,14 +179,21 @@ impl ProfileDocument {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsJson {
+    /// Minima of the tree.
     pub minima: usize,
+    /// Saddles (merges) of the tree.
     pub saddles: usize,
+    /// The mean persistence of the finite pairs (null without one).
     pub average_persistence: Option<f64>,
+    /// The sum of the finite pairs' persistence.
     pub total_persistence: f64,
+    /// The largest finite persistence (null without one).
     pub max_persistence: Option<f64>,
     /// Landscaper's SMADs, from the field's contour tree (null for a simplified tree).
     pub smad: Option<f64>,
+    /// `smad` divided by `loss_max - loss_min`.
     pub smad_normalized: Option<f64>,
+    /// `smad` weighted by each minimum's share of the vertices.
     pub smad_weighted: Option<f64>,
     /// Whether that contour tree's join and split trees are the field's (null without one).
     #[serde(default)]
@@ -187,13 +201,19 @@ pub struct MetricsJson {
     /// toposcape's SMADs on the merge tree.
     #[serde(default)]
     pub merge_tree_smad: Option<f64>,
+    /// `merge_tree_smad` divided by `loss_max - loss_min`.
     #[serde(default)]
     pub merge_tree_smad_normalized: Option<f64>,
+    /// `merge_tree_smad` weighted by segment sizes.
     #[serde(default)]
     pub merge_tree_smad_weighted: Option<f64>,
+    /// The smallest finite value.
     pub loss_min: Option<f64>,
+    /// The largest finite value.
     pub loss_max: Option<f64>,
+    /// Vertices whose value is not finite.
     pub nonfinite: usize,
+    /// Grid points of the basins of dying minima when they merge: the 10 largest.
     pub largest_basins: Vec<u64>,
 }
 
@@ -224,7 +244,9 @@ impl From<&Metrics> for MetricsJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiagramJson {
+    /// Finite (birth, death) pairs.
     pub points: Vec<[f64; 2]>,
+    /// Births of the pairs that never die.
     pub essential: Vec<f64>,
 }
 
@@ -252,7 +274,9 @@ impl From<&DiagramJson> for Diagram {
 pub struct SimplifiedJson {
     /// The absolute persistence threshold.
     pub threshold: f64,
+    /// The simplified tree's metrics.
     pub metrics: MetricsJson,
+    /// The simplified tree's diagram.
     pub diagram: DiagramJson,
 }
 
@@ -261,8 +285,11 @@ pub struct SimplifiedJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttractionBasinJson {
+    /// The minimum's vertex.
     pub minimum: u32,
+    /// The value at the minimum.
     pub value: f64,
+    /// Vertices that descend to it.
     pub size: u64,
 }
 
@@ -272,24 +299,35 @@ pub struct AttractionBasinJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsDocument {
+    /// The field's file.
     pub field: String,
+    /// The field's shape.
     pub shape: Vec<usize>,
+    /// `freudenthal`, `2d`/`3d` or `knn`.
     pub connectivity: String,
+    /// The join tree's metrics.
     pub metrics: MetricsJson,
+    /// The join tree's persistence diagram.
     pub diagram: DiagramJson,
+    /// The basins of attraction, lowest minimum first.
     #[serde(default)]
     pub basins: Vec<AttractionBasinJson>,
+    /// The simplified tree, when a threshold was given.
     pub simplified: Option<SimplifiedJson>,
 }
 
 /// What the metrics of a field are computed from: its join tree, contour tree and basins.
 pub struct FieldTopology<'a> {
+    /// The join tree.
     pub tree: &'a MergeTree,
+    /// The contour tree.
     pub contour: &'a ContourTree,
+    /// The basins of steepest descent.
     pub basins: &'a Basins,
 }
 
 impl MetricsDocument {
+    /// The metrics of a field (`field` names its file) from its topology, and of the simplified tree when there is one.
     pub fn new(
         field: &str,
         shape: &[usize],
@@ -371,6 +409,7 @@ struct ContourNodeJson {
 }
 
 impl ContourTreeDocument {
+    /// The document of a contour tree on a field of `shape`.
     pub fn new(tree: &ContourTree, shape: &[usize], connectivity: &'static str) -> Self {
         Self {
             shape: shape.to_vec(),

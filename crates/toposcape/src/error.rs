@@ -28,22 +28,32 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
     File {
+        /// What was being done: `read`, `write`, `create`, `remove`, `move into place`.
         action: &'static str,
+        /// The file.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
+    /// Reading or writing failed, the file named by the layer that knows it.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A JSON document could not be written or read.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// An `.npz` archive could not be written.
     #[error(transparent)]
     Zip(#[from] zip::result::ZipError),
+    /// The topology of a field failed (its domain, its values).
     #[error(transparent)]
     Topology(#[from] toposcape_topology::TopologyError),
+    /// A figure could not be drawn.
     #[error(transparent)]
     Render(#[from] toposcape_topology::render::RenderError),
+    /// The landscape's chunk store failed.
     #[error(transparent)]
     Store(#[from] toposcape_perturb::store::StoreError),
+    /// Weights could not be saved.
     #[error(transparent)]
     Checkpoint(#[from] toposcape_models::checkpoint::CheckpointError),
     /// Anything else that is not the caller's to fix.

@@ -8,18 +8,22 @@ use npyz::{DType, NpyFile, Order, TypeChar};
 use toposcape_topology::render::{self, FigureOptions, RenderError};
 use toposcape_topology::vtk::VtkValues;
 use toposcape_topology::{
-    Basins, ContourTree, Grid, MAX_DIMENSIONS, MergeTree, Profile, ProfileOptions, TopologyError,
-    TreeKind, landscape_profile,
+    Basins, Connectivity, ContourTree, Grid, MAX_DIMENSIONS, MergeTree, Neighbourhood, Profile,
+    ProfileOptions, Threshold, TopologyError, TreeKind, landscape_profile,
 };
 
+use crate::documents::{FieldTopology, MetricsDocument};
 use crate::error::Error;
+use crate::progress::{Progress, Stage};
 
 /// The array name Landscaper (the authors' Python package) saves its landscapes under.
 pub const DEFAULT_NPZ_KEY: &str = "loss";
 
 /// A field's values in the precision they were stored in.
 pub enum FieldValues {
+    /// float32 values.
     F32(Vec<f32>),
+    /// float64 values.
     F64(Vec<f64>),
 }
 
@@ -95,7 +99,9 @@ impl FieldValues {
 
 /// A landscape read from a file: C-order values and their shape.
 pub struct Field {
+    /// The array's shape, C order.
     pub shape: Vec<usize>,
+    /// The values, C order.
     pub values: FieldValues,
 }
 
@@ -267,5 +273,105 @@ mod tests {
             vec![0, 1, 2, 3, 4, 5]
         );
         assert_eq!(c_order(vec![0, 1, 2], &[3], true), vec![0, 1, 2]);
+    }
+}
+
+/// How a field is read and its tree computed (`topo` and `compare`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TreeOptions {
+    /// The array to read from a .npz archive [default: loss].
+    pub key: Option<String>,
+    /// Which grid vertices are neighbours.
+    pub connectivity: Connectivity,
+    /// Remove persistence pairs below this threshold.
+    pub simplify: Option<Threshold>,
+}
+
+/// A field and its merge tree, simplified too if asked.
+pub struct FieldTree {
+    /// The field as read.
+    pub field: Field,
+    /// The grid's connectivity the tree was computed on.
+    pub connectivity: Connectivity,
+    /// The field's merge tree.
+    pub tree: MergeTree,
+    /// The absolute threshold and the simplified tree.
+    pub simplified: Option<(f64, MergeTree)>,
+}
+
+impl FieldTree {
+    /// Reads `path` and computes its tree of the given kind.
+    pub fn read(
+        path: &Path,
+        options: &TreeOptions,
+        kind: TreeKind,
+        progress: &dyn Progress,
+    ) -> Result<Self, Error> {
+        let field = load_field(path, options.key.as_deref())?;
+        Self::of(field, &path.display().to_string(), options, kind, progress)
+    }
+
+    /// The tree of a field already in memory; `name` names it in messages. Progress is
+    /// reported as [`Stage::MergeTree`], in vertices.
+    pub fn of(
+        field: Field,
+        name: &str,
+        options: &TreeOptions,
+        kind: TreeKind,
+        progress: &dyn Progress,
+    ) -> Result<Self, Error> {
+        let connectivity = options.connectivity;
+        let grid = Grid::new(&field.shape, connectivity)
+            .map_err(|e| Error::Input(format!("{name}: {e}")))?;
+        progress.start(Stage::MergeTree, Some(grid.vertex_count() as u64), 0);
+        let tree = field
+            .values
+            .merge_tree(&grid, kind, &mut |done| progress.set(done as u64))?;
+        progress.finish();
+        let simplified = match options.simplify {
+            None => None,
+            Some(threshold) => match tree.simplify(threshold) {
+                Ok(simple) => Some((tree.threshold_value(threshold)?, simple)),
+                Err(e) => return Err(Error::option_as_a_whole("simplify", e.to_string())),
+            },
+        };
+        Ok(Self {
+            field,
+            connectivity,
+            tree,
+            simplified,
+        })
+    }
+
+    /// The field's contour tree and basins of attraction, on the same grid as its tree.
+    pub fn contour_and_basins(&self) -> Result<(ContourTree, Basins), Error> {
+        let grid = Grid::new(&self.field.shape, self.connectivity)?;
+        let values = &self.field.values;
+        Ok((values.contour_tree(&grid)?, values.basins(&grid)?))
+    }
+
+    /// The tree that outputs describe: the simplified one if there is one.
+    pub fn reported(&self) -> &MergeTree {
+        self.simplified
+            .as_ref()
+            .map_or(&self.tree, |(_, simple)| simple)
+    }
+
+    /// `metrics.json` of the field (`name` its file), of the simplified tree too.
+    pub fn metrics_document(&self, name: &str) -> Result<MetricsDocument, Error> {
+        let simplified = self.simplified.as_ref().map(|(t, simple)| (*t, simple));
+        let (contour, basins) = self.contour_and_basins()?;
+        let topology = FieldTopology {
+            tree: &self.tree,
+            contour: &contour,
+            basins: &basins,
+        };
+        Ok(MetricsDocument::new(
+            name,
+            &self.field.shape,
+            self.connectivity.name(),
+            topology,
+            simplified,
+        ))
     }
 }

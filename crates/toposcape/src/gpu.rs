@@ -10,6 +10,7 @@ use toposcape_models::unet::UnetConfig;
 /// One adapter wgpu finds.
 #[derive(Debug, Clone)]
 pub struct Adapter {
+    /// The adapter's name, as its driver gives it.
     pub name: String,
     /// A CPU adapter (Mesa's lavapipe, "llvmpipe"): never reported as a GPU.
     pub cpu: bool,
@@ -52,6 +53,7 @@ pub fn adapters() -> Vec<Adapter> {
     }
 }
 
+/// Without the `wgpu` feature there are none.
 #[cfg(not(feature = "wgpu"))]
 pub fn adapters() -> Vec<Adapter> {
     Vec::new()
@@ -122,6 +124,7 @@ pub fn default_batch(pinn: &PinnConfig, convection: &ConvectionConfig) -> usize 
 pub struct Nominal {
     /// The device the figure is for, as its datasheet names it.
     pub device: &'static str,
+    /// The nominal f32 rate, TFLOP/s.
     pub tflops: f64,
 }
 

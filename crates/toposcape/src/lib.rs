@@ -38,6 +38,8 @@
 //! # Ok::<(), toposcape::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod config;
 pub mod documents;

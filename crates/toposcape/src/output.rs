@@ -124,8 +124,11 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 
 /// An array for an `.npz` archive, in its own dtype.
 pub enum NpyArray {
+    /// A float32 array: its shape and values.
     F32(Vec<usize>, Vec<f32>),
+    /// A float64 array.
     F64(Vec<usize>, Vec<f64>),
+    /// An int64 array.
     I64(Vec<usize>, Vec<i64>),
 }
 

@@ -11,6 +11,8 @@ pub enum Stage {
     Hessian,
     /// Sampling the landscape: steps are points.
     Landscape,
+    /// A merge tree of a field read from a file: steps are vertices.
+    MergeTree,
 }
 
 /// Receives the progress of long work. Every method has an empty default, and all may be

@@ -52,6 +52,7 @@ pub struct Page {
 }
 
 impl Page {
+    /// An empty page titled `title`.
     pub fn new(title: &str) -> Self {
         let mut page = Self {
             body: String::new(),
@@ -61,14 +62,17 @@ impl Page {
         page
     }
 
+    /// A section heading.
     pub fn heading(&mut self, text: &str) {
         let _ = writeln!(self.body, "<h2>{}</h2>", escape(text));
     }
 
+    /// A paragraph of plain text.
     pub fn note(&mut self, text: &str) {
         let _ = writeln!(self.body, "<p class=\"note\">{}</p>", escape(text));
     }
 
+    /// Text as it is, in a box.
     pub fn preformatted(&mut self, text: &str) {
         let _ = writeln!(self.body, "<pre>{}</pre>", escape(text));
     }
@@ -111,6 +115,7 @@ impl Page {
         self.raw(&html);
     }
 
+    /// The page's HTML.
     pub fn finish(self) -> String {
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -125,7 +130,9 @@ impl Page {
 
 /// One table cell.
 pub enum Cell {
+    /// Text, escaped.
     Text(String),
+    /// HTML as it is.
     Html(String),
 }
 

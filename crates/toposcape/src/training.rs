@@ -56,14 +56,19 @@ impl TrainingOptions {
 pub struct TrainingSummary {
     /// The run directory written.
     pub out: PathBuf,
+    /// What was trained.
     pub task: Task,
+    /// The model's parameters.
     pub parameters: usize,
     /// Epochs trained: 0 when `training.weights` were loaded instead.
     pub epochs: usize,
     /// The weights loaded instead of training (`training.weights`).
     pub loaded: Option<PathBuf>,
+    /// Seconds from the start of training.
     pub seconds: f64,
+    /// The loss of the final weights.
     pub final_loss: f64,
+    /// The final weights' error or scores.
     pub evaluation: Evaluation,
 }
 
@@ -90,6 +95,7 @@ pub struct Evaluation {
     pub relative_l2_error: Option<f64>,
     /// The UNet's pixel accuracy and mean IoU on the held-out split.
     pub pixel_accuracy: Option<f64>,
+    /// The mean intersection over union.
     pub mean_iou: Option<f64>,
 }
 

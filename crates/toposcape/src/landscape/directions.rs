@@ -22,11 +22,15 @@ use crate::progress::Stage;
 /// The kinds of directions.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DirectionKind {
+    /// The Hessian's top eigenvectors at theta0.
     Hessian,
+    /// Filter-normalised Gaussian directions, seeded.
     Random,
+    /// The principal components of the training checkpoints about theta0.
     Pca,
     /// Towards one or two other checkpoints: axis i is `checkpoint_i - theta0`.
     Interp(Vec<PathBuf>),
+    /// Rows of an `.npy` file.
     File(PathBuf),
 }
 

@@ -32,6 +32,7 @@ pub enum Axes {
 /// The grid of an in-memory landscape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExploreOptions {
+    /// Hessian or random axes.
     pub axes: Axes,
     /// Grid axes, 1 to 8.
     pub dims: usize,
@@ -41,6 +42,7 @@ pub struct ExploreOptions {
     pub range: f64,
     /// The finite-difference step of Hessian-vector products.
     pub step: f64,
+    /// Seed of Lanczos' start vector and of random axes.
     pub seed: u64,
 }
 
@@ -63,14 +65,19 @@ impl Default for ExploreOptions {
 pub struct Explored {
     /// The loss at the module's own weights.
     pub loss_at_theta0: f64,
+    /// ||theta0||.
     pub theta0_norm: f64,
     /// Hessian axes: their eigenvalues, and whether every pair met Lanczos' tolerance.
     pub eigenvalues: Vec<f64>,
+    /// Whether every Hessian pair met Lanczos' tolerance (false for random axes).
     pub converged: bool,
     /// The grid's shape and the loss at each of its points, in C order.
     pub shape: Vec<usize>,
+    /// The loss at each grid point, C order.
     pub values: Vec<f32>,
+    /// The grid's join tree.
     pub tree: MergeTree,
+    /// The topological landscape profile.
     pub profile: Profile,
     /// What `metrics.json` would say of it.
     pub metrics: MetricsJson,

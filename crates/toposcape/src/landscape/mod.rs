@@ -60,11 +60,13 @@ pub struct AnalysisOptions {
     pub points: Option<usize>,
     /// Half-width of each axis, as a multiple of ||theta0|| unless `absolute`.
     pub range: Option<f64>,
+    /// `grid`, or scattered points: `sobol` or `random`.
     pub plan: Option<PlanName>,
     /// Scattered plans: the number of points, theta0 included.
     pub samples: Option<usize>,
     /// Scattered plans: neighbours per point in the graph [default: 2 dims + 2].
     pub neighbours: Option<usize>,
+    /// Scattered plans: fill the box or the ball of the range.
     pub region: Option<RegionName>,
     /// Read `range` as an absolute distance along each direction.
     pub absolute: bool,
@@ -117,6 +119,7 @@ pub struct AnalysisSummary {
     pub shape: Vec<usize>,
     /// `grid` or `scattered`.
     pub plan: &'static str,
+    /// The landscape's axes.
     pub dims: usize,
     /// Scattered plans: the k of the nearest-neighbour graph.
     pub neighbours: Option<usize>,
@@ -124,23 +127,33 @@ pub struct AnalysisSummary {
     pub directions: String,
     /// The absolute half-width of each axis, and the range it came from.
     pub half_width: f64,
+    /// Whether `range` was relative to ||theta0||.
     pub relative: bool,
+    /// The range as given.
     pub range: f64,
+    /// ||theta0||.
     pub theta0_norm: f64,
+    /// What `hessian.json` says.
     pub hessian: HessianReport,
     /// Points computed now, and points taken from an interrupted analysis.
     pub computed: usize,
+    /// Points taken from an interrupted analysis.
     pub resumed: usize,
+    /// Seconds of sampling.
     pub sampling_seconds: f64,
+    /// How the points were evaluated.
     pub evaluation: Evaluation,
     /// wgpu: the adapter the points were evaluated on.
     pub adapter: Option<Adapter>,
+    /// The loss at theta0, in the loss's own precision.
     pub loss_at_theta0: f64,
     /// The loss at the plan's centre (theta0 itself), as sampled.
     pub centre_loss: Option<f32>,
     /// The smallest and largest finite sampled loss.
     pub loss_min: f32,
+    /// The largest finite sampled loss.
     pub loss_max: f32,
+    /// Sampled points whose loss is not finite.
     pub nonfinite: usize,
     /// `metrics.json` as written.
     pub metrics: MetricsDocument,

@@ -51,8 +51,11 @@ pub type TangentLoss<M> = dyn Fn(&M, &M) -> Tensor<1> + Send + Sync;
 /// threads (one evaluator each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Evaluation {
+    /// Where points are evaluated.
     pub backend: EvalBackend,
+    /// Points per forward pass.
     pub batch: usize,
+    /// Evaluators, one per thread.
     pub threads: usize,
 }
 

@@ -16,12 +16,14 @@ use crate::error::Result;
 
 /// A grid, or scattered points with their nearest-neighbour graph.
 pub enum Sampling {
+    /// A regular grid.
     Grid(GridPlan),
     /// The points, k, and the graph's edges.
     Scattered(ScatteredPlan, usize, Vec<(u32, u32)>),
 }
 
 impl Sampling {
+    /// The plan of `landscape` on `dims` axes of half-width `half` (scattered points seeded by `seed`).
     pub fn new(landscape: &LandscapeSection, dims: usize, half: f64, seed: u64) -> Self {
         let widths = vec![half; dims];
         let scatter = match landscape.plan {
@@ -45,6 +47,7 @@ impl Sampling {
         Sampling::Scattered(plan, k, edges)
     }
 
+    /// `grid` or `scattered`.
     pub fn name(&self) -> &'static str {
         match self {
             Sampling::Grid(_) => "grid",
@@ -52,6 +55,7 @@ impl Sampling {
         }
     }
 
+    /// Adds the plan's points to the store's fingerprint.
     pub fn fingerprint(&self, fingerprint: &mut Fingerprint) {
         match self {
             Sampling::Grid(grid) => {
@@ -66,6 +70,7 @@ impl Sampling {
         }
     }
 
+    /// The index of theta0 itself, when the plan has it.
     pub fn centre(&self) -> Option<usize> {
         match self {
             Sampling::Grid(grid) => grid.centre(),
@@ -73,6 +78,7 @@ impl Sampling {
         }
     }
 
+    /// The plan as the sampler takes it.
     pub fn plan(&self) -> &dyn Plan {
         match self {
             Sampling::Grid(grid) => grid,
@@ -80,10 +86,12 @@ impl Sampling {
         }
     }
 
+    /// The number of points.
     pub fn point_count(&self) -> usize {
         self.plan().len()
     }
 
+    /// Samples the plan into `store` with `workers`, reporting points done to `progress`.
     pub fn sample<E: PointEvaluator>(
         &self,
         store: &ChunkStore,
@@ -137,23 +145,32 @@ impl Sampling {
 
 /// A sampled landscape's topology: what metrics.json and the figures are made of.
 pub struct LandscapeTopology {
+    /// The field's shape.
     pub shape: Vec<usize>,
+    /// `freudenthal` or `knn`.
     pub connectivity: &'static str,
+    /// The join tree.
     pub tree: MergeTree,
+    /// The contour tree.
     pub contour: ContourTree,
+    /// The basins of steepest descent.
     pub basins: Basins,
 }
 
 /// `axes.json`: the axes of the sampled landscape (docs/ARCHITECTURE.md, contract 4).
 #[derive(Serialize)]
 pub struct AxesJson<'a> {
+    /// The landscape's shape.
     pub shape: Vec<usize>,
     /// grid, sobol or random.
     pub plan: &'static str,
+    /// The directions' name.
     pub directions: String,
     /// Whether `range` was given relative to ||theta0||.
     pub relative: bool,
+    /// The range as given.
     pub range: f64,
+    /// ||theta0||.
     pub theta0_norm: f64,
     /// The absolute half-width of each axis.
     pub half_widths: Vec<f64>,
@@ -164,6 +181,7 @@ pub struct AxesJson<'a> {
     /// theta0 + sum_j points[i, j] d_j) and the k of the nearest-neighbour graph (graph.npy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub points_file: Option<&'static str>,
+    /// Scattered plans: the k of the graph.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<usize>,
 }
