@@ -1,9 +1,10 @@
 //! The values of flags that name the library's choices: clap's enums, turned into the
 //! library's own (which know nothing of clap).
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use toposcape::config::{PlanName, RegionName};
-use toposcape::{Backend, EvalBackend};
+use toposcape::{Backend, EvalBackend, Execution};
 use toposcape_topology::{Connectivity, Threshold};
 
 /// `--backend` of `train`: where a model trains.
@@ -150,6 +151,19 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
         Threshold::FractionOfRange(value / 100.0)
     } else {
         Threshold::Absolute(value)
+    })
+}
+
+/// How `jobs` runs at a time are executed: here for one, else as child processes of this
+/// binary.
+pub fn execution(jobs: usize) -> anyhow::Result<Execution> {
+    Ok(if jobs == 1 {
+        Execution::InProcess
+    } else {
+        Execution::Processes {
+            program: std::env::current_exe().context("the toposcape binary's path")?,
+            jobs,
+        }
     })
 }
 

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use crate::args::EvalBackendArg;
-use crate::error::InputError;
-use crate::sweep::{self, Outcome, SweepArgs, show};
 use toposcape::report::number;
+use toposcape::{EvalBackend, SweepOptions, SweepSummary};
+
+use crate::error::InputError;
 
 const BASE: &str = include_str!("../configs/pinn-convection.toml");
 const SWEEP: &str = include_str!("../configs/sweeps/pinn-beta-quick.toml");
@@ -75,12 +75,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
          landscapes analysed ({jobs} at a time) into {}",
         out.display()
     );
-    let outcome = sweep::sweep(&SweepArgs {
-        sweep: sweep_path,
+    let outcome = crate::summary::sweep(&SweepOptions {
         out: Some(out.clone()),
-        jobs,
-        own_scale: false,
-        backend: EvalBackendArg::Cpu,
+        execution: crate::args::execution(jobs)?,
+        ..SweepOptions::new(sweep_path, EvalBackend::Cpu)
     })?;
     println!();
     println!("Open {}", out.join("report.html").display());
@@ -90,30 +88,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// The mean of `key` over the runs with `beta`.
-fn mean(outcome: &Outcome, beta: &str, key: &str) -> Option<f64> {
-    let values: Vec<f64> = outcome
-        .runs
-        .iter()
-        .filter(|(values, _)| beta_of(values) == beta)
-        .filter_map(|(_, row)| Outcome::number(row, key))
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-}
-
-fn beta_of(values: &[(String, toml::Value)]) -> String {
-    values
-        .iter()
-        .find(|(k, _)| k == "convection.beta")
-        .map_or_else(String::new, |(_, v)| show(v))
+/// The mean of `column` over the runs with `beta`.
+fn mean(outcome: &SweepSummary, beta: &str, column: &str) -> Option<f64> {
+    outcome.mean(column, "convection.beta", beta)
 }
 
 /// Three lines: the error at each beta, the landscapes' minima and floors, and the rank
 /// correlation of the error with the landscapes' complexity.
-pub fn summary(outcome: &Outcome) -> Vec<String> {
+pub fn summary(outcome: &SweepSummary) -> Vec<String> {
     let mut betas: Vec<String> = Vec::new();
-    for (values, _) in &outcome.runs {
-        let beta = beta_of(values);
+    for run in &outcome.plan.runs {
+        let beta = run.value("convection.beta").unwrap_or_default();
         if !betas.contains(&beta) {
             betas.push(beta);
         }

@@ -15,13 +15,6 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// The library's bad input, with its options named as flags.
-impl From<toposcape::Error> for InputError {
-    fn from(error: toposcape::Error) -> Self {
-        InputError(error.with_flags())
-    }
-}
-
 /// Returns early with an [`InputError`] built like `format!`.
 #[macro_export]
 macro_rules! bail_input {

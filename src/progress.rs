@@ -2,13 +2,16 @@
 
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use toposcape::{Progress, Stage};
 
-/// Draws each stage of the library's work as a bar (or a spinner when its total is unknown).
+/// Draws each stage of the library's work as a bar (or a spinner when its total is unknown),
+/// under a bar of the sweep's runs when there is one.
 #[derive(Default)]
 pub struct Bars {
+    bars: MultiProgress,
     bar: Mutex<Option<ProgressBar>>,
+    sweep: Mutex<Option<ProgressBar>>,
 }
 
 impl Bars {
@@ -48,6 +51,7 @@ impl Progress for Bars {
         bar.set_style(ProgressStyle::with_template(template(stage)).expect("a valid template"));
         bar.set_position(done);
         bar.reset_eta();
+        let bar = self.bars.add(bar);
         if let Some(old) = self.bar.lock().expect("not poisoned").replace(bar) {
             old.finish_and_clear();
         }
@@ -66,5 +70,26 @@ impl Progress for Bars {
         if let Some(bar) = self.bar.lock().expect("not poisoned").take() {
             bar.finish_and_clear();
         }
+    }
+
+    fn sweep(&self, done: usize, total: usize, current: Option<&str>) {
+        let mut sweep = self.sweep.lock().expect("not poisoned");
+        let Some(name) = current else {
+            if let Some(bar) = sweep.take() {
+                bar.finish_and_clear();
+            }
+            return;
+        };
+        let bar = sweep.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total as u64).with_style(
+                ProgressStyle::with_template(
+                    "sweep {bar:30} {pos}/{len} runs · {msg} · {elapsed} elapsed, ETA {eta}",
+                )
+                .expect("a valid template"),
+            );
+            self.bars.insert(0, bar)
+        });
+        bar.set_position(done as u64);
+        bar.set_message(name.to_string());
     }
 }

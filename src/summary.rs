@@ -1,24 +1,126 @@
-//! What the pipeline's steps did, printed for the user: one line per aspect, as `analyze`,
-//! `run` and `sweep` show it.
+//! What the pipeline's steps did, for the user: one line per aspect, as `train`, `analyze`,
+//! `run` and `sweep` show it (and as a sweep's runs log it).
 
-use std::time::Instant;
+use std::fs;
+use std::io::Write as _;
 
 use anyhow::Result;
 use toposcape::config::Task;
 use toposcape::landscape::hessian::DENSITY_FILE;
-use toposcape::training::TrainingOptions;
-use toposcape::{AnalysisOptions, AnalysisSummary};
+use toposcape::sweep::SweepRun;
+use toposcape::training::{TrainingOptions, TrainingSummary};
+use toposcape::{
+    AnalysisOptions, AnalysisSummary, RunEvent, RunOptions, SweepOptions, SweepSummary,
+};
 
 use crate::progress::Bars;
 
+fn print(lines: &[String]) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
 /// Runs one training with a progress bar and prints what it reached.
 pub fn train(options: &TrainingOptions) -> Result<()> {
-    let s = toposcape::training::train(options, &Bars::default())?;
+    let summary = toposcape::training::train(options, &Bars::default())?;
+    print(&training_lines(&summary));
+    Ok(())
+}
+
+/// Runs one analysis with progress bars and prints its summary.
+pub fn analyse(options: &AnalysisOptions) -> Result<()> {
+    let summary = toposcape::analyse(options, &Bars::default())?;
+    print(&analysis_lines(&summary));
+    Ok(())
+}
+
+/// Trains and analyses one run with progress bars, printing what it does.
+pub fn run(options: &RunOptions) -> Result<()> {
+    let out = options.run_dir().path().to_path_buf();
+    toposcape::run::run(options, &Bars::default(), &mut |event| {
+        print(&event_lines(&event, &out));
+    })?;
+    Ok(())
+}
+
+/// Runs a sweep with progress bars (its runs in this process log what they do to
+/// `logs/<run>.log`, as child processes do), prints what it found, and fails when a run did.
+pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
+    let logs = options.out_dir().join("logs");
+    let mut log = |run: &SweepRun, event: RunEvent<'_>| {
+        let out = options.out_dir().join("runs").join(&run.name);
+        let text: String = event_lines(&event, &out)
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect();
+        // A log that cannot be written loses only the log.
+        let _ = fs::create_dir_all(&logs).and_then(|()| {
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(logs.join(format!("{}.log", run.name)))?
+                .write_all(text.as_bytes())
+        });
+    };
+    let summary = toposcape::sweep::sweep(options, &Bars::default(), &mut log)?;
+    print(&sweep_lines(&summary));
+    for (name, why) in &summary.failures {
+        eprintln!("toposcape: run failed: {name}: {why}");
+    }
+    if !summary.failures.is_empty() {
+        anyhow::bail!(
+            "{} of {} runs failed (see their run.log)",
+            summary.failures.len(),
+            summary.plan.runs.len()
+        );
+    }
+    Ok(summary)
+}
+
+/// What a run event says, for the run in `out`.
+fn event_lines(event: &RunEvent<'_>, out: &std::path::Path) -> Vec<String> {
+    match event {
+        RunEvent::Complete => vec![format!(
+            "run directory {} is complete (trained and analysed); --force starts over",
+            out.display()
+        )],
+        RunEvent::TrainedFound => {
+            vec![format!(
+                "trained model found in {}; analysing",
+                out.display()
+            )]
+        }
+        RunEvent::Retraining => vec![format!(
+            "{}: an interrupted training; training again",
+            out.display()
+        )],
+        RunEvent::Trained(s) => training_lines(s),
+        RunEvent::Analysed(s) => analysis_lines(s),
+        RunEvent::Checkpoint {
+            epoch,
+            index,
+            count,
+        } => vec![format!(
+            "checkpoint   epoch {epoch} ({} of {count}): analysing its landscape",
+            index + 1
+        )],
+        RunEvent::Epochs { count, figure } => vec![format!(
+            "epochs       {count} checkpoint landscapes; profiles over training in {}",
+            figure.display()
+        )],
+        RunEvent::Report(path) => vec![format!("report       {}", path.display())],
+        _ => Vec::new(),
+    }
+}
+
+fn training_lines(s: &TrainingSummary) -> Vec<String> {
+    let mut lines = Vec::new();
     if let Some(path) = &s.loaded {
-        println!("loaded {} instead of training", path.display());
+        lines.push(format!("loaded {} instead of training", path.display()));
     }
     let e = s.evaluation;
-    println!(
+    lines.push(format!(
         "trained {} ({} parameters, {} epochs) in {:.1} s: loss {:.4e}{}",
         match s.task {
             Task::PinnConvection => "the PINN",
@@ -33,17 +135,9 @@ pub fn train(options: &TrainingOptions) -> Result<()> {
             (_, Some(a), Some(m)) => format!(", pixel accuracy {a:.3}, mean IoU {m:.3}"),
             _ => String::new(),
         }
-    );
-    println!("run directory: {}", s.out.display());
-    Ok(())
-}
-
-/// Runs one analysis with progress bars and prints its summary.
-pub fn analyse(options: &AnalysisOptions) -> Result<()> {
-    let started = Instant::now();
-    let summary = toposcape::analyse(options, &Bars::default())?;
-    print_summary(&summary, started);
-    Ok(())
+    ));
+    lines.push(format!("run directory: {}", s.out.display()));
+    lines
 }
 
 /// Numbers in a list, in short scientific notation.
@@ -55,7 +149,8 @@ fn list(values: &[f64]) -> String {
         .join(", ")
 }
 
-fn print_summary(s: &AnalysisSummary, started: Instant) {
+fn analysis_lines(s: &AnalysisSummary) -> Vec<String> {
+    let mut lines = Vec::new();
     let layout = match s.neighbours {
         None => s
             .shape
@@ -69,7 +164,7 @@ fn print_summary(s: &AnalysisSummary, started: Instant) {
         ),
     };
     let points: usize = s.shape.iter().product();
-    println!(
+    lines.push(format!(
         "landscape    {points} points ({layout}), {} directions, range +-{:.4e} ({})",
         s.directions,
         s.half_width,
@@ -78,10 +173,10 @@ fn print_summary(s: &AnalysisSummary, started: Instant) {
         } else {
             "absolute".into()
         }
-    );
-    print_hessian(s);
-    print_sampling(s);
-    println!(
+    ));
+    hessian_lines(s, &mut lines);
+    lines.push(sampling_line(s));
+    lines.push(format!(
         "loss         {:.6e} at theta0{}; {:.6e} to {:.6e} on the grid; {} non-finite",
         s.loss_at_theta0,
         s.centre_loss
@@ -89,26 +184,27 @@ fn print_summary(s: &AnalysisSummary, started: Instant) {
         s.loss_min,
         s.loss_max,
         s.nonfinite
-    );
+    ));
     let m = &s.metrics.metrics;
-    println!(
+    lines.push(format!(
         "topology     {} minima, {} saddles, average persistence {}",
         m.minima,
         m.saddles,
         m.average_persistence
             .map_or("-".into(), |p| format!("{p:.4e}"))
-    );
-    println!(
+    ));
+    lines.push(format!(
         "time         {:.1} s; run directory {}",
-        started.elapsed().as_secs_f64(),
+        s.seconds,
         s.out.display()
-    );
+    ));
+    lines
 }
 
-fn print_hessian(s: &AnalysisSummary) {
+fn hessian_lines(s: &AnalysisSummary, lines: &mut Vec<String>) {
     let hessian = &s.hessian;
     if hessian.computed {
-        println!(
+        lines.push(format!(
             "hessian      eigenvalues {} (relative residuals {}, {}; {} {} Hessian-vector products in all, {:.1} s)",
             list(&hessian.eigenvalues),
             list(&hessian.relative_residuals),
@@ -123,13 +219,13 @@ fn print_hessian(s: &AnalysisSummary) {
             hessian.hessian_vector_products,
             hessian.products,
             hessian.seconds
-        );
+        ));
     }
     if !hessian.finite_difference_errors.is_empty() {
-        println!(
+        lines.push(format!(
             "             finite differences (no exact product for this model): relative errors of about {}",
             list(&hessian.finite_difference_errors)
-        );
+        ));
     }
     let probes = |n: usize| format!("{n} probe{}", if n == 1 { "" } else { "s" });
     let spectrum: Vec<String> = [
@@ -153,11 +249,11 @@ fn print_hessian(s: &AnalysisSummary) {
     .flatten()
     .collect();
     if !spectrum.is_empty() {
-        println!("spectrum     {}", spectrum.join("; "));
+        lines.push(format!("spectrum     {}", spectrum.join("; ")));
     }
 }
 
-fn print_sampling(s: &AnalysisSummary) {
+fn sampling_line(s: &AnalysisSummary) -> String {
     let evaluation = s.evaluation;
     // Which adapter wgpu runs on (a GPU, or a CPU one such as lavapipe), the batch, the
     // threads.
@@ -174,7 +270,7 @@ fn print_sampling(s: &AnalysisSummary) {
         "{threads} thread{}",
         if threads == 1 { "" } else { "s" }
     ));
-    println!(
+    format!(
         "sampling     {} computed{} in {:.1} s: {} points/s on {} ({})",
         s.computed,
         if s.resumed > 0 {
@@ -191,7 +287,7 @@ fn print_sampling(s: &AnalysisSummary) {
         },
         evaluation.backend.name(),
         details.join(", "),
-    );
+    )
 }
 
 /// A number for people: fixed-point in the usual range, scientific outside it.
@@ -201,4 +297,59 @@ pub fn format_value(x: f64) -> String {
     } else {
         format!("{x:.6}")
     }
+}
+
+/// What a sweep wrote and found.
+fn sweep_lines(s: &SweepSummary) -> Vec<String> {
+    let out = &s.out;
+    let keys = &s.plan.keys;
+    let mut lines = vec![
+        format!(
+            "sweep        {} runs ({} keys: {}) in {}",
+            s.plan.runs.len(),
+            keys.len(),
+            keys.join(", "),
+            out.display()
+        ),
+        format!("table        {}", out.join("runs.csv").display()),
+        format!("error        {}", out.join("error.png").display()),
+        format!(
+            "profiles     {} ({} scale)",
+            out.join("profiles.png").display(),
+            if s.own_scale {
+                "each run's own"
+            } else {
+                "one shared"
+            }
+        ),
+    ];
+    let shown: Vec<String> = s
+        .correlations
+        .iter()
+        .filter_map(|c| c.rho.map(|r| format!("{} {r:+.2}", c.metric)))
+        .collect();
+    lines.push(if shown.is_empty() {
+        "correlation  too few complete runs for rank correlations".to_string()
+    } else {
+        format!(
+            "correlation  Spearman's rho of {} with: {}",
+            s.measure.label(),
+            shown.join(", ")
+        )
+    });
+    lines.push(format!(
+        "scatter      {}",
+        out.join("scatter.png").display()
+    ));
+    if !s.seed_pairs.is_empty() {
+        lines.push(format!(
+            "seeds        {} pairs of seeds compared in seed_distances.csv",
+            s.seed_pairs.len()
+        ));
+    }
+    lines.push(format!(
+        "report       {}",
+        out.join("report.html").display()
+    ));
+    lines
 }

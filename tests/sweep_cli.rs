@@ -154,6 +154,24 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
         ]
     );
 
+    // The same sweep with one job runs in this process, one run after another: every number
+    // of runs.csv is the one the child processes got (the runs seed their generators
+    // themselves), and each run's log is written all the same.
+    let serial = dir.join("serial");
+    let o = toposcape(&[
+        "sweep",
+        sweep.to_str().unwrap(),
+        "--out",
+        serial.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(serial.join("runs.csv")).unwrap(), csv);
+    for name in &names {
+        let log = fs::read_to_string(serial.join("logs").join(format!("{name}.log"))).unwrap();
+        assert!(log.contains("trained the PINN"), "{log}");
+        assert!(log.contains("report       "), "{log}");
+    }
+
     // An interrupted sweep: one run lost its landscape, another never started.
     let redo = out.join("runs/beta=4.0_seed=0");
     fs::remove_file(redo.join("landscape.npy")).unwrap();

@@ -176,7 +176,7 @@ impl ProfileDocument {
 }
 
 /// The metrics of one tree, as written to and read from `metrics.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsJson {
     /// Minima of the tree.
@@ -237,6 +237,55 @@ impl From<&Metrics> for MetricsJson {
             nonfinite: m.nonfinite,
             largest_basins: m.largest_basins.clone(),
         }
+    }
+}
+
+/// A metric's value: a count, or a measurement (`None` where it is undefined).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetricValue {
+    /// A count (printed as an integer).
+    Count(usize),
+    /// A measurement.
+    Value(Option<f64>),
+}
+
+impl MetricValue {
+    /// The value as a number.
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            MetricValue::Count(n) => Some(n as f64),
+            MetricValue::Value(v) => v,
+        }
+    }
+}
+
+impl MetricsJson {
+    /// The scalar metrics by name, in the order of runs.csv's columns (and of `toposcape
+    /// compare`'s table): the one list of them.
+    pub fn scalars(&self) -> [(&'static str, MetricValue); 14] {
+        use MetricValue::{Count, Value};
+        [
+            ("minima", Count(self.minima)),
+            ("saddles", Count(self.saddles)),
+            ("average_persistence", Value(self.average_persistence)),
+            ("total_persistence", Value(Some(self.total_persistence))),
+            ("max_persistence", Value(self.max_persistence)),
+            ("smad", Value(self.smad)),
+            ("smad_normalized", Value(self.smad_normalized)),
+            ("smad_weighted", Value(self.smad_weighted)),
+            ("loss_min", Value(self.loss_min)),
+            ("merge_tree_smad", Value(self.merge_tree_smad)),
+            (
+                "merge_tree_smad_normalized",
+                Value(self.merge_tree_smad_normalized),
+            ),
+            (
+                "merge_tree_smad_weighted",
+                Value(self.merge_tree_smad_weighted),
+            ),
+            ("loss_max", Value(self.loss_max)),
+            ("nonfinite", Count(self.nonfinite)),
+        ]
     }
 }
 

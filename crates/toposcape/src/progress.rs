@@ -36,6 +36,12 @@ pub trait Progress: Sync {
 
     /// The current stage is over.
     fn finish(&self) {}
+
+    /// A sweep has finished `done` of its `total` runs; `current` is the run that starts now
+    /// (`None` once the sweep is over). The runs' own stages report in between.
+    fn sweep(&self, done: usize, total: usize, current: Option<&str>) {
+        let _ = (done, total, current);
+    }
 }
 
 /// Progress that goes nowhere.

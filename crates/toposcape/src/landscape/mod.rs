@@ -157,11 +157,20 @@ pub struct AnalysisSummary {
     pub nonfinite: usize,
     /// `metrics.json` as written.
     pub metrics: MetricsDocument,
+    /// Seconds the whole analysis took.
+    pub seconds: f64,
 }
 
 /// Analyses the landscape that `options` describe into their output directory, reporting
 /// [`Stage::Hessian`] and [`Stage::Landscape`] to `progress`.
 pub fn analyse(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
+    let started = std::time::Instant::now();
+    let mut summary = analyse_prepared(options, progress)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn analyse_prepared(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
     let prepared = prepare(options)?;
     let device = options.backend.burn().device()?;
     let analysis = Analysis {
@@ -543,6 +552,8 @@ impl Analysis<'_> {
             loss_max,
             nonfinite: values.iter().filter(|v| !v.is_finite()).count(),
             metrics,
+            // Set by `analyse` when it is over.
+            seconds: 0.0,
         }
     }
 
