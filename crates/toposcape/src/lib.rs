@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod documents;
 pub mod error;
