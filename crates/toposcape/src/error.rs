@@ -25,6 +25,11 @@ pub enum Error {
         /// What was wrong and what was expected.
         message: String,
     },
+    /// Options of a call that do not go together; the message names them in backquotes
+    /// (`` `json` and `metrics` both name x.json ``), which [`Error::with_flags`] writes as
+    /// flags.
+    #[error("{0}")]
+    Options(String),
     /// A file could not be read or written.
     #[error("cannot {action} {}: {source}", path.display())]
     File {
@@ -68,7 +73,10 @@ impl Error {
     /// Whether the caller can fix this by giving other input (a command line exits with
     /// status 2 for these).
     pub fn is_input(&self) -> bool {
-        matches!(self, Error::Input(_) | Error::Option { .. })
+        matches!(
+            self,
+            Error::Input(_) | Error::Option { .. } | Error::Options(_)
+        )
     }
 
     /// An error of option `key` about its value `value`.
@@ -121,13 +129,16 @@ struct OptionDisplay<'a> {
 
 impl fmt::Display for OptionDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Error::Option {
-            key,
-            value,
-            message,
-        } = self.error
-        else {
-            return write!(f, "{}", self.error);
+        let (key, value, message) = match self.error {
+            Error::Option {
+                key,
+                value,
+                message,
+            } => (key, value, message),
+            Error::Options(message) if !self.prefix.is_empty() => {
+                return write!(f, "{}", flags_in(message));
+            }
+            other => return write!(f, "{other}"),
         };
         if self.prefix.is_empty() {
             write!(f, "{key}")?;
@@ -204,6 +215,16 @@ mod tests {
         assert_eq!(
             e.with_flags(),
             "--out x: pass --force or --max-images, not `toposcape run`"
+        );
+        assert!(e.is_input());
+        let e = Error::Options("`profile_json` and `metrics` both name m.json".into());
+        assert_eq!(
+            e.to_string(),
+            "`profile_json` and `metrics` both name m.json"
+        );
+        assert_eq!(
+            e.with_flags(),
+            "--profile-json and --metrics both name m.json"
         );
         assert!(e.is_input());
         let e = Error::Input("a.toml: key seed: expected an integer".into());

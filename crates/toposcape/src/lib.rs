@@ -56,6 +56,7 @@ pub mod run;
 pub mod rundir;
 pub mod stats;
 pub mod sweep;
+pub mod topo;
 pub mod training;
 
 pub use backend::{Backend, EvalBackend};
