@@ -1,19 +1,12 @@
-//! `toposcape compare A B`: how two landscapes differ, by the distances between their
-//! persistence diagrams and the differences of their metrics.
+//! `toposcape compare A B`: the flags of [`toposcape::compare`], and the two landscapes'
+//! metrics side by side with the distances between their diagrams.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use toposcape_topology::{
-    Diagram, TreeKind, bottleneck_distance, wasserstein_distance, wasserstein_estimate,
-};
-
-use crate::bail_input;
-use crate::error::InputError;
-use toposcape::documents::{DiagramJson, MAX_EXACT_POINTS, MetricsDocument, MetricsJson};
-use toposcape::field::FieldTree;
+use toposcape::compare::{CompareOptions, Distances, Wasserstein};
+use toposcape::documents::{DiagramJson, MetricValue, MetricsJson};
 
 use crate::args::TreeOptions;
 use crate::progress::Bars;
@@ -47,66 +40,34 @@ fn parse_error(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads a metrics file, or analyses a field into the same document.
-fn load(path: &Path, options: &TreeOptions) -> Result<MetricsDocument> {
-    let text_start = fs::read(path)
-        .ok()
-        .and_then(|bytes| bytes.iter().copied().find(|b| !b.is_ascii_whitespace()));
-    if text_start == Some(b'{') {
-        let text = fs::read_to_string(path)
-            .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-        return MetricsDocument::from_json(&text).map_err(|e| {
-            InputError(format!(
-                "{}: not a metrics file written by toposcape topo --metrics: {e}",
-                path.display()
-            ))
-            .into()
-        });
-    }
-    let analysis = FieldTree::read(path, &options.options(), TreeKind::Join, &Bars::default())?;
-    Ok(analysis.metrics_document(&path.display().to_string())?)
-}
-
 /// Runs the command.
 pub fn run(args: &CompareArgs) -> Result<()> {
-    let a = load(&args.a, &args.tree)?;
-    let b = load(&args.b, &args.tree)?;
-    println!(
-        "A  {} ({}, {} connectivity)",
-        a.field,
-        shape_text(&a.shape),
-        a.connectivity
-    );
-    println!(
-        "B  {} ({}, {} connectivity)",
-        b.field,
-        shape_text(&b.shape),
-        b.connectivity
-    );
-    if a.connectivity != b.connectivity {
+    let options = CompareOptions {
+        a: args.a.clone(),
+        b: args.b.clone(),
+        tree: args.tree.options(),
+        wasserstein_error: args.wasserstein_error,
+        exact: args.exact,
+    };
+    let c = toposcape::compare::compare(&options, &Bars::default())?;
+    for (name, d) in [("A", &c.a), ("B", &c.b)] {
+        println!(
+            "{name}  {} ({}, {} connectivity)",
+            d.field,
+            shape_text(&d.shape),
+            d.connectivity
+        );
+    }
+    if c.a.connectivity != c.b.connectivity {
         println!("note: the two trees use different connectivities");
     }
-    let exact_points = |x: &DiagramJson, y: &DiagramJson| x.points.len() + y.points.len();
-    if args.exact {
-        let mut largest = exact_points(&a.diagram, &b.diagram);
-        if let (Some(sa), Some(sb)) = (&a.simplified, &b.simplified) {
-            largest = largest.max(exact_points(&sa.diagram, &sb.diagram));
-        }
-        if largest > MAX_EXACT_POINTS {
-            bail_input!(
-                "--exact: the diagrams have {largest} finite points together, at most \
-                 {MAX_EXACT_POINTS} for the exact method; drop --exact for the auction \
-                 (--wasserstein-error)"
-            );
-        }
-    }
-    let distances = Distances {
-        exact: args.exact,
-        error: args.wasserstein_error,
-    };
-    print_comparison(&a.metrics, &a.diagram, &b.metrics, &b.diagram, distances);
-    match (&a.simplified, &b.simplified) {
-        (Some(sa), Some(sb)) => {
+    print_comparison(
+        (&c.a.metrics, &c.a.diagram),
+        (&c.b.metrics, &c.b.diagram),
+        &c.distances,
+    );
+    match (&c.a.simplified, &c.b.simplified, &c.simplified) {
+        (Some(sa), Some(sb), Some(distances)) => {
             println!();
             println!(
                 "simplified (A below {}, B below {})",
@@ -114,14 +75,12 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 format_value(sb.threshold)
             );
             print_comparison(
-                &sa.metrics,
-                &sa.diagram,
-                &sb.metrics,
-                &sb.diagram,
+                (&sa.metrics, &sa.diagram),
+                (&sb.metrics, &sb.diagram),
                 distances,
             );
         }
-        (None, None) => {}
+        (None, None, _) => {}
         _ => {
             println!("note: only one of the two has a simplified tree; compared unsimplified only")
         }
@@ -134,125 +93,61 @@ fn shape_text(shape: &[usize]) -> String {
     dims.join(" x ")
 }
 
-/// How the 1-Wasserstein distance is computed.
-#[derive(Clone, Copy)]
-struct Distances {
-    exact: bool,
-    error: f64,
+/// The scalar metrics, the largest basin and the diagram's points.
+fn rows(m: &MetricsJson, d: &DiagramJson) -> Vec<(&'static str, MetricValue)> {
+    let mut rows = m.scalars().to_vec();
+    let largest = m.largest_basins.first().map_or(0, |&s| s as usize);
+    rows.push(("largest_basin", MetricValue::Count(largest)));
+    rows.push((
+        "diagram_points",
+        MetricValue::Count(d.points.len() + d.essential.len()),
+    ));
+    rows
 }
 
 fn print_comparison(
-    a: &MetricsJson,
-    da: &DiagramJson,
-    b: &MetricsJson,
-    db: &DiagramJson,
-    distances: Distances,
+    a: (&MetricsJson, &DiagramJson),
+    b: (&MetricsJson, &DiagramJson),
+    distances: &Distances,
 ) {
-    /// One row: a count (printed as an integer) or a measurement.
-    enum Cell {
-        Count(usize),
-        Value(Option<f64>),
-    }
-    let largest = |m: &MetricsJson| m.largest_basins.first().map_or(0, |&s| s as usize);
-    let rows = [
-        ("minima", Cell::Count(a.minima), Cell::Count(b.minima)),
-        ("saddles", Cell::Count(a.saddles), Cell::Count(b.saddles)),
-        (
-            "average_persistence",
-            Cell::Value(a.average_persistence),
-            Cell::Value(b.average_persistence),
-        ),
-        (
-            "total_persistence",
-            Cell::Value(Some(a.total_persistence)),
-            Cell::Value(Some(b.total_persistence)),
-        ),
-        (
-            "max_persistence",
-            Cell::Value(a.max_persistence),
-            Cell::Value(b.max_persistence),
-        ),
-        ("smad", Cell::Value(a.smad), Cell::Value(b.smad)),
-        (
-            "smad_normalized",
-            Cell::Value(a.smad_normalized),
-            Cell::Value(b.smad_normalized),
-        ),
-        (
-            "smad_weighted",
-            Cell::Value(a.smad_weighted),
-            Cell::Value(b.smad_weighted),
-        ),
-        (
-            "merge_tree_smad",
-            Cell::Value(a.merge_tree_smad),
-            Cell::Value(b.merge_tree_smad),
-        ),
-        (
-            "merge_tree_smad_normalized",
-            Cell::Value(a.merge_tree_smad_normalized),
-            Cell::Value(b.merge_tree_smad_normalized),
-        ),
-        (
-            "merge_tree_smad_weighted",
-            Cell::Value(a.merge_tree_smad_weighted),
-            Cell::Value(b.merge_tree_smad_weighted),
-        ),
-        ("loss_min", Cell::Value(a.loss_min), Cell::Value(b.loss_min)),
-        ("loss_max", Cell::Value(a.loss_max), Cell::Value(b.loss_max)),
-        (
-            "nonfinite",
-            Cell::Count(a.nonfinite),
-            Cell::Count(b.nonfinite),
-        ),
-        (
-            "largest_basin",
-            Cell::Count(largest(a)),
-            Cell::Count(largest(b)),
-        ),
-        (
-            "diagram_points",
-            Cell::Count(da.points.len() + da.essential.len()),
-            Cell::Count(db.points.len() + db.essential.len()),
-        ),
-    ];
     println!("{:<26} {:>16} {:>16} {:>16}", "", "A", "B", "B - A");
-    for (name, x, y) in rows {
+    for ((name, x), (_, y)) in rows(a.0, a.1).into_iter().zip(rows(b.0, b.1)) {
         let (x, y, difference) = match (x, y) {
-            (Cell::Count(x), Cell::Count(y)) => (
+            (MetricValue::Count(x), MetricValue::Count(y)) => (
                 x.to_string(),
                 y.to_string(),
                 format!("{:+}", y as i128 - x as i128),
             ),
-            (Cell::Value(x), Cell::Value(y)) => {
+            (x, y) => {
                 let text = |v: Option<f64>| v.map_or("-".to_string(), format_value);
+                let (x, y) = (x.as_f64(), y.as_f64());
                 let difference = x.zip(y).map(|(x, y)| y - x);
                 (text(x), text(y), text(difference))
             }
-            _ => unreachable!("both cells of a row have the same kind"),
         };
         println!("{name:<26} {x:>16} {y:>16} {difference:>16}");
     }
-    let (da, db) = (Diagram::from(da), Diagram::from(db));
     println!(
         "{:<26} {:>16}  (exact)",
         "bottleneck distance",
-        format_value(bottleneck_distance(&da, &db))
+        format_value(distances.bottleneck)
     );
-    if distances.exact {
-        println!(
+    match distances.wasserstein {
+        Wasserstein::Exact(value) => println!(
             "{:<26} {:>16}  (exact)",
             "1-Wasserstein distance",
-            format_value(wasserstein_distance(&da, &db))
-        );
-    } else {
-        let estimate = wasserstein_estimate(&da, &db, distances.error);
-        println!(
+            format_value(value)
+        ),
+        Wasserstein::Estimate {
+            value,
+            relative_error,
+            lower_bound,
+        } => println!(
             "{:<26} {:>16}  (within {:.2}%, at least {})",
             "1-Wasserstein distance",
-            format_value(estimate.value),
-            100.0 * estimate.relative_error,
-            format_value(estimate.lower_bound)
-        );
+            format_value(value),
+            100.0 * relative_error,
+            format_value(lower_bound)
+        ),
     }
 }

@@ -42,6 +42,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod compare;
 pub mod config;
 pub mod documents;
 pub mod error;
