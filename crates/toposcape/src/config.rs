@@ -467,6 +467,16 @@ impl RunConfig {
 
     /// Every value in range, and no section the task does not use.
     fn check(&self) -> Result<(), (String, String)> {
+        self.check_sections()?;
+        self.check_training()?;
+        self.check_landscape()?;
+        self.check_hessian()?;
+        self.check_models()?;
+        self.check_images()
+    }
+
+    /// No section the task does not use, and weights of a known format.
+    fn check_sections(&self) -> Result<(), (String, String)> {
         let task = match self.task {
             Task::PinnConvection => "pinn-convection",
             Task::UnetShapes => "unet-shapes",
@@ -495,7 +505,10 @@ impl RunConfig {
             "shapes",
             self.task != Task::UnetShapes && self.shapes.is_some(),
         )?;
-        unused("pet", self.task != Task::UnetPet && self.pet.is_some())?;
+        unused("pet", self.task != Task::UnetPet && self.pet.is_some())
+    }
+
+    fn check_training(&self) -> Result<(), (String, String)> {
         let t = &self.training;
         finite("training.learning_rate", t.learning_rate, 0.0)?;
         if t.learning_rate == 0.0 {
@@ -507,8 +520,10 @@ impl RunConfig {
         positive("training.epochs", t.epochs)?;
         positive("training.batch_size", t.batch_size)?;
         positive("training.lbfgs_iterations", t.lbfgs_iterations)?;
-        positive("training.lbfgs_history", t.lbfgs_history)?;
-        self.check_landscape()?;
+        positive("training.lbfgs_history", t.lbfgs_history)
+    }
+
+    fn check_hessian(&self) -> Result<(), (String, String)> {
         let h = &self.hessian;
         if !(h.tolerance.is_finite() && h.tolerance > 0.0) {
             return Err((
@@ -526,6 +541,11 @@ impl RunConfig {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The PINN's, the convection problem's and the UNet's sections.
+    fn check_models(&self) -> Result<(), (String, String)> {
         if let Some(p) = &self.pinn {
             let w = &p.widths;
             if w.len() < 2 || w[0] != 2 || w[w.len() - 1] != 1 || w.contains(&0) {
@@ -555,6 +575,11 @@ impl RunConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The image sections: the synthetic shapes' and the Pet dataset's.
+    fn check_images(&self) -> Result<(), (String, String)> {
         let multiple = 1usize << self.unet.as_ref().map_or(0, |u| u.depth);
         let size_ok = |key: &str, size: usize| {
             if size < 8 || !size.is_multiple_of(multiple) {

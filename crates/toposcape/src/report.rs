@@ -191,11 +191,51 @@ pub fn run_report(dir: &Path) -> String {
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
     let mut page = Page::new(&format!("toposcape run: {name}"));
-    let train = read_json(&dir.join("train_metrics.json"));
-    let hessian = read_json(&dir.join("hessian.json"));
-    let axes = read_json(&dir.join("axes.json"));
+    summary_section(&mut page, dir);
+    profile_sections(&mut page, dir);
+    page.heading("Metrics");
     let metrics = read_json(&dir.join("metrics.json"));
+    if let Some(object) = metrics["metrics"].as_object() {
+        let rows: Vec<Vec<Cell>> = object
+            .iter()
+            .map(|(k, v)| vec![k.as_str().into(), json_text(v).into()])
+            .collect();
+        page.table(&["metric", "value"], &rows);
+    } else {
+        page.note("No metrics.json: the landscape has not been analysed.");
+    }
+    for (heading, file, alt) in [
+        ("Merge tree", "merge_tree.png", "merge tree"),
+        (
+            "Persistence diagram",
+            "persistence.png",
+            "persistence diagram",
+        ),
+        ("Landscape slices", "landscape.png", "landscape slices"),
+    ] {
+        page.heading(heading);
+        page.image_file(&dir.join(file), alt);
+    }
+    hessian_section(&mut page, dir);
+    page.heading("Training");
+    page.image_file(&dir.join("train_curve.png"), "training curve");
+    page.heading("Config");
+    match fs::read_to_string(dir.join("config.toml")) {
+        Ok(text) => page.preformatted(&text),
+        Err(_) => page.note("No config.toml."),
+    }
+    page.note(
+        "The numbers behind every figure are in this folder: landscape.npy, axes.json, \
+         directions.npy, hessian.json, spectral_density.npy, tree.json, metrics.json, \
+         train_curve.csv.",
+    );
+    page.finish()
+}
 
+/// The training's numbers and the landscape's plan.
+fn summary_section(page: &mut Page, dir: &Path) {
+    let train = read_json(&dir.join("train_metrics.json"));
+    let axes = read_json(&dir.join("axes.json"));
     page.heading("Summary");
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for (label, key) in [
@@ -242,7 +282,10 @@ pub fn run_report(dir: &Path) -> String {
     } else {
         page.table(&["", "value"], &rows);
     }
+}
 
+/// The profile, and the profiles over training when the checkpoints have landscapes.
+fn profile_sections(page: &mut Page, dir: &Path) {
     page.heading("Topological landscape profile");
     page.note(
         "Each basin of the loss is a band: its width is the number of grid points in the basin, \
@@ -261,25 +304,11 @@ pub fn run_report(dir: &Path) -> String {
             "profiles over training epochs",
         );
     }
+}
 
-    page.heading("Metrics");
-    if let Some(object) = metrics["metrics"].as_object() {
-        let rows: Vec<Vec<Cell>> = object
-            .iter()
-            .map(|(k, v)| vec![k.as_str().into(), json_text(v).into()])
-            .collect();
-        page.table(&["metric", "value"], &rows);
-    } else {
-        page.note("No metrics.json: the landscape has not been analysed.");
-    }
-
-    page.heading("Merge tree");
-    page.image_file(&dir.join("merge_tree.png"), "merge tree");
-    page.heading("Persistence diagram");
-    page.image_file(&dir.join("persistence.png"), "persistence diagram");
-    page.heading("Landscape slices");
-    page.image_file(&dir.join("landscape.png"), "landscape slices");
-
+/// The Hessian's eigenpairs, how they were found, its trace and its density.
+fn hessian_section(page: &mut Page, dir: &Path) {
+    let hessian = read_json(&dir.join("hessian.json"));
     page.heading("Hessian");
     if hessian["computed"] == true {
         let values = hessian["eigenvalues"]
@@ -348,21 +377,6 @@ pub fn run_report(dir: &Path) -> String {
             "Hessian eigenvalue density",
         );
     }
-
-    page.heading("Training");
-    page.image_file(&dir.join("train_curve.png"), "training curve");
-
-    page.heading("Config");
-    match fs::read_to_string(dir.join("config.toml")) {
-        Ok(text) => page.preformatted(&text),
-        Err(_) => page.note("No config.toml."),
-    }
-    page.note(
-        "The numbers behind every figure are in this folder: landscape.npy, axes.json, \
-         directions.npy, hessian.json, spectral_density.npy, tree.json, metrics.json, \
-         train_curve.csv.",
-    );
-    page.finish()
 }
 
 /// Writes `report.html` into a run directory (through a temporary file and a rename).
