@@ -17,6 +17,20 @@ for arg in "$@"; do
     esac
 done
 
+# What the tests need besides Rust, checked first so that a missing piece is one clear line
+# (.ci/run installs all of it on Debian).
+missing() {
+    echo "scripts/test.sh: $1; on Debian run .ci/run, which installs it and then runs this" >&2
+    exit 1
+}
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 ||
+    missing "the float64 checks need python3 with venv and ensurepip (Debian: python3-venv)"
+if [ -z "${TOPOSCAPE_CHROMIUM:-}" ] &&
+    ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null &&
+    ! command -v google-chrome >/dev/null; then
+    missing "the report test needs Chromium (Debian: chromium) or TOPOSCAPE_CHROMIUM set to one"
+fi
+
 # The float64 checks of tests/python/ (the models written again with numpy and autograd) run in a
 # venv outside the clone, made once and reused: numpy, scipy and autograd, a few tens of MB.
 venv="${TOPOSCAPE_VENV:-$HOME/.cache/toposcape-venv}"

@@ -139,6 +139,41 @@ fn seconds(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    pinn_routes();
+    unet_pooling();
+}
+
+/// `H v` by reverse over reverse: `Autodiff<Autodiff<Flex>>` on the loss's primitives.
+fn nested_hvp(primitive: &Primitive, theta: &[f32], v: &[f32]) -> Vec<f32> {
+    let flex = burn::backend::flex::FlexDevice;
+    let inner_theta = Inner::float_set_require_grad(flat::<Inner>(theta, &flex), true);
+    let outer_theta = Outer::float_set_require_grad(Outer::from_inner(inner_theta.clone()), true);
+    let loss = primitive.loss::<Outer>(outer_theta.clone(), &flex);
+    let grads = Outer::backward(loss);
+    let gradient = Outer::grad(&outer_theta, &grads).expect("a gradient");
+    let directional = Inner::float_sum(Inner::float_mul(gradient, flat::<Inner>(v, &flex)));
+    let grads = Inner::backward(directional);
+    host::<Flex>(Inner::grad(&inner_theta, &grads).expect("H v"))
+}
+
+/// The gradient of the same primitives, for the nested route's cost in gradients.
+fn primitive_gradient(primitive: &Primitive, theta: &[f32]) -> Vec<f32> {
+    let flex = burn::backend::flex::FlexDevice;
+    let theta = Inner::float_set_require_grad(flat::<Inner>(theta, &flex), true);
+    let loss = primitive.loss::<Inner>(theta.clone(), &flex);
+    let grads = Inner::backward(loss);
+    host::<Flex>(Inner::grad(&theta, &grads).expect("a gradient"))
+}
+
+/// ||a - b|| / ||b||.
+fn relative_difference(a: &[f32], b: &[f32]) -> f64 {
+    let norm = |x: &mut dyn Iterator<Item = f64>| x.map(|d| d * d).sum::<f64>().sqrt();
+    norm(&mut a.iter().zip(b).map(|(x, y)| f64::from(x - y)))
+        / norm(&mut b.iter().map(|&y| f64::from(y)))
+}
+
+/// The PINN's products by both routes: their agreement and their times.
+fn pinn_routes() {
     let device = Device::flex();
     device.seed(0);
     let pinn = PinnConfig::new();
@@ -159,27 +194,6 @@ fn main() {
         right: points.boundary_right,
         beta: convection.beta as f32,
     };
-    let flex = burn::backend::flex::FlexDevice;
-
-    // Reverse over reverse: Autodiff<Autodiff<Flex>>.
-    let nested = || -> Vec<f32> {
-        let inner_theta = Inner::float_set_require_grad(flat::<Inner>(&theta, &flex), true);
-        let outer_theta =
-            Outer::float_set_require_grad(Outer::from_inner(inner_theta.clone()), true);
-        let loss = primitive.loss::<Outer>(outer_theta.clone(), &flex);
-        let grads = Outer::backward(loss);
-        let gradient = Outer::grad(&outer_theta, &grads).expect("a gradient");
-        let directional = Inner::float_sum(Inner::float_mul(gradient, flat::<Inner>(&v, &flex)));
-        let grads = Inner::backward(directional);
-        host::<Flex>(Inner::grad(&inner_theta, &grads).expect("H v"))
-    };
-    let primitive_gradient = || -> Vec<f32> {
-        let theta = Inner::float_set_require_grad(flat::<Inner>(&theta, &flex), true);
-        let loss = primitive.loss::<Inner>(theta.clone(), &flex);
-        let grads = Inner::backward(loss);
-        host::<Flex>(Inner::grad(&theta, &grads).expect("a gradient"))
-    };
-
     // Reverse over forward: toposcape's products through the burn module.
     let data = convection.data(&device);
     let (problem, tangent, tangent_data) = (convection.clone(), convection.clone(), data.clone());
@@ -187,26 +201,14 @@ fn main() {
         problem.loss(m, &data).total
     })
     .with_tangent(move |m: &Pinn, t: &Pinn| tangent.loss_tangent(m, t, &tangent_data));
-
-    let by_nesting = nested();
     let by_tangents = module.hessian_vector_product(&theta, &v).expect("exact");
-    let difference = by_nesting
-        .iter()
-        .zip(&by_tangents)
-        .map(|(a, b)| f64::from(a - b).powi(2))
-        .sum::<f64>()
-        .sqrt()
-        / by_tangents
-            .iter()
-            .map(|b| f64::from(*b).powi(2))
-            .sum::<f64>()
-            .sqrt();
+    let difference = relative_difference(&nested_hvp(&primitive, &theta, &v), &by_tangents);
     let reps = 20;
     let t_nested = seconds(reps, || {
-        std::hint::black_box(nested());
+        std::hint::black_box(nested_hvp(&primitive, &theta, &v));
     });
     let t_primitive_gradient = seconds(reps, || {
-        std::hint::black_box(primitive_gradient());
+        std::hint::black_box(primitive_gradient(&primitive, &theta));
     });
     let t_tangents = seconds(reps, || {
         std::hint::black_box(module.hessian_vector_product(&theta, &v));
@@ -232,8 +234,11 @@ fn main() {
         "  nested / toposcape: {:.2}x the time",
         t_nested / t_tangents
     );
+}
 
-    // The UNet's max pooling under nested autodiff.
+/// The UNet's max pooling under nested autodiff.
+fn unet_pooling() {
+    let flex = burn::backend::flex::FlexDevice;
     // burn panics there; the message is the answer, so the default hook stays quiet.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

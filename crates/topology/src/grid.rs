@@ -126,87 +126,106 @@ pub struct Grid {
     vertex_count: usize,
 }
 
+/// The vertex count of a grid of `shape`, when it can be one.
+fn check_shape(shape: &[usize]) -> Result<usize, TopologyError> {
+    if shape.is_empty() {
+        return Err(TopologyError::NoDimensions);
+    }
+    if shape.len() > MAX_DIMENSIONS {
+        return Err(TopologyError::TooManyDimensions {
+            dimensions: shape.len(),
+            max: MAX_DIMENSIONS,
+        });
+    }
+    if let Some(axis) = shape.iter().position(|&n| n == 0) {
+        return Err(TopologyError::EmptyAxis { axis });
+    }
+    let count: u128 = shape.iter().map(|&n| n as u128).product();
+    if count > u128::from(MAX_VERTICES) {
+        return Err(TopologyError::TooManyVertices {
+            count,
+            max: MAX_VERTICES,
+        });
+    }
+    Ok(count as usize)
+}
+
+/// The offsets in {-1, 0, 1}^dims that `connectivity` makes neighbours, in odometer order,
+/// with their index deltas for a grid of `strides`.
+fn neighbour_offsets(strides: &[usize], connectivity: Connectivity) -> Vec<Offset> {
+    let dims = strides.len();
+    let mut offsets = Vec::with_capacity(connectivity.interior_degree(dims));
+    let mut offset = vec![-1i8; dims];
+    loop {
+        if connectivity.includes(&offset) {
+            let mut o = Offset {
+                delta: 0,
+                down_axes: 0,
+                up_axes: 0,
+            };
+            for (axis, &c) in offset.iter().enumerate() {
+                o.delta += isize::from(c) * strides[axis] as isize;
+                match c {
+                    -1 => o.down_axes |= 1 << axis,
+                    1 => o.up_axes |= 1 << axis,
+                    _ => {}
+                }
+            }
+            offsets.push(o);
+        }
+        // Next offset in {-1, 0, 1}^dims, odometer style.
+        let Some(axis) = offset.iter().rposition(|&c| c < 1) else {
+            break;
+        };
+        offset[axis] += 1;
+        offset[axis + 1..].fill(-1);
+    }
+    offsets
+}
+
+/// For at most 128 offsets: which offsets are neighbours of each other (bit j of entry i).
+fn adjacency(offsets: &[Offset], dims: usize, connectivity: Connectivity) -> Option<Vec<u128>> {
+    let components = |o: &Offset| -> Vec<i8> {
+        (0..dims)
+            .map(|axis| {
+                i8::from(o.up_axes >> axis & 1 == 1) - i8::from(o.down_axes >> axis & 1 == 1)
+            })
+            .collect()
+    };
+    (offsets.len() <= 128).then(|| {
+        offsets
+            .iter()
+            .map(|a| {
+                let a = components(a);
+                offsets.iter().enumerate().fold(0u128, |mask, (j, b)| {
+                    let difference: Vec<i8> =
+                        components(b).iter().zip(&a).map(|(y, x)| y - x).collect();
+                    let adjacent = difference.iter().all(|d| d.abs() <= 1)
+                        && connectivity.includes(&difference);
+                    mask | (u128::from(adjacent) << j)
+                })
+            })
+            .collect()
+    })
+}
+
 impl Grid {
     /// A grid of the given shape (C order: the last axis varies fastest).
     pub fn new(shape: &[usize], connectivity: Connectivity) -> Result<Self, TopologyError> {
-        if shape.is_empty() {
-            return Err(TopologyError::NoDimensions);
-        }
-        if shape.len() > MAX_DIMENSIONS {
-            return Err(TopologyError::TooManyDimensions {
-                dimensions: shape.len(),
-                max: MAX_DIMENSIONS,
-            });
-        }
-        if let Some(axis) = shape.iter().position(|&n| n == 0) {
-            return Err(TopologyError::EmptyAxis { axis });
-        }
-        let count: u128 = shape.iter().map(|&n| n as u128).product();
-        if count > u128::from(MAX_VERTICES) {
-            return Err(TopologyError::TooManyVertices {
-                count,
-                max: MAX_VERTICES,
-            });
-        }
+        let count = check_shape(shape)?;
         let dims = shape.len();
         let mut strides = vec![1usize; dims];
         for axis in (0..dims - 1).rev() {
             strides[axis] = strides[axis + 1] * shape[axis + 1];
         }
-        let mut offsets = Vec::with_capacity(connectivity.interior_degree(dims));
-        let mut offset = vec![-1i8; dims];
-        loop {
-            if connectivity.includes(&offset) {
-                let mut o = Offset {
-                    delta: 0,
-                    down_axes: 0,
-                    up_axes: 0,
-                };
-                for (axis, &c) in offset.iter().enumerate() {
-                    o.delta += isize::from(c) * strides[axis] as isize;
-                    match c {
-                        -1 => o.down_axes |= 1 << axis,
-                        1 => o.up_axes |= 1 << axis,
-                        _ => {}
-                    }
-                }
-                offsets.push(o);
-            }
-            // Next offset in {-1, 0, 1}^dims, odometer style.
-            let Some(axis) = offset.iter().rposition(|&c| c < 1) else {
-                break;
-            };
-            offset[axis] += 1;
-            offset[axis + 1..].fill(-1);
-        }
+        let offsets = neighbour_offsets(&strides, connectivity);
         let last_axis = 1u8 << (dims - 1);
         let prefetch_deltas = offsets
             .iter()
             .filter(|o| (o.down_axes | o.up_axes) & last_axis == 0)
             .map(|o| o.delta)
             .collect();
-        let components = |o: &Offset| -> Vec<i8> {
-            (0..dims)
-                .map(|axis| {
-                    i8::from(o.up_axes >> axis & 1 == 1) - i8::from(o.down_axes >> axis & 1 == 1)
-                })
-                .collect()
-        };
-        let adjacency = (offsets.len() <= 128).then(|| {
-            offsets
-                .iter()
-                .map(|a| {
-                    let a = components(a);
-                    offsets.iter().enumerate().fold(0u128, |mask, (j, b)| {
-                        let difference: Vec<i8> =
-                            components(b).iter().zip(&a).map(|(y, x)| y - x).collect();
-                        let adjacent = difference.iter().all(|d| d.abs() <= 1)
-                            && connectivity.includes(&difference);
-                        mask | (u128::from(adjacent) << j)
-                    })
-                })
-                .collect()
-        });
+        let adjacency = adjacency(&offsets, dims, connectivity);
         let all_slots = if adjacency.is_some() {
             (0..offsets.len() as u8).collect()
         } else {
@@ -221,7 +240,7 @@ impl Grid {
             all_slots,
             offsets,
             prefetch_deltas,
-            vertex_count: count as usize,
+            vertex_count: count,
         })
     }
 

@@ -336,82 +336,121 @@ pub struct WassersteinEstimate {
 pub fn wasserstein_auction(a: &[Point], b: &[Point], delta: f64) -> WassersteinEstimate {
     // A is the larger diagram: its points bid for B's points and the diagonal slots.
     let (a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    let (na, nb) = (a.len(), b.len());
-    if na == 0 {
+    if a.is_empty() {
         return WassersteinEstimate {
             value: 0.0,
             lower_bound: 0.0,
             relative_error: 0.0,
         };
     }
-    let slots = na - nb;
-    // Objects 0..nb are B's points, nb..na the diagonal slots.
-    let mut tree = KdTree::new(b);
-    let mut price = vec![0.0f64; na];
-    // B's points by diagonal distance plus price (what sending a pair to the diagonal costs
-    // beyond the bidder's own diagonal distance), and the slots by price.
-    let mut paired: BTreeSet<(Key, u32)> = (0..nb as u32)
-        .map(|j| (Key(to_diagonal(b[j as usize])), j))
-        .collect();
-    let mut pool: BTreeSet<(Key, u32)> = (0..slots as u32)
-        .map(|k| (Key(0.0), nb as u32 + k))
-        .collect();
-    let cost = |i: usize, j: usize| -> f64 {
-        let own = to_diagonal(a[i]);
-        if j < nb {
-            linf(a[i], b[j]).min(own + to_diagonal(b[j]))
-        } else {
-            own
-        }
-    };
-    // The two cheapest objects for bidder i at the current prices, as (cost + price, object).
-    let best_two =
-        |i: usize, tree: &KdTree, paired: &BTreeSet<(Key, u32)>, pool: &BTreeSet<(Key, u32)>| {
-            let own = to_diagonal(a[i]);
-            let mut top = TopTwo::default();
-            // The diagonal options first: the second of them bounds the tree's search, since
-            // below it an object can be among the best two only through its distance.
-            for &(k, j) in paired.iter().take(2).chain(pool.iter().take(2)) {
-                top.offer(own + k.0, j);
-            }
-            for (value, j) in tree.best_two(a[i], top.0[1].0) {
-                top.offer(value, j);
-            }
-            top.0
-        };
+    let mut auction = Auction::new(a, b);
     let max_cost = a
         .iter()
         .chain(b)
         .map(|&p| to_diagonal(p))
         .fold(0.0, f64::max)
         .max(1e-300);
-    let mut owner = vec![u32::MAX; na];
-    let mut assigned = vec![u32::MAX; na];
     let mut epsilon = max_cost / 4.0;
     loop {
-        owner.fill(u32::MAX);
-        assigned.fill(u32::MAX);
+        let assigned = auction.round(epsilon);
+        let estimate = auction.estimate(&assigned);
+        if estimate.relative_error <= delta || epsilon < max_cost * 1e-15 {
+            return estimate;
+        }
+        epsilon /= 5.0;
+    }
+}
+
+/// An auction of B's points and `|A| - |B|` diagonal slots (objects `0..nb` and `nb..na`)
+/// among A's points, with the prices it has reached.
+struct Auction<'p> {
+    a: &'p [Point],
+    b: &'p [Point],
+    /// B's points by position, weighted by their prices.
+    tree: KdTree,
+    price: Vec<f64>,
+    /// B's points by diagonal distance plus price (what sending a pair to the diagonal costs
+    /// beyond the bidder's own diagonal distance), and the slots by price.
+    paired: BTreeSet<(Key, u32)>,
+    pool: BTreeSet<(Key, u32)>,
+}
+
+impl<'p> Auction<'p> {
+    fn new(a: &'p [Point], b: &'p [Point]) -> Self {
+        let (na, nb) = (a.len(), b.len());
+        Auction {
+            a,
+            b,
+            tree: KdTree::new(b),
+            price: vec![0.0f64; na],
+            paired: (0..nb as u32)
+                .map(|j| (Key(to_diagonal(b[j as usize])), j))
+                .collect(),
+            pool: (0..(na - nb) as u32)
+                .map(|k| (Key(0.0), nb as u32 + k))
+                .collect(),
+        }
+    }
+
+    /// What matching A's point `i` to object `j` costs.
+    fn cost(&self, i: usize, j: usize) -> f64 {
+        let own = to_diagonal(self.a[i]);
+        if j < self.b.len() {
+            linf(self.a[i], self.b[j]).min(own + to_diagonal(self.b[j]))
+        } else {
+            own
+        }
+    }
+
+    /// The two cheapest objects for bidder i at the current prices, as (cost + price, object).
+    fn best_two(&self, i: usize) -> [(f64, u32); 2] {
+        let own = to_diagonal(self.a[i]);
+        let mut top = TopTwo::default();
+        // The diagonal options first: the second of them bounds the tree's search, since
+        // below it an object can be among the best two only through its distance.
+        for &(k, j) in self.paired.iter().take(2).chain(self.pool.iter().take(2)) {
+            top.offer(own + k.0, j);
+        }
+        for (value, j) in self.tree.best_two(self.a[i], top.0[1].0) {
+            top.offer(value, j);
+        }
+        top.0
+    }
+
+    /// Raises object `o`'s price by `raise`, keeping the indices in order.
+    fn raise(&mut self, o: usize, raise: f64) {
+        let object = o as u32;
+        let old = self.price[o];
+        self.price[o] += raise;
+        let new = self.price[o];
+        if o < self.b.len() {
+            self.tree.set_weight(object, new);
+            let diagonal = to_diagonal(self.b[o]);
+            self.paired.remove(&(Key(diagonal + old), object));
+            self.paired.insert((Key(diagonal + new), object));
+        } else {
+            self.pool.remove(&(Key(old), object));
+            self.pool.insert((Key(new), object));
+        }
+    }
+
+    /// One round of bidding at `epsilon` until every bidder holds an object; the object of
+    /// each bidder.
+    fn round(&mut self, epsilon: f64) -> Vec<u32> {
+        let na = self.a.len();
+        let mut owner = vec![u32::MAX; na];
+        let mut assigned = vec![u32::MAX; na];
         let mut unassigned: Vec<u32> = (0..na as u32).rev().collect();
         while let Some(bidder) = unassigned.pop() {
             let i = bidder as usize;
-            let [(best, object), (second, _)] = best_two(i, &tree, &paired, &pool);
+            let [(best, object), (second, _)] = self.best_two(i);
             let o = object as usize;
             let raise = if second.is_finite() {
                 second - best
             } else {
                 0.0
             } + epsilon;
-            let old = price[o];
-            price[o] += raise;
-            if o < nb {
-                tree.set_weight(object, price[o]);
-                let diagonal = to_diagonal(b[o]);
-                paired.remove(&(Key(diagonal + old), object));
-                paired.insert((Key(diagonal + price[o]), object));
-            } else {
-                pool.remove(&(Key(old), object));
-                pool.insert((Key(price[o]), object));
-            }
+            self.raise(o, raise);
             if owner[o] != u32::MAX {
                 assigned[owner[o] as usize] = u32::MAX;
                 unassigned.push(owner[o]);
@@ -419,12 +458,16 @@ pub fn wasserstein_auction(a: &[Point], b: &[Point], delta: f64) -> WassersteinE
             owner[o] = bidder;
             assigned[i] = object;
         }
-        let value: f64 = (0..na).map(|i| cost(i, assigned[i] as usize)).sum();
-        // The dual bound: every bidder's cheapest object at these prices, less all prices.
-        let lower: f64 = (0..na)
-            .map(|i| best_two(i, &tree, &paired, &pool)[0].0)
-            .sum::<f64>()
-            - price.iter().sum::<f64>();
+        assigned
+    }
+
+    /// The cost of an assignment, with the dual bound that certifies it: every bidder's
+    /// cheapest object at these prices, less all prices.
+    fn estimate(&self, assigned: &[u32]) -> WassersteinEstimate {
+        let na = self.a.len();
+        let value: f64 = (0..na).map(|i| self.cost(i, assigned[i] as usize)).sum();
+        let lower: f64 =
+            (0..na).map(|i| self.best_two(i)[0].0).sum::<f64>() - self.price.iter().sum::<f64>();
         let lower_bound = lower.max(0.0).min(value);
         let relative_error = if value == lower_bound {
             0.0
@@ -433,14 +476,11 @@ pub fn wasserstein_auction(a: &[Point], b: &[Point], delta: f64) -> WassersteinE
         } else {
             f64::INFINITY
         };
-        if relative_error <= delta || epsilon < max_cost * 1e-15 {
-            return WassersteinEstimate {
-                value,
-                lower_bound,
-                relative_error,
-            };
+        WassersteinEstimate {
+            value,
+            lower_bound,
+            relative_error,
         }
-        epsilon /= 5.0;
     }
 }
 
@@ -573,88 +613,136 @@ impl<'a> Matcher<'a> {
 /// augmenting path, and paths of different trees are disjoint. A phase that finds none proves
 /// the matching maximum.
 fn saturates(left: &[Point], right: &[Point], tree: &mut KdTree, t: f64) -> bool {
-    const FREE: u32 = u32::MAX;
     let hard: Vec<u32> = (0..left.len() as u32)
         .filter(|&i| to_diagonal(left[i as usize]) > t)
         .collect();
     if hard.len() > right.len() {
         return false;
     }
-    let mut mate_left = vec![FREE; left.len()];
-    let mut mate_right = vec![FREE; right.len()];
-    let mut taken = Vec::new();
+    let mut matching = Matching {
+        left: vec![FREE; left.len()],
+        right: vec![FREE; right.len()],
+    };
     // Greedy start: each hard point takes a free neighbour if it finds one.
+    let mut taken = Vec::new();
     for &i in &hard {
         if let Some(j) = tree.any_within(left[i as usize], t) {
-            mate_left[i as usize] = j;
-            mate_right[j as usize] = i;
+            matching.pair(i, j);
             tree.set_weight(j, f64::INFINITY);
             taken.push(j);
         }
     }
-    let restore = |tree: &mut KdTree, taken: &mut Vec<u32>| {
-        for j in taken.drain(..) {
-            tree.set_weight(j, 0.0);
-        }
-    };
     restore(tree, &mut taken);
-    let mut root = vec![FREE; left.len()];
-    let mut parent = vec![FREE; right.len()];
-    let mut done = vec![false; left.len()];
+    let mut forest = Forest {
+        root: vec![FREE; left.len()],
+        parent: vec![FREE; right.len()],
+        done: vec![false; left.len()],
+    };
     loop {
         let free: Vec<u32> = hard
             .iter()
             .copied()
-            .filter(|&i| mate_left[i as usize] == FREE)
+            .filter(|&i| matching.left[i as usize] == FREE)
             .collect();
         if free.is_empty() {
             return true;
         }
+        let ends = forest.grow(&free, (left, tree, t), &matching);
+        if ends.is_empty() {
+            return false;
+        }
+        for j in ends {
+            matching.augment(j, &forest.parent);
+        }
+    }
+}
+
+/// Marks an unmatched point.
+const FREE: u32 = u32::MAX;
+
+/// Gives the points `taken` out of a tree's queries back to it.
+fn restore(tree: &mut KdTree, taken: &mut Vec<u32>) {
+    for j in taken.drain(..) {
+        tree.set_weight(j, 0.0);
+    }
+}
+
+/// A matching of left and right points: each one's mate, or [`FREE`].
+struct Matching {
+    left: Vec<u32>,
+    right: Vec<u32>,
+}
+
+impl Matching {
+    fn pair(&mut self, i: u32, j: u32) {
+        self.left[i as usize] = j;
+        self.right[j as usize] = i;
+    }
+
+    /// Flips the augmenting path that ends at the free right point `j`, following `parent`
+    /// (the left point each right point was reached from) back to its free root.
+    fn augment(&mut self, mut j: u32, parent: &[u32]) {
+        loop {
+            let i = parent[j as usize];
+            let previous = self.left[i as usize];
+            self.pair(i, j);
+            if previous == FREE {
+                break;
+            }
+            j = previous;
+        }
+    }
+}
+
+/// The breadth-first forest of one phase: each left point's root, each right point's parent
+/// (the left point it was reached from), and whether a root's tree has found its path.
+struct Forest {
+    root: Vec<u32>,
+    parent: Vec<u32>,
+    done: Vec<bool>,
+}
+
+impl Forest {
+    /// Grows a tree from every free left point at once; the free right points reached, one per
+    /// tree.
+    fn grow(
+        &mut self,
+        free: &[u32],
+        (left, tree, t): (&[Point], &mut KdTree, f64),
+        matching: &Matching,
+    ) -> Vec<u32> {
         let mut queue = std::collections::VecDeque::new();
-        for &i in &free {
-            root[i as usize] = i;
-            done[i as usize] = false;
+        for &i in free {
+            self.root[i as usize] = i;
+            self.done[i as usize] = false;
             queue.push_back(i);
         }
         let mut ends = Vec::new();
+        let mut taken = Vec::new();
         while let Some(i) = queue.pop_front() {
-            let r = root[i as usize] as usize;
-            if done[r] {
+            let r = self.root[i as usize] as usize;
+            if self.done[r] {
                 continue;
             }
             while let Some(j) = tree.any_within(left[i as usize], t) {
                 tree.set_weight(j, f64::INFINITY);
                 taken.push(j);
-                parent[j as usize] = i;
-                match mate_right[j as usize] {
+                self.parent[j as usize] = i;
+                match matching.right[j as usize] {
                     FREE => {
                         ends.push(j);
-                        done[r] = true;
+                        self.done[r] = true;
                         break;
                     }
                     k => {
-                        root[k as usize] = r as u32;
+                        self.root[k as usize] = r as u32;
                         queue.push_back(k);
                     }
                 }
             }
         }
         restore(tree, &mut taken);
-        if ends.is_empty() {
-            return false;
-        }
-        for mut j in ends {
-            loop {
-                let i = parent[j as usize];
-                let previous = mate_left[i as usize];
-                mate_left[i as usize] = j;
-                mate_right[j as usize] = i;
-                if previous == FREE {
-                    break;
-                }
-                j = previous;
-            }
-        }
+        ends
     }
 }
 

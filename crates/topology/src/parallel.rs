@@ -461,6 +461,65 @@ fn zeroed_atomics(n: usize) -> Vec<AtomicU32> {
     unsafe { Vec::from_raw_parts(pointer.cast::<AtomicU32>(), len, capacity) }
 }
 
+/// The lowest rank of a vertex of rank `own` and its slotted neighbours; with `group`, and
+/// two or more earlier neighbours, one representative of each group of adjacent earlier
+/// neighbours goes into `found.1` (`found.0` is scratch for out-of-order slots).
+#[inline(always)]
+fn slotted_lowest<R: Rank, const D: bool>(
+    keys: &Keys<R, D>,
+    own: R,
+    neighbours: &[u32],
+    slots: &crate::Slots<'_>,
+    narrow: bool,
+    group: bool,
+    (slot_vertex, representatives): (&mut [u32; 128], &mut Vec<u32>),
+) -> R {
+    // Each arm calls its own monomorphised copy, so the loop stays inlined.
+    macro_rules! earlier {
+        ($mask:ty, $in_order:literal) => {
+            earlier_slots::<$mask, R, D, $in_order>(keys, own, neighbours, slots.slots, slot_vertex)
+        };
+    }
+    let (earlier, lowest) = match (narrow, slots.in_order) {
+        (true, true) => earlier!(u64, true),
+        (false, true) => earlier!(u128, true),
+        (true, false) => earlier!(u64, false),
+        (false, false) => earlier!(u128, false),
+    };
+    if group && earlier & earlier.wrapping_sub(1) != 0 {
+        // Two or more earlier neighbours: split them into groups.
+        let vertex_of = if slots.in_order {
+            neighbours
+        } else {
+            &slot_vertex[..]
+        };
+        for_each_group(earlier, slots.adjacency, |slot| {
+            representatives.push(vertex_of[slot]);
+        });
+    }
+    lowest
+}
+
+/// The lowest rank of a vertex of rank `own` and its listed neighbours (a domain without
+/// slots); every earlier neighbour goes into `representatives`.
+#[inline(always)]
+fn listed_lowest<R: Rank, const D: bool>(
+    keys: &Keys<R, D>,
+    own: R,
+    neighbours: &[u32],
+    representatives: &mut Vec<u32>,
+) -> R {
+    let mut lowest = own;
+    for &u in neighbours {
+        let rank = keys.rank(u);
+        if rank < own {
+            representatives.push(u);
+        }
+        lowest = lowest.min(rank);
+    }
+    lowest
+}
+
 /// Pass 1: points every vertex at its lowest earlier neighbour, and notes the vertices whose
 /// earlier neighbours fall into two or more groups. Returns the minima (the vertices with no
 /// earlier neighbour) by rank in the order, each labelled with its rank, and the noted
@@ -483,52 +542,16 @@ fn descend<V: FieldValue, R: Rank, N: Neighbourhood, const D: bool>(
         let range = range.start as u32..range.end as u32;
         domain.for_each_neighbourhood(range, |v, neighbours, slots| {
             let own = keys.rank(v);
-            let mut lowest_rank = own;
             representatives.clear();
-            match slots {
+            let group = noted.is_some();
+            let lowest_rank = match slots {
                 Some(slots) => {
                     let narrow = domain.max_degree() <= 64;
-                    // Each arm calls its own monomorphised copy, so the loop stays inlined.
-                    macro_rules! earlier {
-                        ($mask:ty, $in_order:literal) => {
-                            earlier_slots::<$mask, R, D, $in_order>(
-                                keys,
-                                own,
-                                neighbours,
-                                slots.slots,
-                                &mut slot_vertex,
-                            )
-                        };
-                    }
-                    let (earlier, lowest) = match (narrow, slots.in_order) {
-                        (true, true) => earlier!(u64, true),
-                        (false, true) => earlier!(u128, true),
-                        (true, false) => earlier!(u64, false),
-                        (false, false) => earlier!(u128, false),
-                    };
-                    lowest_rank = lowest;
-                    if noted.is_some() && earlier & earlier.wrapping_sub(1) != 0 {
-                        // Two or more earlier neighbours: split them into groups.
-                        let vertex_of = if slots.in_order {
-                            neighbours
-                        } else {
-                            &slot_vertex[..]
-                        };
-                        for_each_group(earlier, slots.adjacency, |slot| {
-                            representatives.push(vertex_of[slot]);
-                        });
-                    }
+                    let found = (&mut slot_vertex, &mut representatives);
+                    slotted_lowest(keys, own, neighbours, &slots, narrow, group, found)
                 }
-                None => {
-                    for &u in neighbours {
-                        let rank = keys.rank(u);
-                        if rank < own {
-                            representatives.push(u);
-                        }
-                        lowest_rank = lowest_rank.min(rank);
-                    }
-                }
-            }
+                None => listed_lowest(keys, own, neighbours, &mut representatives),
+            };
             if representatives.len() >= 2
                 && let Some(list) = noted.as_mut()
             {

@@ -98,9 +98,28 @@ pub fn landscape_profile<V: FieldValue>(
     values: &[V],
     options: ProfileOptions,
 ) -> Result<Profile, TopologyError> {
-    if values.len() != tree.vertex_count() {
+    check(tree, values.len(), options)?;
+    let layout = Layout::new(tree, options.min_size_fraction);
+    let mut segments = Segments::new(tree, values);
+    let (low, high) = layout.range;
+    let count = tree.nodes().len();
+    let mut basins: Vec<Basin> = (0..count)
+        .filter(|&id| !layout.hidden[id] && layout.is_top(id))
+        .map(|top| layout.basin(top, &mut segments, options.max_points_per_side))
+        .collect();
+    basins.sort_by_key(|b| b.node);
+    Ok(Profile {
+        vertex_count: tree.vertex_count() as u64,
+        basins,
+        hidden_basins: layout.hidden.iter().filter(|&&h| h).count(),
+        value_range: (low, high),
+    })
+}
+
+fn check(tree: &MergeTree, values: usize, options: ProfileOptions) -> Result<(), TopologyError> {
+    if values != tree.vertex_count() {
         return Err(TopologyError::LengthMismatch {
-            values: values.len(),
+            values,
             vertices: tree.vertex_count(),
         });
     }
@@ -116,137 +135,213 @@ pub fn landscape_profile<V: FieldValue>(
             options.max_points_per_side
         )));
     }
-    let nodes = tree.nodes();
-    let count = nodes.len();
-    let n = tree.vertex_count() as u64;
-    let (low, high) = tree.finite_range().unwrap_or((0.0, 0.0));
-    let drawable = |v: f64| {
+    Ok(())
+}
+
+/// Where every visible node of a tree is drawn: which nodes are hidden, each node's interval,
+/// and the chain each belongs to.
+struct Layout<'a> {
+    tree: &'a MergeTree,
+    /// Vertices in each node's subtree.
+    size: Vec<u64>,
+    /// Children of every node, largest first, in one flat array (CSR).
+    child_start: Vec<usize>,
+    children: Vec<NodeId>,
+    hidden: Vec<bool>,
+    /// The left end of each visible node's interval.
+    left: Vec<f64>,
+    /// The bottom node of every visible node's chain.
+    chain_bottom: Vec<NodeId>,
+    /// The smallest and largest finite value.
+    range: (f64, f64),
+}
+
+impl<'a> Layout<'a> {
+    fn new(tree: &'a MergeTree, fraction: f64) -> Self {
+        let count = tree.nodes().len();
+        let mut layout = Layout {
+            tree,
+            size: tree.subtree_sizes(),
+            child_start: vec![0; count + 1],
+            children: Vec::new(),
+            hidden: vec![false; count],
+            left: vec![0.0; count],
+            chain_bottom: vec![NONE; count],
+            range: tree.finite_range().unwrap_or((0.0, 0.0)),
+        };
+        layout.children();
+        layout.hide(fraction * tree.vertex_count() as f64);
+        layout.intervals();
+        layout.chains();
+        layout
+    }
+
+    fn by_size(&self, list: &mut [NodeId]) {
+        list.sort_by_key(|&c| (std::cmp::Reverse(self.size[c as usize]), c));
+    }
+
+    fn children(&mut self) {
+        let nodes = self.tree.nodes();
+        let count = nodes.len();
+        for node in nodes {
+            if let Some(p) = node.parent {
+                self.child_start[p as usize + 1] += 1;
+            }
+        }
+        for i in 0..count {
+            self.child_start[i + 1] += self.child_start[i];
+        }
+        let mut children = vec![NONE; self.child_start[count]];
+        let mut fill = self.child_start.clone();
+        for (id, node) in nodes.iter().enumerate() {
+            if let Some(p) = node.parent {
+                children[fill[p as usize]] = id as NodeId;
+                fill[p as usize] += 1;
+            }
+        }
+        for i in 0..count {
+            self.by_size(&mut children[self.child_start[i]..self.child_start[i + 1]]);
+        }
+        self.children = children;
+    }
+
+    /// Hidden basins: too small, or below a hidden one (ancestors first, by descending id).
+    fn hide(&mut self, min_size: f64) {
+        let nodes = self.tree.nodes();
+        for id in (0..nodes.len()).rev() {
+            let parent_hidden = nodes[id].parent.is_some_and(|p| self.hidden[p as usize]);
+            self.hidden[id] =
+                nodes[id].parent.is_some() && (parent_hidden || (self.size[id] as f64) < min_size);
+        }
+    }
+
+    fn visible_children(&self, id: usize) -> impl Iterator<Item = NodeId> + '_ {
+        self.children[self.child_start[id]..self.child_start[id + 1]]
+            .iter()
+            .copied()
+            .filter(|&c| !self.hidden[c as usize])
+    }
+
+    /// A node with exactly one visible child continues that child's basin upwards: drawn as
+    /// one.
+    fn continues(&self, id: usize) -> bool {
+        self.visible_children(id).count() == 1
+    }
+
+    /// Whether node `id`'s parent does not continue its chain.
+    fn is_top(&self, id: usize) -> bool {
+        self.tree.nodes()[id]
+            .parent
+            .is_none_or(|p| !self.continues(p as usize))
+    }
+
+    /// Intervals, top down (parents have larger ids than their children): the visible children
+    /// of a node as one block centred in its interval, largest first.
+    fn intervals(&mut self) {
+        let mut roots: Vec<NodeId> = self.tree.roots().collect();
+        self.by_size(&mut roots);
+        let mut x = 0.0;
+        for &r in &roots {
+            self.left[r as usize] = x;
+            x += self.size[r as usize] as f64;
+        }
+        for id in (0..self.tree.nodes().len()).rev() {
+            if self.hidden[id] {
+                continue;
+            }
+            let visible: Vec<NodeId> = self.visible_children(id).collect();
+            let total: u64 = visible.iter().map(|&c| self.size[c as usize]).sum();
+            let mut x = self.left[id] + (self.size[id] - total) as f64 / 2.0;
+            for c in visible {
+                self.left[c as usize] = x;
+                x += self.size[c as usize] as f64;
+            }
+        }
+    }
+
+    /// Each drawn basin is a chain: from a bottom node (a leaf, or a node where two or more
+    /// visible basins meet) up through the nodes that continue it, to a top node whose parent
+    /// does not continue it. The bottom node of every visible node's chain, bottom up.
+    fn chains(&mut self) {
+        for id in 0..self.tree.nodes().len() {
+            if !self.hidden[id] {
+                self.chain_bottom[id] = if self.continues(id) {
+                    let child = self.visible_children(id).next().expect("one visible child");
+                    self.chain_bottom[child as usize]
+                } else {
+                    id as NodeId
+                };
+            }
+        }
+    }
+
+    /// A value placed where it can be drawn: non-finite ones at the nearest finite extreme.
+    fn drawable(&self, v: f64) -> f64 {
         if v.is_finite() {
             v
         } else if v == f64::NEG_INFINITY {
-            low
+            self.range.0
         } else {
-            high
-        }
-    };
-
-    let size = tree.subtree_sizes();
-
-    // Children of every node, largest first, in one flat array (CSR).
-    let mut child_start = vec![0usize; count + 1];
-    for node in nodes {
-        if let Some(p) = node.parent {
-            child_start[p as usize + 1] += 1;
-        }
-    }
-    for i in 0..count {
-        child_start[i + 1] += child_start[i];
-    }
-    let mut children = vec![NONE; child_start[count]];
-    let mut fill = child_start.clone();
-    for (id, node) in nodes.iter().enumerate() {
-        if let Some(p) = node.parent {
-            children[fill[p as usize]] = id as NodeId;
-            fill[p as usize] += 1;
-        }
-    }
-    let by_size =
-        |list: &mut [NodeId]| list.sort_by_key(|&c| (std::cmp::Reverse(size[c as usize]), c));
-    for i in 0..count {
-        by_size(&mut children[child_start[i]..child_start[i + 1]]);
-    }
-
-    // Hidden basins: too small, or below a hidden one (ancestors first, by descending id).
-    let min_size = fraction * n as f64;
-    let mut hidden = vec![false; count];
-    for id in (0..count).rev() {
-        let parent_hidden = nodes[id].parent.is_some_and(|p| hidden[p as usize]);
-        hidden[id] = nodes[id].parent.is_some() && (parent_hidden || (size[id] as f64) < min_size);
-    }
-    let visible_children = |id: usize| {
-        children[child_start[id]..child_start[id + 1]]
-            .iter()
-            .copied()
-            .filter(|&c| !hidden[c as usize])
-    };
-    // A node with exactly one visible child continues that child's basin upwards: drawn as one.
-    let continues = |id: usize| visible_children(id).count() == 1;
-
-    // Intervals, top down (parents have larger ids than their children): the visible children
-    // of a node as one block centred in its interval, largest first.
-    let mut left = vec![0.0f64; count];
-    let mut roots: Vec<NodeId> = tree.roots().collect();
-    by_size(&mut roots);
-    let mut x = 0.0;
-    for &r in &roots {
-        left[r as usize] = x;
-        x += size[r as usize] as f64;
-    }
-    for id in (0..count).rev() {
-        if hidden[id] {
-            continue;
-        }
-        let total: u64 = visible_children(id).map(|c| size[c as usize]).sum();
-        let mut x = left[id] + (size[id] - total) as f64 / 2.0;
-        for c in visible_children(id) {
-            left[c as usize] = x;
-            x += size[c as usize] as f64;
+            self.range.1
         }
     }
 
-    // The values of every node's segment, grouped by node (a counting sort).
-    let mut segment_start = vec![0usize; count + 1];
-    for &s in tree.segmentation() {
-        segment_start[s as usize + 1] += 1;
-    }
-    for i in 0..count {
-        segment_start[i + 1] += segment_start[i];
-    }
-    let mut segment_values: Vec<V> = vec![values[0]; n as usize];
-    let mut fill = segment_start.clone();
-    for (v, &s) in tree.segmentation().iter().enumerate() {
-        segment_values[fill[s as usize]] = values[v];
-        fill[s as usize] += 1;
-    }
-
-    // Each drawn basin is a chain: from a bottom node (a leaf, or a node where two or more
-    // visible basins meet) up through the nodes that continue it, to a top node whose parent
-    // does not continue it. The bottom node of every visible node's chain, bottom up:
-    let mut chain_bottom = vec![NONE; count];
-    for id in 0..count {
-        if !hidden[id] {
-            chain_bottom[id] = if continues(id) {
-                let child = visible_children(id).next().expect("one visible child");
-                chain_bottom[child as usize]
-            } else {
-                id as NodeId
-            };
-        }
-    }
-    let is_top = |id: usize| nodes[id].parent.is_none_or(|p| !continues(p as usize));
-
-    let mut basins = Vec::new();
-    for top_id in (0..count).filter(|&id| !hidden[id] && is_top(id)) {
-        let bottom_id = chain_bottom[top_id] as usize;
+    /// The drawn basin whose chain ends at `top_id`.
+    fn basin<V: FieldValue>(
+        &self,
+        top_id: usize,
+        segments: &mut Segments<V>,
+        limit: usize,
+    ) -> Basin {
+        let nodes = self.tree.nodes();
+        let bottom_id = self.chain_bottom[top_id] as usize;
         // The chain's nodes, bottom up.
         let mut chain = vec![top_id];
         while *chain.last().expect("non-empty") != bottom_id {
             let k = *chain.last().expect("non-empty");
-            chain.push(visible_children(k).next().expect("a continued child") as usize);
+            chain.push(self.visible_children(k).next().expect("a continued child") as usize);
         }
         chain.reverse();
-        // The width curve: inside node k's band (from its value to its parent's) the width is
-        // the size of k's subtree below its own segment plus the segment vertices reached.
+        let (curve, mean_value) = self.width_curve(&chain, segments);
+        let curve = thin(curve, limit);
+        let (left, size) = (self.left[top_id], self.size[top_id]);
+        let centre = left + size as f64 / 2.0;
+        let mut polygon: Vec<[f64; 2]> =
+            curve.iter().map(|&(w, y)| [centre - w / 2.0, y]).collect();
+        polygon.extend(curve.iter().rev().map(|&(w, y)| [centre + w / 2.0, y]));
+        let (bottom, top) = (&nodes[bottom_id], &nodes[top_id]);
+        Basin {
+            node: bottom_id as NodeId,
+            top_node: top_id as NodeId,
+            parent: top.parent.map(|p| self.chain_bottom[p as usize]),
+            kind: bottom.kind,
+            size,
+            x: [left, left + size as f64],
+            bottom: self.drawable(bottom.value),
+            top: self.drawable(top.parent.map_or(top.value, |p| nodes[p as usize].value)),
+            mean_value,
+            polygon,
+        }
+    }
+
+    /// The width curve of a chain, bottom up, and the mean finite value of its segments (NaN
+    /// without one): inside node k's band (from its value to its parent's) the width is the
+    /// size of k's subtree below its own segment plus the segment vertices reached.
+    fn width_curve<V: FieldValue>(
+        &self,
+        chain: &[usize],
+        segments: &mut Segments<V>,
+    ) -> (Vec<(f64, f64)>, f64) {
+        let nodes = self.tree.nodes();
         let mut curve: Vec<(f64, f64)> = Vec::new();
         let (mut sum, mut finite) = (0.0, 0usize);
-        for &k in &chain {
-            let segment = &mut segment_values[segment_start[k]..segment_start[k + 1]];
-            segment.sort_unstable_by_key(|v| v.order_key());
-            let base = size[k] - segment.len() as u64;
+        for &k in chain {
             // In a simplified tree a segment also holds removed basins, which lie below the
             // node; they count from the node's level up, as if filled to it (which is what the
             // simplified tree describes).
-            let floor = values[nodes[k].vertex as usize];
+            let floor = segments.values[nodes[k].vertex as usize];
+            let segment = segments.sorted(k);
+            let base = self.size[k] - segment.len() as u64;
             for (j, &v) in segment.iter().enumerate() {
                 if v.to_f64().is_finite() {
                     sum += v.to_f64();
@@ -257,46 +352,60 @@ pub fn landscape_profile<V: FieldValue>(
                 } else {
                     v
                 };
-                curve.push(((base + j as u64 + 1) as f64, drawable(level.to_f64())));
+                curve.push(((base + j as u64 + 1) as f64, self.drawable(level.to_f64())));
             }
             if let Some(p) = nodes[k].parent {
-                let level = drawable(nodes[p as usize].value);
+                let level = self.drawable(nodes[p as usize].value);
                 if curve.last().is_some_and(|&(_, y)| level > y) {
-                    curve.push((size[k] as f64, level));
+                    curve.push((self.size[k] as f64, level));
                 }
             }
         }
-        let curve = thin(curve, options.max_points_per_side);
-        let centre = left[top_id] + size[top_id] as f64 / 2.0;
-        let mut polygon: Vec<[f64; 2]> =
-            curve.iter().map(|&(w, y)| [centre - w / 2.0, y]).collect();
-        polygon.extend(curve.iter().rev().map(|&(w, y)| [centre + w / 2.0, y]));
-        let bottom = &nodes[bottom_id];
-        let top = &nodes[top_id];
-        basins.push(Basin {
-            node: bottom_id as NodeId,
-            top_node: top_id as NodeId,
-            parent: top.parent.map(|p| chain_bottom[p as usize]),
-            kind: bottom.kind,
-            size: size[top_id],
-            x: [left[top_id], left[top_id] + size[top_id] as f64],
-            bottom: drawable(bottom.value),
-            top: drawable(top.parent.map_or(top.value, |p| nodes[p as usize].value)),
-            mean_value: if finite == 0 {
-                f64::NAN
-            } else {
-                sum / finite as f64
-            },
-            polygon,
-        });
+        let mean = if finite == 0 {
+            f64::NAN
+        } else {
+            sum / finite as f64
+        };
+        (curve, mean)
     }
-    basins.sort_by_key(|b| b.node);
-    Ok(Profile {
-        vertex_count: n,
-        basins,
-        hidden_basins: hidden.iter().filter(|&&h| h).count(),
-        value_range: (low, high),
-    })
+}
+
+/// The values of every node's segment, grouped by node (a counting sort).
+struct Segments<'v, V> {
+    values: &'v [V],
+    start: Vec<usize>,
+    grouped: Vec<V>,
+}
+
+impl<'v, V: FieldValue> Segments<'v, V> {
+    fn new(tree: &MergeTree, values: &'v [V]) -> Self {
+        let count = tree.nodes().len();
+        let mut start = vec![0usize; count + 1];
+        for &s in tree.segmentation() {
+            start[s as usize + 1] += 1;
+        }
+        for i in 0..count {
+            start[i + 1] += start[i];
+        }
+        let mut grouped: Vec<V> = vec![values[0]; values.len()];
+        let mut fill = start.clone();
+        for (v, &s) in tree.segmentation().iter().enumerate() {
+            grouped[fill[s as usize]] = values[v];
+            fill[s as usize] += 1;
+        }
+        Segments {
+            values,
+            start,
+            grouped,
+        }
+    }
+
+    /// Node `k`'s segment values, sorted.
+    fn sorted(&mut self, k: usize) -> &[V] {
+        let segment = &mut self.grouped[self.start[k]..self.start[k + 1]];
+        segment.sort_unstable_by_key(|v| v.order_key());
+        segment
+    }
 }
 
 /// At most `limit` points of a monotone curve: the first, the last, and evenly spaced ones

@@ -206,33 +206,49 @@ pub fn heatmap_png(
             .axis_desc_style((FONT, 17))
             .draw()
             .map_err(failed)?;
-        for r in 0..row_labels.len() {
-            for c in 0..column_labels.len() {
-                let Some(v) = values.get(r * column_labels.len() + c).copied().flatten() else {
-                    continue;
-                };
-                let t = if v.is_finite() { position(v) } else { 1.0 };
-                // Darker for larger: the profile's colours run the other way (dark = low loss).
-                let colour = blue(1.0 - t);
-                let (x, y) = (c as f64, r as f64);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x, y), (x + 1.0, y + 1.0)],
-                        colour.filled(),
-                    )))
-                    .map_err(failed)?;
-                let ink = if t > 0.5 { WHITE } else { BLACK };
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        short_number(v),
-                        (x + 0.4, y + 0.5),
-                        (FONT, 16).into_font().color(&ink),
-                    )))
-                    .map_err(failed)?;
-            }
-        }
-        Ok(())
+        draw_cells(
+            &mut chart,
+            values,
+            (row_labels.len(), column_labels.len()),
+            &position,
+        )
     })
+}
+
+/// The cells of a heat map of `rows x columns` values, each with its number, darker for
+/// larger (`position` places a value between the smallest, 0, and the largest, 1).
+fn draw_cells<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    values: &[Option<f64>],
+    (rows, columns): (usize, usize),
+    position: &dyn Fn(f64) -> f64,
+) -> Result<(), RenderError> {
+    for r in 0..rows {
+        for c in 0..columns {
+            let Some(v) = values.get(r * columns + c).copied().flatten() else {
+                continue;
+            };
+            let t = if v.is_finite() { position(v) } else { 1.0 };
+            // Darker for larger: the profile's colours run the other way (dark = low loss).
+            let colour = blue(1.0 - t);
+            let (x, y) = (c as f64, r as f64);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, y), (x + 1.0, y + 1.0)],
+                    colour.filled(),
+                )))
+                .map_err(failed)?;
+            let ink = if t > 0.5 { WHITE } else { BLACK };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    short_number(v),
+                    (x + 0.4, y + 0.5),
+                    (FONT, 16).into_font().color(&ink),
+                )))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
 }
 
 /// One panel of a [`scatter_grid_png`]: points (x, y) with a caption and an x-axis name.
@@ -389,6 +405,33 @@ const LINE_COLOURS: [RGBColor; 4] = [
     RGBColor(148, 103, 189),
 ];
 
+/// The extent of curves: their visible points' x and (scaled) y ranges, each widened to some
+/// extent when it has one value or none.
+fn curve_ranges(
+    points: impl Iterator<Item = (f64, f64)>,
+    scale: impl Fn(f64) -> f64,
+) -> ((f64, f64), (f64, f64)) {
+    let (x0, x1, y0, y1) = points.fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(scale(y)), d.max(scale(y))),
+    );
+    let widen = |low: f64, high: f64| {
+        if low < high {
+            (low, high)
+        } else if low.is_finite() {
+            (low - 0.5, low + 0.5)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    (widen(x0, x1), widen(y0, y1))
+}
+
 fn draw_curves<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     series: &[Series],
@@ -400,32 +443,11 @@ fn draw_curves<DB: DrawingBackend>(
     let log = options.log_scale;
     let scale = |y: f64| if log { y.log10() } else { y };
     let visible = |y: f64| y.is_finite() && (!log || y > 0.0);
-    let points = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .filter(|&(x, y)| x.is_finite() && visible(y))
-    };
-    let (x0, x1, y0, y1) = points().fold(
-        (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |(a, b, c, d), (x, y)| (a.min(x), b.max(x), c.min(scale(y)), d.max(scale(y))),
-    );
-    // A range of one value (or none) is widened so the chart has extent.
-    let widen = |low: f64, high: f64| {
-        if low < high {
-            (low, high)
-        } else if low.is_finite() {
-            (low - 0.5, low + 0.5)
-        } else {
-            (0.0, 1.0)
-        }
-    };
-    let ((x0, x1), (y0, y1)) = (widen(x0, x1), widen(y0, y1));
+    let points = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|&(x, y)| x.is_finite() && visible(y));
+    let ((x0, x1), (y0, y1)) = curve_ranges(points, scale);
     let pad = (y1 - y0) * 0.05;
     let mut chart = ChartBuilder::on(area)
         .caption(&options.title, (FONT, 26))
@@ -460,39 +482,50 @@ fn draw_curves<DB: DrawingBackend>(
         .map_err(failed)?;
     for (i, s) in series.iter().enumerate() {
         let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
-        // Split the line at invisible points.
-        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
-        for &(x, y) in &s.points {
-            if visible(y) && x.is_finite() {
-                runs.last_mut().expect("one run").push((x, scale(y)));
-            } else if !runs.last().expect("one run").is_empty() {
-                runs.push(Vec::new());
-            }
-        }
-        let mut first = true;
-        for run in runs.into_iter().filter(|r| !r.is_empty()) {
-            let marks = run.len() == 1;
-            let drawn = if marks {
-                chart
-                    .draw_series(run.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                    .map_err(failed)?
-            } else {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        run,
-                        colour.stroke_width(2),
-                    )))
-                    .map_err(failed)?
-            };
-            if first {
-                drawn.label(s.name.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-                first = false;
-            }
-        }
+        draw_curve(&mut chart, s, colour, &visible, &scale)?;
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 16)
+}
+
+/// One curve, split at its invisible points (a run of one point is a dot), named in the
+/// legend once.
+fn draw_curve<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    s: &Series,
+    colour: RGBColor,
+    visible: &dyn Fn(f64) -> bool,
+    scale: &dyn Fn(f64) -> f64,
+) -> Result<(), RenderError> {
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for &(x, y) in &s.points {
+        if visible(y) && x.is_finite() {
+            runs.last_mut().expect("one run").push((x, scale(y)));
+        } else if !runs.last().expect("one run").is_empty() {
+            runs.push(Vec::new());
+        }
+    }
+    let mut first = true;
+    for run in runs.into_iter().filter(|r| !r.is_empty()) {
+        let drawn = if run.len() == 1 {
+            chart
+                .draw_series(run.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(failed)?
+        } else {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    run,
+                    colour.stroke_width(2),
+                )))
+                .map_err(failed)?
+        };
+        if first {
+            drawn.label(s.name.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+            first = false;
+        }
+    }
+    Ok(())
 }
 
 /// The smallest and largest of `values`, or (0, 1) when there are none (or the smallest is not
@@ -549,35 +582,61 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, RenderErro
     Ok(bytes)
 }
 
+/// A loss axis: linear, or logarithmic (base 10) for positive losses.
+#[derive(Clone, Copy)]
+struct LossScale {
+    log: bool,
+    /// The plotted levels of the smallest and largest loss.
+    bottom: f64,
+    top: f64,
+}
+
+impl LossScale {
+    fn new((low, high): (f64, f64), log: bool) -> Result<Self, RenderError> {
+        if log && low <= 0.0 {
+            return Err(RenderError(format!(
+                "a logarithmic loss scale needs positive losses; the smallest is {low}"
+            )));
+        }
+        let level = |y: f64| if log { y.log10() } else { y };
+        Ok(LossScale {
+            log,
+            bottom: level(low),
+            top: level(high),
+        })
+    }
+
+    /// The plotted level of a loss: the loss, or its base-10 logarithm.
+    fn level(&self, y: f64) -> f64 {
+        if self.log { y.log10() } else { y }
+    }
+
+    /// The loss a plotted level stands for, as an axis label.
+    fn label(&self, y: &f64) -> String {
+        short_number(if self.log { 10f64.powf(*y) } else { *y })
+    }
+
+    /// A colour for a loss: dark at the bottom of the scale.
+    fn colour(&self, loss: f64) -> RGBColor {
+        blue((self.level(loss) - self.bottom) / (self.top - self.bottom).max(f64::MIN_POSITIVE))
+    }
+}
+
 fn draw_profile<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     profile: &Profile,
     options: &FigureOptions,
 ) -> Result<(), RenderError> {
-    let (low, high) = options.loss_range.unwrap_or(profile.value_range);
-    if options.log_scale && low <= 0.0 {
-        return Err(RenderError(format!(
-            "a logarithmic loss scale needs positive losses; the smallest is {low}"
-        )));
-    }
-    // The plotted level: the loss, or its base-10 logarithm.
-    let level = |y: f64| if options.log_scale { y.log10() } else { y };
-    let (bottom, top) = (level(low), level(high));
+    let scale = LossScale::new(
+        options.loss_range.unwrap_or(profile.value_range),
+        options.log_scale,
+    )?;
+    let (bottom, top) = (scale.bottom, scale.top);
     let pad = if top > bottom {
         (top - bottom) * 0.04
     } else {
         0.5
     };
-    let (y0, y1) = (bottom - pad, top + pad);
-    let label = |y: &f64| {
-        let loss = if options.log_scale {
-            10f64.powf(*y)
-        } else {
-            *y
-        };
-        short_number(loss)
-    };
-
     area.fill(&WHITE).map_err(failed)?;
     // Wide enough for the colour bar's labels ("1.0e-4", "10000") in small grid cells too.
     let bar_width = (options.width / 9).clamp(112, 160);
@@ -589,8 +648,9 @@ fn draw_profile<DB: DrawingBackend>(
         // Room below the axis title for the note on hidden basins.
         .x_label_area_size(if profile.hidden_basins > 0 { 76 } else { 56 })
         .y_label_area_size(86)
-        .build_cartesian_2d(0.0..n.max(1.0), y0..y1)
+        .build_cartesian_2d(0.0..n.max(1.0), (bottom - pad)..(top + pad))
         .map_err(failed)?;
+    let label = |y: &f64| scale.label(y);
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -609,15 +669,35 @@ fn draw_profile<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(failed)?;
+    draw_basins(&mut chart, profile, &scale)?;
+    if profile.hidden_basins > 0 {
+        let note = format!("{} small basins not drawn", profile.hidden_basins);
+        main.draw(&Text::new(
+            note,
+            (100, options.height as i32 - 60),
+            (FONT, 14),
+        ))
+        .map_err(failed)?;
+    }
+    draw_colour_bar(&bar, "mean loss", bottom, top, &label)
+}
 
-    let colour_of =
-        |mean: f64| blue((level(mean) - bottom) / (top - bottom).max(f64::MIN_POSITIVE));
+/// Every basin's polygon, coloured by its mean loss and outlined, then the minima and saddles.
+fn draw_basins<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    profile: &Profile,
+    scale: &LossScale,
+) -> Result<(), RenderError> {
     for basin in &profile.basins {
-        let points: Vec<(f64, f64)> = basin.polygon.iter().map(|p| (p[0], level(p[1]))).collect();
+        let points: Vec<(f64, f64)> = basin
+            .polygon
+            .iter()
+            .map(|p| (p[0], scale.level(p[1])))
+            .collect();
         chart
             .draw_series(std::iter::once(Polygon::new(
                 points.clone(),
-                colour_of(basin.mean_value).filled(),
+                scale.colour(basin.mean_value).filled(),
             )))
             .map_err(failed)?;
         let mut outline = points;
@@ -631,37 +711,21 @@ fn draw_profile<DB: DrawingBackend>(
             )))
             .map_err(failed)?;
     }
-    let dot = |kind: NodeKind| match kind {
-        NodeKind::Leaf => Some(MINIMUM),
-        _ => None,
-    };
-    let centre = |b: &Basin| (b.x[0] + b.x[1]) / 2.0;
+    let centre = |b: &Basin| ((b.x[0] + b.x[1]) / 2.0, scale.level(b.bottom));
     let minima: Vec<(f64, f64)> = profile
         .basins
         .iter()
-        .filter(|b| dot(b.kind).is_some())
-        .map(|b| (centre(b), level(b.bottom)))
+        .filter(|b| b.kind == NodeKind::Leaf)
+        .map(centre)
         .collect();
     // A saddle is drawn where drawn basins meet: at the bottom of a basin that is not a leaf.
     let saddles: Vec<(f64, f64)> = profile
         .basins
         .iter()
         .filter(|b| b.kind != NodeKind::Leaf)
-        .map(|b| (centre(b), level(b.bottom)))
+        .map(centre)
         .collect();
-    draw_critical_points(&mut chart, &minima, &saddles)?;
-    if profile.hidden_basins > 0 {
-        let note = format!("{} small basins not drawn", profile.hidden_basins);
-        main.draw(&Text::new(
-            note,
-            (100, options.height as i32 - 60),
-            (FONT, 14),
-        ))
-        .map_err(failed)?;
-    }
-
-    draw_colour_bar(&bar, "mean loss", bottom, top, &label)?;
-    Ok(())
+    draw_critical_points(chart, &minima, &saddles)
 }
 
 /// The landscape itself: for two dimensions a heat map with contour lines; for more, a panel
@@ -740,17 +804,10 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
 ) -> Result<(), RenderError> {
     area.fill(&WHITE).map_err(failed)?;
     let (low, high) = value_range(values.iter().map(|v| v.to_f64()).filter(|v| v.is_finite()));
-    if options.log_scale && low <= 0.0 {
-        return Err(RenderError(format!(
-            "a logarithmic loss scale needs positive losses; the smallest is {low}"
-        )));
-    }
-    let level = |y: f64| if options.log_scale { y.log10() } else { y };
-    let (bottom, top) = (level(low), level(high));
-    let span = (top - bottom).max(f64::MIN_POSITIVE);
+    let scale = LossScale::new((low, high), options.log_scale)?;
     let colour = |v: f64| {
         if v.is_finite() {
-            blue((level(v) - bottom) / span)
+            scale.colour(v)
         } else {
             NOT_FINITE
         }
@@ -758,36 +815,8 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
     let titled = area.titled(&options.title, (FONT, 26)).map_err(failed)?;
     let bar_width = (options.width / 10).clamp(90, 150);
     let (main, bar) = titled.split_horizontally(options.width - bar_width);
-
     if shape.len() == 1 {
-        let points: Vec<(f64, f64)> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as f64, v.to_f64()))
-            .filter(|p| p.1.is_finite())
-            .collect();
-        let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
-        let mut chart = ChartBuilder::on(&main)
-            .margin(16)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..(shape[0].max(2) - 1) as f64, (low - pad)..(high + pad))
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .x_desc("grid index along direction 1")
-            .y_desc("loss")
-            .y_label_formatter(&|y| short_number(*y))
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(failed)?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                points,
-                OUTLINE.stroke_width(2),
-            )))
-            .map_err(failed)?;
+        draw_line(&main, values, (low, high))?;
     } else {
         let pairs: Vec<(usize, usize)> = (0..shape.len())
             .flat_map(|a| (a + 1..shape.len()).map(move |b| (a, b)))
@@ -806,15 +835,46 @@ fn draw_landscape<DB: DrawingBackend, V: FieldValue>(
             )?;
         }
     }
+    draw_colour_bar(&bar, "loss", scale.bottom, scale.top, &|y| scale.label(y))
+}
 
-    let label = |y: &f64| {
-        short_number(if options.log_scale {
-            10f64.powf(*y)
-        } else {
-            *y
-        })
-    };
-    draw_colour_bar(&bar, "loss", bottom, top, &label)?;
+/// A 1-D landscape: the loss along the one direction.
+fn draw_line<DB: DrawingBackend, V: FieldValue>(
+    area: &DrawingArea<DB, Shift>,
+    values: &[V],
+    (low, high): (f64, f64),
+) -> Result<(), RenderError> {
+    let points: Vec<(f64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64, v.to_f64()))
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
+    let mut chart = ChartBuilder::on(area)
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(
+            0.0..(values.len().max(2) - 1) as f64,
+            (low - pad)..(high + pad),
+        )
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .x_desc("grid index along direction 1")
+        .y_desc("loss")
+        .y_label_formatter(&|y| short_number(*y))
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .draw()
+        .map_err(failed)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            points,
+            OUTLINE.stroke_width(2),
+        )))
+        .map_err(failed)?;
     Ok(())
 }
 
@@ -918,6 +978,46 @@ fn contour_cell(corners: [f64; 4], c: f64, i: usize, j: usize) -> Vec<[(f64, f64
 /// How many of the most persistent pairs the barcode shows.
 const BARCODE_BARS: usize = 60;
 
+/// The loss axis both panels of the persistence figure share: every birth and finite death,
+/// padded, with a line above for the essential classes ("never dies").
+struct Levels {
+    high: f64,
+    pad: f64,
+    never: f64,
+    /// The axis' ends.
+    a: f64,
+    b: f64,
+}
+
+impl Levels {
+    fn of(diagram: &Diagram) -> Self {
+        let levels = diagram
+            .points
+            .iter()
+            .flat_map(|&(b, d)| [b, d])
+            .chain(diagram.essential.iter().copied());
+        let (low, high) = value_range(levels);
+        let pad = if high > low { (high - low) * 0.06 } else { 0.5 };
+        let never = high + 3.0 * pad;
+        Levels {
+            high,
+            pad,
+            never,
+            a: low - pad,
+            b: never + pad,
+        }
+    }
+
+    /// Axis labels stop at the finite range: above it lies the "never dies" line.
+    fn label(&self, v: f64) -> String {
+        if v > self.high + self.pad {
+            String::new()
+        } else {
+            short_number(v)
+        }
+    }
+}
+
 fn draw_persistence<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     diagram: &Diagram,
@@ -926,27 +1026,22 @@ fn draw_persistence<DB: DrawingBackend>(
     area.fill(&WHITE).map_err(failed)?;
     let titled = area.titled(&options.title, (FONT, 26)).map_err(failed)?;
     let (left, right) = titled.split_horizontally(options.width / 2);
-    // Both panels share the loss range of every birth and finite death.
-    let levels = diagram
-        .points
-        .iter()
-        .flat_map(|&(b, d)| [b, d])
-        .chain(diagram.essential.iter().copied());
-    let (low, high) = value_range(levels);
-    let pad = if high > low { (high - low) * 0.06 } else { 0.5 };
-    // Essential classes are drawn on a line above every finite death, marked "never dies".
-    let never = high + 3.0 * pad;
-    let (a, b) = (low - pad, never + pad);
-    // Axis labels stop at the finite range: above it lies the "never dies" line.
-    let finite_label = |v: &f64| {
-        if *v > high + pad {
-            String::new()
-        } else {
-            short_number(*v)
-        }
-    };
+    let levels = Levels::of(diagram);
+    draw_diagram_panel(&left, diagram, &levels)?;
+    draw_barcode(&right, diagram, &levels)
+}
 
-    let mut chart = ChartBuilder::on(&left)
+/// The persistence diagram: births against deaths, the essential classes on their own line.
+fn draw_diagram_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    diagram: &Diagram,
+    levels: &Levels,
+) -> Result<(), RenderError> {
+    let Levels {
+        a, b, never, pad, ..
+    } = *levels;
+    let finite_label = |v: &f64| levels.label(*v);
+    let mut chart = ChartBuilder::on(area)
         .caption("persistence diagram", (FONT, 18))
         .margin(16)
         .x_label_area_size(50)
@@ -964,18 +1059,17 @@ fn draw_persistence<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(failed)?;
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(a, a), (b, b)],
-            BLACK.stroke_width(1),
-        )))
-        .map_err(failed)?;
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(a, never), (b, never)],
-            RGBColor(150, 150, 150).stroke_width(1),
-        )))
-        .map_err(failed)?;
+    for (line, colour) in [
+        (vec![(a, a), (b, b)], BLACK),
+        (vec![(a, never), (b, never)], RGBColor(150, 150, 150)),
+    ] {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                line,
+                colour.stroke_width(1),
+            )))
+            .map_err(failed)?;
+    }
     chart
         .draw_series(std::iter::once(Text::new(
             "never dies",
@@ -1003,9 +1097,17 @@ fn draw_persistence<DB: DrawingBackend>(
         .map_err(failed)?
         .label(format!("never dies ({})", diagram.essential.len()))
         .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, OUTLINE.filled()));
-    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)
+}
 
-    // The barcode: one bar per pair from birth to death, most persistent first.
+/// The barcode: one bar per pair from birth to death, most persistent first.
+fn draw_barcode<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    diagram: &Diagram,
+    levels: &Levels,
+) -> Result<(), RenderError> {
+    let Levels { a, b, never, .. } = *levels;
+    let finite_label = |v: &f64| levels.label(*v);
     let mut bars: Vec<(f64, f64)> = diagram.essential.iter().map(|&b| (b, never)).collect();
     let mut finite = diagram.points.clone();
     finite.sort_by(|p, q| (q.1 - q.0).abs().total_cmp(&(p.1 - p.0).abs()));
@@ -1019,7 +1121,7 @@ fn draw_persistence<DB: DrawingBackend>(
     } else {
         "barcode".to_string()
     };
-    let mut chart = ChartBuilder::on(&right)
+    let mut chart = ChartBuilder::on(area)
         .caption(caption, (FONT, 18))
         .margin(16)
         .x_label_area_size(50)
@@ -1037,39 +1139,29 @@ fn draw_persistence<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(failed)?;
-    chart
-        .draw_series(
-            bars.iter()
-                .take(shown)
-                .enumerate()
-                .map(|(i, &(birth, death))| {
-                    let y = (shown - i) as f64;
-                    let colour = if death >= never {
-                        OUTLINE
-                    } else {
-                        RGBColor(66, 146, 198)
-                    };
-                    Rectangle::new(
-                        [(birth.min(death), y - 0.8), (birth.max(death), y - 0.2)],
-                        colour.filled(),
-                    )
-                }),
+    let bar = |(i, &(birth, death)): (usize, &(f64, f64))| {
+        let y = (shown - i) as f64;
+        let colour = if death >= never {
+            OUTLINE
+        } else {
+            RGBColor(66, 146, 198)
+        };
+        Rectangle::new(
+            [(birth.min(death), y - 0.8), (birth.max(death), y - 0.2)],
+            colour.filled(),
         )
+    };
+    chart
+        .draw_series(bars.iter().take(shown).enumerate().map(bar))
         .map_err(failed)?;
     Ok(())
 }
 
-fn draw_merge_tree<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    profile: &Profile,
-    options: &FigureOptions,
-) -> Result<(), RenderError> {
-    area.fill(&WHITE).map_err(failed)?;
-    let (low, high) = profile.value_range;
-    let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
-    // A dendrogram: the leaves (basins with no drawn basin below) evenly spaced in their profile
-    // order, every other basin above the mean position of its children (children have smaller
-    // node ids than their parents, so ascending order places them first).
+/// A dendrogram's x positions by basin node, and its leaves: the leaves (basins with no drawn
+/// basin below) evenly spaced in their profile order, every other basin above the mean position
+/// of its children (children have smaller node ids than their parents, so ascending order
+/// places them first).
+fn dendrogram_positions(profile: &Profile) -> (std::collections::HashMap<u32, f64>, usize) {
     let mut order: Vec<&Basin> = profile.basins.iter().collect();
     order.sort_by_key(|b| b.node);
     let mut children: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
@@ -1095,7 +1187,19 @@ fn draw_merge_tree<DB: DrawingBackend>(
             position.insert(b.node, mean);
         }
     }
-    let width = leaves.len().max(1) as f64;
+    (position, leaves.len())
+}
+
+fn draw_merge_tree<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    profile: &Profile,
+    options: &FigureOptions,
+) -> Result<(), RenderError> {
+    area.fill(&WHITE).map_err(failed)?;
+    let (low, high) = profile.value_range;
+    let pad = if high > low { (high - low) * 0.04 } else { 0.5 };
+    let (position, leaves) = dendrogram_positions(profile);
+    let width = leaves.max(1) as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(&options.title, (FONT, 26))
         .margin(16)

@@ -86,6 +86,93 @@ pub(crate) const LOOKAHEAD: usize = 12;
 /// How often (in vertices) the sweep reports its progress.
 const PROGRESS_INTERVAL: usize = 1 << 18;
 
+/// Adds a leaf for `v` at `position`; its id.
+#[inline]
+fn leaf(nodes: &mut Vec<RawNode>, positions: &mut Vec<u32>, v: u32, position: usize) -> u32 {
+    let id = nodes.len() as u32;
+    nodes.push(RawNode {
+        vertex: v,
+        kind: RawKind::Leaf,
+        parent: NONE,
+        branch: id,
+        death: NONE,
+        child_count: 0,
+    });
+    positions.push(position as u32);
+    id
+}
+
+/// `v` at `position` merges the components whose union-find roots are `components`: a saddle,
+/// where every component but the one with the oldest leaf dies. Returns the saddle and the
+/// surviving root.
+#[inline]
+fn merge(
+    nodes: &mut Vec<RawNode>,
+    positions: &mut Vec<u32>,
+    current_node: &[u32],
+    parent: &mut [u32],
+    v: u32,
+    position: usize,
+    components: &[u32],
+) -> (u32, u32) {
+    let saddle = nodes.len() as u32;
+    let elder = *components
+        .iter()
+        .min_by_key(|&&root| {
+            let branch = nodes[current_node[root as usize] as usize].branch;
+            positions[branch as usize]
+        })
+        .expect("at least two components");
+    for &root in components {
+        let child = current_node[root as usize] as usize;
+        nodes[child].parent = saddle;
+        if root != elder {
+            let dying = nodes[child].branch as usize;
+            nodes[dying].death = saddle;
+            parent[root as usize] = elder;
+        }
+    }
+    let branch = nodes[current_node[elder as usize] as usize].branch;
+    nodes.push(RawNode {
+        vertex: v,
+        kind: RawKind::Saddle,
+        parent: NONE,
+        branch,
+        death: NONE,
+        child_count: components.len() as u32,
+    });
+    positions.push(position as u32);
+    (saddle, elder)
+}
+
+/// The last vertex of each connected component is its root. Walks the order backwards until
+/// `open` components have been given one (a grid has exactly one).
+fn add_roots(
+    order: &[u32],
+    open: usize,
+    (parent, current_node): (&mut [u32], &mut [u32]),
+    nodes: &mut Vec<RawNode>,
+    segmentation: &mut [u32],
+) {
+    const DONE: u32 = NONE - 1;
+    let mut rooted = 0;
+    for &v in order.iter().rev() {
+        if rooted == open {
+            break;
+        }
+        let root = find(parent, v);
+        let current = current_node[root as usize];
+        if current == DONE {
+            continue;
+        }
+        if let Some(id) = add_root(nodes, current, v) {
+            segmentation[v as usize] = id;
+        }
+        current_node[root as usize] = DONE;
+        rooted += 1;
+    }
+}
+
 /// Builds the merge tree of the vertices taken in `order` (every vertex exactly once), calling
 /// `progress` with the number of vertices swept every [`PROGRESS_INTERVAL`] vertices and at the
 /// end.
@@ -109,7 +196,6 @@ pub(crate) fn sweep<N: Neighbourhood>(
     let mut components = Vec::with_capacity(domain.max_degree());
     let mut neighbours = Vec::with_capacity(domain.max_degree());
     let mut open_components = 0usize;
-
     for (position, &v) in order.iter().enumerate() {
         if position % PROGRESS_INTERVAL == 0 {
             progress(position);
@@ -139,16 +225,7 @@ pub(crate) fn sweep<N: Neighbourhood>(
         }
         match components.len() {
             0 => {
-                let id = nodes.len() as u32;
-                nodes.push(RawNode {
-                    vertex: v,
-                    kind: RawKind::Leaf,
-                    parent: NONE,
-                    branch: id,
-                    death: NONE,
-                    child_count: 0,
-                });
-                positions.push(position as u32);
+                let id = leaf(&mut nodes, &mut positions, v, position);
                 parent[v as usize] = v;
                 current_node[v as usize] = id;
                 segmentation[v as usize] = id;
@@ -160,33 +237,16 @@ pub(crate) fn sweep<N: Neighbourhood>(
                 segmentation[v as usize] = current_node[root as usize];
             }
             merged => {
-                let saddle = nodes.len() as u32;
-                let elder = *components
-                    .iter()
-                    .min_by_key(|&&root| {
-                        let branch = nodes[current_node[root as usize] as usize].branch;
-                        positions[branch as usize]
-                    })
-                    .expect("at least two components");
-                for &root in &components {
-                    let child = current_node[root as usize] as usize;
-                    nodes[child].parent = saddle;
-                    if root != elder {
-                        let dying = nodes[child].branch as usize;
-                        nodes[dying].death = saddle;
-                        parent[root as usize] = elder;
-                    }
-                }
-                let branch = nodes[current_node[elder as usize] as usize].branch;
-                nodes.push(RawNode {
-                    vertex: v,
-                    kind: RawKind::Saddle,
-                    parent: NONE,
-                    branch,
-                    death: NONE,
-                    child_count: merged as u32,
-                });
-                positions.push(position as u32);
+                let found = (&mut nodes, &mut positions);
+                let (saddle, elder) = merge(
+                    found.0,
+                    found.1,
+                    &current_node,
+                    &mut parent,
+                    v,
+                    position,
+                    &components,
+                );
                 current_node[elder as usize] = saddle;
                 parent[v as usize] = elder;
                 segmentation[v as usize] = saddle;
@@ -194,28 +254,15 @@ pub(crate) fn sweep<N: Neighbourhood>(
             }
         }
     }
-
     progress(n);
-
-    // The last vertex of each connected component is its root. Walk the order backwards until
-    // every component has been given one (a grid has exactly one).
-    const DONE: u32 = NONE - 1;
-    let mut rooted = 0;
-    for &v in order.iter().rev() {
-        if rooted == open_components {
-            break;
-        }
-        let root = find(&mut parent, v);
-        let current = current_node[root as usize];
-        if current == DONE {
-            continue;
-        }
-        if let Some(id) = add_root(&mut nodes, current, v) {
-            segmentation[v as usize] = id;
-        }
-        current_node[root as usize] = DONE;
-        rooted += 1;
-    }
+    let arrays = (&mut parent[..], &mut current_node[..]);
+    add_roots(
+        order,
+        open_components,
+        arrays,
+        &mut nodes,
+        &mut segmentation,
+    );
     SweepResult {
         nodes,
         segmentation,

@@ -373,45 +373,9 @@ impl MergeTree {
     /// threshold, unchanged.
     pub fn simplify(&self, threshold: Threshold) -> Result<MergeTree, TopologyError> {
         let t = self.threshold_value(threshold)?;
+        let kept = self.kept_nodes(t);
+        let representative = self.representatives(&kept);
         let count = self.nodes.len();
-        // A pair is kept when its persistence is at or above the threshold.
-        let mut kept = vec![false; count];
-        for (id, node) in self.nodes.iter().enumerate() {
-            if node.is_leaf() && self.pair_of(node).persistence >= t {
-                kept[id] = true;
-                if let Some(d) = node.death {
-                    kept[d as usize] = true;
-                }
-            }
-            if node.kind == NodeKind::Root {
-                kept[id] = true;
-            }
-        }
-        // The kept node whose segment takes over each node's segment.
-        let mut representative = vec![NONE; count];
-        // Along kept branches (bottom up: ids grow along a branch), a dropped saddle joins the
-        // segment below it on the same branch.
-        let mut current = vec![NONE; count];
-        for (id, node) in self.nodes.iter().enumerate() {
-            let branch = node.branch as usize;
-            if kept[branch] {
-                if kept[id] {
-                    current[branch] = id as u32;
-                }
-                representative[id] = current[branch];
-            }
-        }
-        // A removed branch joins the segment of its death saddle (top down: the saddle's id is
-        // larger than every id on the branch).
-        for id in (0..count).rev() {
-            let branch = self.nodes[id].branch as usize;
-            if !kept[branch] {
-                let death = self.nodes[branch]
-                    .death
-                    .expect("a removed pair has a death");
-                representative[id] = representative[death as usize];
-            }
-        }
         // New ids keep the creation order; parents are the nearest kept ancestors.
         let mut new_id = vec![NONE; count];
         let mut next = 0;
@@ -466,6 +430,54 @@ impl MergeTree {
             nonfinite_count: self.nonfinite_count,
             finite_range: self.finite_range,
         })
+    }
+
+    /// The nodes a simplification at persistence `t` keeps: the leaves of pairs at or above it
+    /// with their death saddles, and the roots.
+    fn kept_nodes(&self, t: f64) -> Vec<bool> {
+        let mut kept = vec![false; self.nodes.len()];
+        for (id, node) in self.nodes.iter().enumerate() {
+            if node.is_leaf() && self.pair_of(node).persistence >= t {
+                kept[id] = true;
+                if let Some(d) = node.death {
+                    kept[d as usize] = true;
+                }
+            }
+            if node.kind == NodeKind::Root {
+                kept[id] = true;
+            }
+        }
+        kept
+    }
+
+    /// The kept node whose segment takes over each node's segment.
+    fn representatives(&self, kept: &[bool]) -> Vec<u32> {
+        let count = self.nodes.len();
+        let mut representative = vec![NONE; count];
+        // Along kept branches (bottom up: ids grow along a branch), a dropped saddle joins the
+        // segment below it on the same branch.
+        let mut current = vec![NONE; count];
+        for (id, node) in self.nodes.iter().enumerate() {
+            let branch = node.branch as usize;
+            if kept[branch] {
+                if kept[id] {
+                    current[branch] = id as u32;
+                }
+                representative[id] = current[branch];
+            }
+        }
+        // A removed branch joins the segment of its death saddle (top down: the saddle's id is
+        // larger than every id on the branch).
+        for id in (0..count).rev() {
+            let branch = self.nodes[id].branch as usize;
+            if !kept[branch] {
+                let death = self.nodes[branch]
+                    .death
+                    .expect("a removed pair has a death");
+                representative[id] = representative[death as usize];
+            }
+        }
+        representative
     }
 }
 

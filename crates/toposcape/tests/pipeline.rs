@@ -173,3 +173,107 @@ fn a_shipped_model_is_analysed_in_process() {
     );
     fs::remove_dir_all(out.parent().unwrap()).unwrap();
 }
+
+/// A small PINN config: a few seconds to train and analyse.
+const TINY_PINN: &str = r#"
+task = "pinn-convection"
+[pinn]
+widths = [2, 8, 8, 1]
+[convection]
+collocation_points = 64
+initial_points = 16
+boundary_points = 8
+[training]
+optimizer = "adam"
+learning_rate = 0.01
+epochs = 3
+[landscape]
+directions = "random"
+points = 5
+"#;
+
+/// Sweep progress as (done, total, current run).
+#[derive(Default)]
+struct SweepRecord(Mutex<Vec<(usize, usize, Option<String>)>>);
+
+impl Progress for SweepRecord {
+    fn sweep(&self, done: usize, total: usize, current: Option<&str>) {
+        let entry = (done, total, current.map(String::from));
+        self.0.lock().unwrap().push(entry);
+    }
+}
+
+#[test]
+fn a_sweep_runs_in_process_and_its_rows_are_its_runs_files() {
+    use toposcape::run::RunEvent;
+    use toposcape::sweep::{SweepOptions, sweep};
+    let dir = scratch("sweep");
+    fs::write(dir.join("base.toml"), TINY_PINN).unwrap();
+    let file = dir.join("s.toml");
+    fs::write(&file, "base = \"base.toml\"\n[values]\nseed = [3, 4]\n").unwrap();
+    let options = SweepOptions {
+        out: Some(dir.join("out")),
+        ..SweepOptions::new(&file, EvalBackend::Cpu)
+    };
+    let progress = SweepRecord::default();
+    let mut events: Vec<(String, &'static str)> = Vec::new();
+    let summary = sweep(&options, &progress, &mut |run, event| {
+        let what = match event {
+            RunEvent::Trained(_) => "trained",
+            RunEvent::Analysed(_) => "analysed",
+            RunEvent::Report(_) => "report",
+            _ => "other",
+        };
+        events.push((run.name.clone(), what));
+    })
+    .unwrap();
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    // One run after another, each trained, analysed and reported, then the sweep is over.
+    let names = ["seed=3", "seed=4"];
+    let expected: Vec<(String, &str)> = names
+        .iter()
+        .flat_map(|n| ["trained", "analysed", "report"].map(|w| (n.to_string(), w)))
+        .collect();
+    assert_eq!(events, expected);
+    assert_eq!(
+        *progress.0.lock().unwrap(),
+        vec![
+            (0, 2, Some("seed=3".into())),
+            (1, 2, Some("seed=4".into())),
+            (2, 2, None)
+        ]
+    );
+    // Each typed row holds what its run directory's files say.
+    for (run, row) in summary.plan.runs.iter().zip(&summary.rows) {
+        let dir = RunDir::new(dir.join("out/runs").join(&run.name));
+        assert!(row.complete && dir.state().is_analysed());
+        let train: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.train_metrics()).unwrap()).unwrap();
+        assert_eq!(row.final_loss, train["final_loss"].as_f64());
+        assert_eq!(
+            row.get("relative_l2_error"),
+            train["relative_l2_error"].as_f64()
+        );
+        let metrics =
+            MetricsDocument::from_json(&fs::read_to_string(dir.metrics()).unwrap()).unwrap();
+        assert_eq!(row.metrics.as_ref(), Some(&metrics.metrics));
+        assert_eq!(row.get("minima"), Some(metrics.metrics.minima as f64));
+    }
+    // The two seeds are a pair of seed_distances.csv.
+    assert_eq!(summary.seed_pairs.len(), 1);
+    assert_eq!(
+        (
+            summary.seed_pairs[0].a.as_str(),
+            summary.seed_pairs[0].b.as_str()
+        ),
+        ("seed=3", "seed=4")
+    );
+    // Run again, everything is complete: nothing trains.
+    let mut trained = 0;
+    sweep(&options, &Silent, &mut |_, event| {
+        trained += usize::from(matches!(event, RunEvent::Trained(_)));
+    })
+    .unwrap();
+    assert_eq!(trained, 0);
+    fs::remove_dir_all(&dir).unwrap();
+}
