@@ -40,23 +40,9 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A PINN config small enough to train and analyse in a fraction of a second.
-pub const TINY_PINN: &str = r#"
-task = "pinn-convection"
-[pinn]
-widths = [2, 8, 8, 1]
-[convection]
-collocation_points = 64
-initial_points = 16
-boundary_points = 8
-[training]
-optimizer = "adam"
-learning_rate = 0.01
-epochs = 4
-[landscape]
-directions = "random"
-points = 5
-"#;
+/// A PINN config small enough to train and analyse in a fraction of a second (the library's
+/// own tests use the same file).
+pub const TINY_PINN: &str = include_str!("../fixtures/tiny-pinn.toml");
 
 /// The fields of one CSV line (RFC 4180 quoting: "a,b" and "say ""hi""").
 pub fn csv_fields(line: &str) -> Vec<String> {

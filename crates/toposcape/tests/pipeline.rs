@@ -174,23 +174,9 @@ fn a_shipped_model_is_analysed_in_process() {
     fs::remove_dir_all(out.parent().unwrap()).unwrap();
 }
 
-/// A small PINN config: a few seconds to train and analyse.
-const TINY_PINN: &str = r#"
-task = "pinn-convection"
-[pinn]
-widths = [2, 8, 8, 1]
-[convection]
-collocation_points = 64
-initial_points = 16
-boundary_points = 8
-[training]
-optimizer = "adam"
-learning_rate = 0.01
-epochs = 3
-[landscape]
-directions = "random"
-points = 5
-"#;
+/// A small PINN config: a fraction of a second to train and analyse (the end-to-end tests
+/// use it too).
+const TINY_PINN: &str = include_str!("../../../tests/fixtures/tiny-pinn.toml");
 
 /// Sweep progress as (done, total, current run).
 #[derive(Default)]
