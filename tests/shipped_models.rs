@@ -5,30 +5,19 @@ use std::fs;
 use std::path::Path;
 
 use burn::prelude::*;
+use toposcape::RunConfig;
 use toposcape_models::checkpoint::{load_checkpoint, load_safetensors};
-use toposcape_models::convection::{ConvectionConfig, model_error};
-use toposcape_models::pinn::PinnConfig;
-use toposcape_models::segmentation::ShapesConfig;
+use toposcape_models::convection::model_error;
 use toposcape_models::train::scalar;
-use toposcape_models::unet::{UnetConfig, segmentation_scores};
+use toposcape_models::unet::segmentation_scores;
 use toposcape_perturb::params::flatten;
 
-fn read(dir: &Path) -> (toml::Table, serde_json::Value) {
-    let config: toml::Table = fs::read_to_string(dir.join("config.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+/// A shipped model's config, through the library's own mapping, and what its training recorded.
+fn read(dir: &Path) -> (RunConfig, serde_json::Value) {
+    let config = toposcape::config::load(&dir.join("config.toml")).unwrap();
     let metrics =
         serde_json::from_str(&fs::read_to_string(dir.join("train_metrics.json")).unwrap()).unwrap();
     (config, metrics)
-}
-
-fn number(table: &toml::Table, section: &str, key: &str) -> f64 {
-    let value = &table[section][key];
-    value
-        .as_float()
-        .or(value.as_integer().map(|i| i as f64))
-        .unwrap()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -43,13 +32,7 @@ fn shipped_pinns_reproduce_their_metrics() {
             .join("models")
             .join(name);
         let (config, metrics) = read(&dir);
-        let widths: Vec<usize> = config["pinn"]["widths"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w.as_integer().unwrap() as usize)
-            .collect();
-        let fresh = || PinnConfig::new().with_widths(widths.clone()).init(&device);
+        let fresh = || config.pinn_config().init(&device);
         let model = load_safetensors(fresh(), &dir.join("theta0.safetensors")).unwrap();
         let record = load_checkpoint(fresh(), &dir.join("theta0.bpk")).unwrap();
         assert_eq!(
@@ -57,13 +40,8 @@ fn shipped_pinns_reproduce_their_metrics() {
             flatten(&record),
             "{name}: the two files differ"
         );
-        let beta = number(&config, "convection", "beta");
-        let problem = ConvectionConfig::new()
-            .with_beta(beta)
-            .with_collocation_points(number(&config, "convection", "collocation_points") as usize)
-            .with_initial_points(number(&config, "convection", "initial_points") as usize)
-            .with_boundary_points(number(&config, "convection", "boundary_points") as usize)
-            .with_seed(config["seed"].as_integer().unwrap() as u64);
+        let problem = config.convection_config();
+        let beta = problem.beta;
         let loss = scalar(problem.loss(&model, &problem.data(&device)).total);
         let recorded = metrics["final_loss"].as_f64().unwrap();
         assert!(
@@ -85,22 +63,9 @@ fn the_shipped_unet_reproduces_its_scores() {
     let device = Device::flex();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/unet-shapes");
     let (config, metrics) = read(&dir);
-    let int = |section: &str, key: &str| number(&config, section, key) as usize;
-    let unet = UnetConfig::new()
-        .with_depth(int("unet", "depth"))
-        .with_base_width(int("unet", "base_width"))
-        .with_norm_groups(int("unet", "norm_groups"))
-        .with_classes(int("unet", "classes"));
+    let unet = config.unet_config();
     let model = load_safetensors(unet.init(&device), &dir.join("theta0.safetensors")).unwrap();
-    let shapes = ShapesConfig::new()
-        .with_size(int("shapes", "size"))
-        .with_train_images(int("shapes", "train_images"))
-        .with_test_images(int("shapes", "test_images"))
-        .with_max_shapes(int("shapes", "max_shapes"))
-        .with_border_width(int("shapes", "border_width"))
-        .with_noise(number(&config, "shapes", "noise"))
-        .with_classes(unet.classes)
-        .with_seed(config["seed"].as_integer().unwrap() as u64);
+    let shapes = config.shapes_config();
     let (_, test_set) = shapes.generate();
     let (images, _) = test_set.batch(0, test_set.len(), &device);
     let predicted: Vec<i64> = model
