@@ -70,7 +70,7 @@ pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
     }
     if !summary.failures.is_empty() {
         anyhow::bail!(
-            "{} of {} runs failed (see their run.log)",
+            "{} of {} runs failed (see logs/<run>.log)",
             summary.failures.len(),
             summary.plan.runs.len()
         );

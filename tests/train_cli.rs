@@ -120,6 +120,31 @@ fn a_pinn_run_directory_has_every_file() {
     // --force replaces it.
     let forced = train(&dir, TINY_PINN, "run", &["--force"]);
     assert!(forced.status.success(), "{}", stderr(&forced));
+    // But never what toposcape did not write: a file of the user's in the run directory, or a
+    // folder of their own (here the test's folder, with its config), is refused with exit 2,
+    // naming the file, and nothing is deleted.
+    let notes = run.join("notes.txt");
+    fs::write(&notes, "mine").unwrap();
+    let refused = train(&dir, TINY_PINN, "run", &["--force"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("notes.txt") && message.contains("did not write"),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1);
+    assert!(notes.is_file() && run.join("train_metrics.json").is_file());
+    let mut args = vec!["train"];
+    let config = dir.join("config.toml");
+    args.extend([
+        config.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--force",
+    ]);
+    let own_folder = toposcape(&args);
+    assert_eq!(own_folder.status.code(), Some(2), "{}", stderr(&own_folder));
+    assert!(config.is_file() && notes.is_file());
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,6 +3,92 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::{Error, Result};
+
+/// Every name toposcape writes at the top of a run directory (an epoch's folder holds a subset).
+const RUN_ENTRIES: [&str; 28] = [
+    ".landscape-chunks",
+    "axes.json",
+    "checkpoints",
+    "config.toml",
+    "directions.npy",
+    "epochs",
+    "eval_data.npz",
+    "graph.npy",
+    "hessian.json",
+    "landscape.npy",
+    "landscape.png",
+    "merge_tree.png",
+    "metrics.json",
+    "params.json",
+    "persistence.png",
+    "points.npy",
+    "profile.png",
+    "profile.svg",
+    "profiles_over_epochs.png",
+    "report.html",
+    "spectral_density.npy",
+    "spectral_density.png",
+    "theta0.bpk",
+    "theta0.safetensors",
+    "train_curve.csv",
+    "train_curve.png",
+    "train_metrics.json",
+    "tree.json",
+];
+
+/// Whether `name` is one toposcape writes in a folder of `kind`: a run directory, its
+/// `checkpoints/` (`epoch-N.bpk`) or its `epochs/` (`epoch-NNNNNN/`), or a temporary file of
+/// one of those names (`.name.partial-PID`).
+fn ours(name: &str, kind: Folder) -> bool {
+    let known = |n: &str| match kind {
+        Folder::Run => RUN_ENTRIES.contains(&n),
+        Folder::Checkpoints => n
+            .strip_prefix("epoch-")
+            .and_then(|n| n.strip_suffix(".bpk"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        Folder::Epochs => n
+            .strip_prefix("epoch-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+    };
+    let temporary = name
+        .strip_prefix('.')
+        .and_then(|n| n.split_once(".partial"))
+        .is_some_and(|(n, _)| known(n));
+    known(name) || temporary
+}
+
+#[derive(Clone, Copy)]
+enum Folder {
+    Run,
+    Checkpoints,
+    Epochs,
+}
+
+/// The first entry below `dir` (a folder of `kind`) that toposcape did not write, if any.
+fn foreign(dir: &Path, kind: Folder) -> std::io::Result<Option<PathBuf>> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| ours(n, kind)) else {
+            return Ok(Some(path));
+        };
+        let is_dir = entry.file_type()?.is_dir();
+        let inner = match (kind, name) {
+            (Folder::Run, "checkpoints") if is_dir => foreign(&path, Folder::Checkpoints)?,
+            (Folder::Run, "epochs") if is_dir => foreign(&path, Folder::Epochs)?,
+            (Folder::Epochs, _) if is_dir => foreign(&path, Folder::Run)?,
+            (Folder::Epochs, _) => Some(path),
+            _ => None,
+        };
+        if inner.is_some() {
+            return Ok(inner);
+        }
+    }
+    Ok(None)
+}
+
 /// How far a run directory's run has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunState {
@@ -91,6 +177,34 @@ impl RunDir {
         self.train_metrics().is_file()
     }
 
+    /// Deletes the run directory so that a run can start over (`force`): only when everything
+    /// in it is a file or folder toposcape writes into run directories. A folder that holds
+    /// anything else (the user's own files, another program's output, a project) is refused as
+    /// an error of option `key`, naming what toposcape did not write, and nothing is deleted.
+    pub fn remove(&self, key: &str) -> Result<()> {
+        let dir = &self.dir;
+        if !dir.is_dir() {
+            return Err(Error::option(
+                key,
+                dir.display(),
+                "is a file; expected a folder",
+            ));
+        }
+        let found = foreign(dir, Folder::Run).map_err(|e| Error::file("read", dir, e))?;
+        if let Some(path) = found {
+            return Err(Error::option(
+                key,
+                dir.display(),
+                format!(
+                    "holds {}, which toposcape did not write; `force` replaces only a run \
+                     directory, so move that away or choose another folder",
+                    path.display()
+                ),
+            ));
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| Error::file("remove", dir, e))
+    }
+
     /// How far its run has got.
     pub fn state(&self) -> RunState {
         if self.metrics().is_file() && self.landscape().is_file() {
@@ -108,6 +222,50 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn force_removes_only_what_toposcape_wrote() {
+        let dir = std::env::temp_dir().join(format!("toposcape-remove-{}", std::process::id()));
+        let run = RunDir::new(&dir);
+        let epoch = run.epoch(2);
+        std::fs::create_dir_all(epoch.path()).unwrap();
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        for file in [
+            run.config(),
+            run.metrics(),
+            run.checkpoints().join("epoch-2.bpk"),
+            epoch.landscape(),
+            run.file(".metrics.json.partial-12"),
+        ] {
+            std::fs::write(file, "").unwrap();
+        }
+        // A file of the user's anywhere in it: refused, naming it, and nothing deleted.
+        for own in [
+            run.file("notes.txt"),
+            run.checkpoints().join("mine.bpk"),
+            epoch.file("notes.txt"),
+            run.file("epochs").join("keep.txt"),
+            run.file(".notes.txt.partial-1"),
+        ] {
+            std::fs::write(&own, "mine").unwrap();
+            let error = run.remove("out").unwrap_err();
+            let text = error.with_flags();
+            assert!(text.starts_with("--out "), "{text}");
+            assert!(text.contains(&own.display().to_string()), "{text}");
+            assert!(
+                text.contains("--force replaces only a run directory"),
+                "{text}"
+            );
+            assert!(own.is_file() && run.config().is_file());
+            std::fs::remove_file(&own).unwrap();
+        }
+        run.remove("out").unwrap();
+        assert!(!dir.exists());
+        // A file where the folder should be is refused too.
+        std::fs::write(&dir, "").unwrap();
+        assert!(run.remove("out").is_err() && dir.is_file());
+        std::fs::remove_file(&dir).unwrap();
+    }
 
     #[test]
     fn the_state_follows_the_files() {

@@ -197,14 +197,7 @@ fn prepare_run_dir(out: &Path, force: bool) -> Result<()> {
                 format!("{state}; refusing to overwrite it (pass `force` to replace it)"),
             ));
         }
-        if !out.is_dir() {
-            return Err(Error::option(
-                "out",
-                out.display(),
-                "is a file; expected a folder",
-            ));
-        }
-        fs::remove_dir_all(out).map_err(|e| Error::file("remove", out, e))?;
+        run.remove("out")?;
     }
     fs::create_dir_all(run.checkpoints())
         .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
