@@ -403,6 +403,24 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
             vec!["analyze", PINN, "--out", o, "--points", "1"],
             "--points",
         ),
+        // More threads than help (each holds an evaluator) are refused, not tried.
+        (
+            vec!["analyze", PINN, "--out", o, "--threads", "100000"],
+            "--threads 100000: expected at most",
+        ),
+        // Grids whose point count overflows, or wraps to nothing, are refused up front.
+        (
+            vec![
+                "analyze", PINN, "--out", o, "--points", "100000", "--dims", "3",
+            ],
+            "--points: 100000^3 grid points is more than",
+        ),
+        (
+            vec![
+                "analyze", PINN, "--out", o, "--points", "65536", "--dims", "4",
+            ],
+            "--points: 65536^4 grid points",
+        ),
         (
             vec!["analyze", PINN, "--out", o, "--range", "-1"],
             "--range",

@@ -209,6 +209,14 @@ fn bad_sweeps_exit_2_naming_the_key() {
         ),
         ("base = \"base.toml\"\n[values]\nseed = 3\n", "values.seed"),
         ("base = \"base.toml\"\n[values]\nseed = []\n", "values.seed"),
+        (
+            "base = \"base.toml\"\n[values]\nseed = [0, 1, 0]\n",
+            "values.seed: 0 is listed twice",
+        ),
+        (
+            "base = \"base.toml\"\n[values]\n\"landscape.points\" = [100000]\n\"landscape.dims\" = [3]\n",
+            "landscape.points",
+        ),
         ("base = \"nope.toml\"\n[values]\nseed = [1]\n", "key base"),
         ("base = \"base.toml\"\n[value]\nseed = [1]\n", "value"),
         (

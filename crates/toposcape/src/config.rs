@@ -642,6 +642,22 @@ impl RunConfig {
                 format!("expected at least 2 points per axis, got {}", l.points),
             ));
         }
+        // A grid of points^dims, counted without overflow, must fit a merge tree.
+        let limit = toposcape_topology::MAX_VERTICES;
+        let count = u64::try_from(l.points)
+            .ok()
+            .and_then(|p| p.checked_pow(l.dims as u32))
+            .filter(|&n| n <= limit);
+        if l.plan == PlanName::Grid && count.is_none() {
+            return Err((
+                "landscape.points".into(),
+                format!(
+                    "{}^{} grid points is more than the {limit} a landscape can have; expected \
+                     fewer points per axis or fewer axes",
+                    l.points, l.dims
+                ),
+            ));
+        }
         if !(l.range.is_finite() && l.range > 0.0) {
             return Err((
                 "landscape.range".into(),

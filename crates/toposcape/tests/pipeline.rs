@@ -263,3 +263,32 @@ fn a_sweep_runs_in_process_and_its_rows_are_its_runs_files() {
     assert_eq!(trained, 0);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn weights_that_are_not_finite_are_refused_before_anything_is_written() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/pinn-beta1");
+    let dir = scratch("nan-weights");
+    // The shipped weights with their first value made NaN (a diverged training's).
+    let mut bytes = fs::read(models.join("theta0.safetensors")).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + header..12 + header].copy_from_slice(&f32::NAN.to_le_bytes());
+    let weights = dir.join("theta0.safetensors");
+    fs::write(&weights, bytes).unwrap();
+    let out = dir.join("out");
+    let options = AnalysisOptions {
+        config: Some(models.join("config.toml")),
+        out: Some(out.clone()),
+        points: Some(5),
+        directions: Some("random".into()),
+        ..AnalysisOptions::new(&weights, EvalBackend::Cpu)
+    };
+    let error = analyse(&options, &Silent).unwrap_err();
+    assert!(error.is_input(), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("theta0.safetensors: 1 of its") && text.contains("not finite"),
+        "{text}"
+    );
+    assert!(!RunDir::new(&out).metrics().exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

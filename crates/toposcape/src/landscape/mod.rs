@@ -40,6 +40,10 @@ pub use hessian::HessianReport;
 pub use problem::{Evaluation, Problem};
 pub use sampling::Sampling;
 
+/// The most analysis threads per core of the machine: more only cost memory (each holds an
+/// evaluator of its own).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
 /// What to analyse and how. [`AnalysisOptions::new`] gives the analysis of a run directory
 /// with its config's `[landscape]` settings; every `Option` left `None` is the config's.
 #[derive(Debug, Clone, PartialEq)]
@@ -305,6 +309,23 @@ fn apply_options(options: &AnalysisOptions, config: &mut RunConfig) -> Result<()
     if let Some(0) = options.threads {
         return Err(Error::option("threads", 0, "expected at least one thread"));
     }
+    // Each thread holds an evaluator of its own; past the cores they only cost memory.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(threads) = options
+        .threads
+        .filter(|&t| t > MAX_THREADS_PER_CORE * cores)
+    {
+        return Err(Error::option(
+            "threads",
+            threads,
+            format!(
+                "expected at most {} ({MAX_THREADS_PER_CORE} per core of this machine's \
+                 {cores}): every thread holds an evaluator, and more threads than cores only \
+                 cost memory",
+                MAX_THREADS_PER_CORE * cores
+            ),
+        ));
+    }
     // The config file was checked when it was read, so a value out of range now came from an
     // option.
     config.check_landscape().map_err(|(key, what)| {
@@ -358,6 +379,15 @@ impl Analysis<'_> {
         let evaluation = self.evaluation(&problem)?;
         let layout = ParamLayout::of(&problem.model);
         let theta0 = flatten(&problem.model);
+        let nonfinite = theta0.iter().filter(|w| !w.is_finite()).count();
+        if nonfinite > 0 {
+            return Err(Error::Input(format!(
+                "{}: {nonfinite} of its {} weights are not finite (a diverged training?); a \
+                 landscape needs finite weights",
+                self.prepared.weights.display(),
+                theta0.len()
+            )));
+        }
         let mut reference = problem.module_loss_with_tangent(&self.device);
         let loss_at_theta0 = reference.loss(&theta0);
         let (rows, analysis, hessian) = self.directions(&layout, &theta0, &mut reference)?;

@@ -300,7 +300,7 @@ impl Runs<'_> {
         if status.success() {
             Ok(())
         } else {
-            Err(format!("exit status {status}; see {}", log_path.display()))
+            Err(format!("{status}; see {}", log_path.display()))
         }
     }
 }

@@ -184,6 +184,17 @@ fn axes(name: &str, text: &str, values: &toml::Table) -> Result<Vec<(String, Vec
                 "{name}: key values.{key}: expected at least one value"
             )));
         }
+        if let Some(twice) = list
+            .iter()
+            .enumerate()
+            .find(|(i, v)| list[..*i].contains(v))
+        {
+            return Err(Error::Input(format!(
+                "{name}: key values.{key}: {} is listed twice; expected each value once \
+                 (two runs of one combination would share a run directory)",
+                show(twice.1)
+            )));
+        }
         axes.push((key.clone(), list.clone()));
     }
     if axes.is_empty() {
