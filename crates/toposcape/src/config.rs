@@ -624,10 +624,14 @@ impl RunConfig {
     /// The `[landscape]` section's values in range (also what `analyze` checks its flags by).
     pub fn check_landscape(&self) -> Result<(), (String, String)> {
         let l = &self.landscape;
-        if l.directions.trim().is_empty() {
+        let named = ["hessian", "random", "pca", "interp"].contains(&l.directions.as_str());
+        if !(named || l.directions.ends_with(".npy")) {
             return Err((
                 "landscape.directions".into(),
-                "expected hessian, random, pca, interp or the path of an .npy file".into(),
+                format!(
+                    "expected hessian, random, pca, interp or the path of an .npy file, got \"{}\"",
+                    l.directions
+                ),
             ));
         }
         if !(1..=8).contains(&l.dims) {
@@ -838,6 +842,15 @@ mod tests {
             (
                 "task = \"pinn-convection\"\n[landscape]\nrange = -1\n",
                 "key landscape.range",
+            ),
+            // Checked when the config is read, before any training.
+            (
+                "task = \"pinn-convection\"\n[landscape]\ndirections = \"hesian\"\n",
+                "key landscape.directions: expected hessian, random, pca, interp or the path of an .npy file, got \"hesian\"",
+            ),
+            (
+                "task = \"pinn-convection\"\n[landscape]\npoints = 100000\ndims = 3\n",
+                "key landscape.points: 100000^3 grid points",
             ),
             (
                 "task = \"pinn-convection\"\n[landscape]\npoint = 3\n",

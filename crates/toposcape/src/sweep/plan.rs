@@ -53,7 +53,12 @@ pub struct SweepPlan {
 
 /// Keys whose values are paths, resolved against the base config's folder when the configs are
 /// written elsewhere.
-const PATH_KEYS: [&str; 3] = ["pet.root", "landscape.through", "training.weights"];
+const PATH_KEYS: [&str; 4] = [
+    "pet.root",
+    "landscape.through",
+    "training.weights",
+    "landscape.directions",
+];
 
 fn set_key(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
     let mut parts: Vec<&str> = key.split('.').collect();
@@ -155,8 +160,12 @@ fn base_table(name: &str, path: &Path) -> Result<toml::Table> {
         toml::Value::String(s) => toml::Value::String(base_dir.join(s).display().to_string()),
         other => other.clone(),
     };
+    // The directions are a path only when they name an .npy file.
+    let is_path = |key: &str, value: &toml::Value| {
+        key != "landscape.directions" || value.as_str().is_some_and(|s| s.ends_with(".npy"))
+    };
     for key in PATH_KEYS {
-        if let Some(value) = get_key(&base, key).cloned() {
+        if let Some(value) = get_key(&base, key).cloned().filter(|v| is_path(key, v)) {
             let resolved = match &value {
                 toml::Value::Array(items) => {
                     toml::Value::Array(items.iter().map(absolute).collect())
