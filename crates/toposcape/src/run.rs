@@ -145,27 +145,6 @@ pub fn run(
     Ok(run)
 }
 
-/// The training checkpoints of a run directory, `(epoch, file)`, in epoch order.
-pub fn checkpoints(run: &RunDir) -> Result<Vec<(usize, PathBuf)>> {
-    let mut found = Vec::new();
-    let folder = run.checkpoints();
-    let Ok(entries) = std::fs::read_dir(&folder) else {
-        return Ok(found);
-    };
-    for entry in entries {
-        let path = entry.map_err(|e| Error::file("read", &folder, e))?.path();
-        let epoch = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("epoch-")?.strip_suffix(".bpk")?.parse().ok());
-        if let Some(epoch) = epoch {
-            found.push((epoch, path));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
 /// `[landscape] checkpoints = true`: the landscape around every checkpoint's weights (each
 /// along its own directions) into `epochs/epoch-N/`, skipping those already analysed and the
 /// last epoch's (the run's own landscape), and `profiles_over_epochs.png`: their profiles and
@@ -179,7 +158,8 @@ fn analyse_checkpoints(
 ) -> Result<()> {
     let epochs = config.training.epochs;
     // The checkpoint of the last epoch holds the final weights: its landscape is the run's own.
-    let found: Vec<_> = checkpoints(run)?
+    let found: Vec<_> = run
+        .checkpoint_files()?
         .into_iter()
         .filter(|(epoch, _)| *epoch != epochs)
         .collect();

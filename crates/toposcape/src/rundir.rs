@@ -43,19 +43,23 @@ const RUN_ENTRIES: [&str; 28] = [
 fn ours(name: &str, kind: Folder) -> bool {
     let known = |n: &str| match kind {
         Folder::Run => RUN_ENTRIES.contains(&n),
-        Folder::Checkpoints => n
-            .strip_prefix("epoch-")
-            .and_then(|n| n.strip_suffix(".bpk"))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
-        Folder::Epochs => n
-            .strip_prefix("epoch-")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        Folder::Checkpoints => n.strip_suffix(".bpk").and_then(epoch_of).is_some(),
+        Folder::Epochs => epoch_of(n).is_some(),
     };
     let temporary = name
         .strip_prefix('.')
         .and_then(|n| n.split_once(".partial"))
         .is_some_and(|(n, _)| known(n));
     known(name) || temporary
+}
+
+/// The epoch N of a checkpoint's or an epoch folder's name `epoch-N` (N all digits).
+fn epoch_of(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("epoch-")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[derive(Clone, Copy)]
@@ -165,6 +169,32 @@ impl RunDir {
     /// The hidden folder where an analysis keeps its points until the files are written.
     pub fn chunk_store(&self) -> PathBuf {
         self.file(".landscape-chunks")
+    }
+
+    /// The training's checkpoint of `epoch`.
+    pub fn checkpoint(&self, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("epoch-{epoch:06}.bpk"))
+    }
+
+    /// The training's checkpoints, `(epoch, file)`, in epoch order (none without the folder).
+    pub fn checkpoint_files(&self) -> Result<Vec<(usize, PathBuf)>> {
+        let folder = self.checkpoints();
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return Ok(found);
+        };
+        for entry in entries {
+            let path = entry.map_err(|e| Error::file("read", &folder, e))?.path();
+            let epoch = path
+                .file_name()
+                .and_then(|n| n.to_str()?.strip_suffix(".bpk"))
+                .and_then(epoch_of);
+            if let Some(epoch) = epoch {
+                found.push((epoch, path));
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// The landscape of the checkpoint of `epoch` (`landscape.checkpoints = true`).

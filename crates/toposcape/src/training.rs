@@ -298,9 +298,7 @@ impl Run<'_> {
             self.started.elapsed().as_secs_f64(),
         )?;
         if due {
-            let path = RunDir::new(self.out)
-                .checkpoints()
-                .join(format!("epoch-{:06}.bpk", report.epoch));
+            let path = RunDir::new(self.out).checkpoint(report.epoch);
             save_checkpoint(report.model, &path)?;
         }
         self.progress.message(&format!("{:.4e}", report.loss));
