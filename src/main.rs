@@ -57,6 +57,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let started = Instant::now();
+    toposcape::sweep::stop_with_sweep();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

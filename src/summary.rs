@@ -198,6 +198,7 @@ fn analysis_lines(s: &AnalysisSummary) -> Vec<String> {
         s.seconds,
         s.out.display()
     ));
+    lines.extend(s.warnings.iter().map(|w| format!("warning: {w}")));
     lines
 }
 

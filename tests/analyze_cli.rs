@@ -258,6 +258,15 @@ fn a_killed_run_resumes_to_the_same_landscape() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // A second writer into the same folder meanwhile is refused, and changes nothing.
+    let second = toposcape(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    let message = stderr(&second);
+    assert!(
+        message.contains(&format!("--out {}: is being written by toposcape (process {}", killed.display(), child.id())),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
     child.kill().unwrap();
     child.wait().unwrap();
     let stored = chunks(&store);
@@ -266,13 +275,27 @@ fn a_killed_run_resumes_to_the_same_landscape() {
         "killed with {stored} of 65 chunks stored"
     );
     assert!(!killed.join("landscape.npy").exists());
+    // One flipped bit in a stored chunk (a damaged disk): the resume must not trust it.
+    let first = fs::read_dir(&store)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "f32"))
+        .unwrap();
+    let mut bytes = fs::read(&first).unwrap();
+    bytes[1] ^= 0x10;
+    fs::write(&first, &bytes).unwrap();
 
     let output = toposcape(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("resumed from an interrupted run"),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
+        stdout.contains("failed their check and were computed again"),
+        "{stdout}"
+    );
+    assert!(
+        stored == 1 || stdout.contains("resumed from an interrupted run"),
+        "{stdout}"
     );
     assert_eq!(
         fs::read(whole.join("landscape.npy")).unwrap(),
@@ -390,6 +413,25 @@ fn pca_directions_come_from_the_checkpoints() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An `.npy` file of float64 `rows`, each of the same length.
+fn write_rows(path: &Path, rows: &[Vec<f64>]) {
+    let header = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}",
+        rows.len(),
+        rows[0].len()
+    );
+    let padded = (10 + header.len() + 1).div_ceil(64) * 64;
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&((padded - 10) as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.resize(padded - 1, b' ');
+    bytes.push(b'\n');
+    for v in rows.iter().flatten() {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    fs::write(path, bytes).unwrap();
+}
+
 #[test]
 fn bad_input_exits_2_with_one_line_and_no_output() {
     let dir = scratch("bad");
@@ -397,6 +439,28 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
     let o = out.to_str().unwrap();
     let not_npy = dir.join("d.npy");
     fs::write(&not_npy, b"not an npy").unwrap();
+    // Direction files of the shipped PINN's length that do not give two axes.
+    let length = {
+        let device = Device::flex();
+        let model = load_safetensors(
+            PinnConfig::new().init(&device),
+            &Path::new(PINN).join("theta0.safetensors"),
+        )
+        .unwrap();
+        toposcape_perturb::params::ParamLayout::of(&model).len()
+    };
+    let row = |i: usize| -> Vec<f64> { (0..length).map(|j| ((i + 1) * j % 7) as f64 - 3.0).collect() };
+    let directions = |name: &str, rows: &[Vec<f64>]| {
+        let path = dir.join(name);
+        write_rows(&path, rows);
+        path.display().to_string()
+    };
+    let three_rows = directions("three.npy", &[row(0), row(1), row(2)]);
+    let zero_row = directions("zero.npy", &[row(0), vec![0.0; length]]);
+    let repeated = directions("repeated.npy", &[row(1), row(1)]);
+    let parallel: Vec<f64> = row(0).iter().map(|v| -2.5 * v).collect();
+    let parallel = directions("parallel.npy", &[row(0), parallel]);
+    let checkpoint = concat!(env!("CARGO_MANIFEST_DIR"), "/models/pinn-beta1/theta0.bpk");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["analyze", PINN, "--out", o, "--dims", "9"], "--dims"),
         (
@@ -443,6 +507,32 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
                 not_npy.to_str().unwrap(),
             ],
             "d.npy",
+        ),
+        // More rows than axes are not dropped silently; a zero, repeated or parallel row
+        // would give an axis along nothing or two axes along one.
+        (
+            vec!["analyze", PINN, "--out", o, "--directions", &three_rows],
+            "3 rows, expected one per axis: 2",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--directions", &zero_row],
+            "row 1 is zero",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--directions", &repeated],
+            "row 1 lies in the span",
+        ),
+        (
+            vec!["analyze", PINN, "--out", o, "--directions", &parallel],
+            "row 1 lies in the span",
+        ),
+        // Interpolation has one axis per checkpoint: two axes through one is a contradiction.
+        (
+            vec![
+                "analyze", PINN, "--out", o, "--directions", "interp", "--through", checkpoint,
+                "--dims", "2",
+            ],
+            "--dims 2: interp directions have one axis per checkpoint",
         ),
         (vec!["analyze", "/no/such/run", "--out", o], "/no/such/run"),
         (

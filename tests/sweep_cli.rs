@@ -199,9 +199,86 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
 }
 
 #[test]
+fn a_killed_sweep_takes_its_child_runs_with_it() {
+    let dir = scratch("sweep-killed");
+    // A training long enough to be caught in the middle.
+    fs::write(
+        dir.join("base.toml"),
+        BASE.replace("epochs = 4", "epochs = 1000000"),
+    )
+    .unwrap();
+    let sweep = dir.join("s.toml");
+    fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0]\n").unwrap();
+    let out = dir.join("out");
+    let mut parent = std::process::Command::new(env!("CARGO_BIN_EXE_toposcape"))
+        .args(["sweep", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        // Child processes (one job runs in this process).
+        .args(["--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The child run locks its run directory as it starts training.
+    let child = common::wait_for("the child run", || {
+        let run = fs::read_dir(out.join("runs")).ok()?.next()?.ok()?.path();
+        common::lock_owner(&run)
+    });
+    assert_ne!(child, parent.id(), "a child process trains");
+    // A zombie (exited, not reaped yet by whoever adopted it) counts as stopped.
+    let alive = |pid: u32| {
+        fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
+        })
+    };
+    assert!(alive(child));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    common::wait_for("the orphaned run to stop", || (!alive(child)).then_some(()));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn another_sweep_into_a_sweep_folder_is_refused() {
+    let dir = scratch("sweep-other");
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    let sweep = dir.join("s.toml");
+    let out = dir.join("out");
+    fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0]\n").unwrap();
+    let first = toposcape_out("sweep", &sweep, &out);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let config = out.join("configs/seed=0.toml");
+    let before = fs::read(&config).unwrap();
+    let csv = fs::read(out.join("runs.csv")).unwrap();
+    // The same run name, another training: refused before anything is written.
+    fs::write(
+        dir.join("base.toml"),
+        BASE.replace("learning_rate = 0.01", "learning_rate = 0.02"),
+    )
+    .unwrap();
+    let other = toposcape_out("sweep", &sweep, &out);
+    let message = stderr(&other);
+    assert_eq!(other.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("holds another sweep: its run seed=0 has a different config"),
+        "{message}"
+    );
+    assert_eq!(fs::read(&config).unwrap(), before);
+    assert_eq!(fs::read(out.join("runs.csv")).unwrap(), csv);
+    // The same sweep grown by a seed resumes, keeping the finished run.
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0, 1]\n").unwrap();
+    let grown = toposcape_out("sweep", &sweep, &out);
+    assert!(grown.status.success(), "{}", stderr(&grown));
+    assert_eq!(fs::read_to_string(out.join("runs.csv")).unwrap().lines().count(), 3);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_sweeps_exit_2_naming_the_key() {
     let dir = scratch("bad-sweep");
     fs::write(dir.join("base.toml"), BASE).unwrap();
+    fs::write(dir.join("w.safetensors"), "").unwrap();
     let cases = [
         (
             "base = \"base.toml\"\n[values]\n\"convection.betta\" = [1.0]\n",
@@ -222,6 +299,16 @@ fn bad_sweeps_exit_2_naming_the_key() {
         (
             "base = \"base.toml\"\n[values]\n\"training.epochs\" = [0]\n",
             "training.epochs",
+        ),
+        // Every combination's files are checked before anything runs: the second run's
+        // weights do not exist (the first's, relative to this file's folder, do).
+        (
+            "base = \"base.toml\"\n[values]\n\"training.weights\" = [\"w.safetensors\", \"nope.safetensors\"]\n",
+            "(run weights=nope.safetensors): key training.weights: ",
+        ),
+        (
+            "base = \"base.toml\"\n[values]\n\"landscape.directions\" = [\"random\", \"nope.npy\"]\n",
+            "key landscape.directions: ",
         ),
     ];
     for (text, expected) in cases {

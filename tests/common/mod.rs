@@ -85,3 +85,22 @@ pub fn python_check(script: &str, args: &[&str]) -> String {
     print!("{text}");
     stdout(&output)
 }
+
+/// Polls `ready` every 5 ms until it gives a value (at most two minutes, so that a broken
+/// build fails instead of hanging; what is waited for takes a second or less).
+pub fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited too long for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The process id written in the lock file `.lock` of `dir`, once there is one.
+pub fn lock_owner(dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(dir.join(".lock")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}

@@ -3,11 +3,16 @@
 //!
 //! A store is a folder holding `store.json` (what is being sampled: a fingerprint of theta0,
 //! the directions, the coordinates and the loss, plus the chunk size) and one file per finished
-//! chunk, `chunk-NNNNNNNN.f32`: the chunk's losses as little-endian f32, in point order. A
-//! chunk file is written under a temporary name and renamed into place, so a chunk file that
-//! exists is complete; temporaries left by a killed run are removed on open. Chunk `k` always
-//! holds the same points, so which chunks were computed before an interruption cannot change
-//! any value.
+//! chunk, `chunk-NNNNNNNN.f32`: the chunk's losses as little-endian f32, in point order,
+//! followed by an 8-byte little-endian checksum (FNV-1a over the store's fingerprint, the
+//! chunk's index and the value bytes). A chunk file is written under a temporary name and
+//! renamed into place, so a chunk file that exists is complete; temporaries left by a killed
+//! run are removed on open. A chunk whose size or checksum is wrong (a damaged disk, a file
+//! copied from another store, an edit) is never trusted: [`ChunkStore::discard_damaged`]
+//! removes it so that it is computed again, and [`ChunkStore::has`] and
+//! [`ChunkStore::assemble`] refuse it. Chunk `k` always holds the same points, so which chunks
+//! were computed before an interruption cannot change any value, and a resumed store assembles
+//! to the same bits as one computed in one go.
 
 use std::fs;
 use std::io::{self, Write};
@@ -86,7 +91,23 @@ pub enum StoreError {
     },
     #[error("{path}: not a landscape store ({reason})")]
     Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "{path}: a stored chunk is damaged ({reason}); run the same command again to compute it anew"
+    )]
+    Damaged { path: PathBuf, reason: String },
 }
+
+/// A chunk file that failed its check and was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedChunk {
+    /// The chunk's index.
+    pub chunk: usize,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+/// The bytes of a chunk's checksum, after its values.
+const CHECKSUM_BYTES: usize = 8;
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
@@ -166,24 +187,64 @@ impl ChunkStore {
         self.dir.join(format!("chunk-{k:08}.f32"))
     }
 
-    /// Whether chunk `k` is stored (a chunk file of the wrong size is an error).
-    pub fn has(&self, k: usize) -> Result<bool, StoreError> {
+    /// The checksum of chunk `k` holding `bytes`: a chunk of another store or index fails it.
+    fn checksum(&self, k: usize, bytes: &[u8]) -> [u8; CHECKSUM_BYTES] {
+        let mut hash = Fingerprint::default();
+        hash.text(&self.description.fingerprint)
+            .bytes(&(k as u64).to_le_bytes())
+            .bytes(bytes);
+        hash.0.to_le_bytes()
+    }
+
+    /// Chunk `k`'s values, `Ok(None)` when it is not stored, or why its file is damaged.
+    fn read(&self, k: usize) -> Result<Option<Result<Vec<f32>, String>>, StoreError> {
         let path = self.chunk_path(k);
-        match fs::metadata(&path) {
-            Ok(meta) => {
-                let expected = (self.range(k).len() * 4) as u64;
-                if meta.len() == expected {
-                    Ok(true)
-                } else {
-                    Err(StoreError::Corrupt {
-                        path,
-                        reason: format!("{} bytes, expected {expected}", meta.len()),
-                    })
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error(&path)(e)),
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path)(e)),
+        };
+        let expected = self.range(k).len() * 4 + CHECKSUM_BYTES;
+        if bytes.len() != expected {
+            return Ok(Some(Err(format!(
+                "{} bytes, expected {expected}",
+                bytes.len()
+            ))));
         }
+        let (values, checksum) = bytes.split_at(expected - CHECKSUM_BYTES);
+        if checksum != self.checksum(k, values) {
+            return Ok(Some(Err("its checksum does not match its values".into())));
+        }
+        Ok(Some(Ok(values
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())))
+    }
+
+    /// Whether chunk `k` is stored; a damaged chunk file is an error ([`StoreError::Damaged`]).
+    pub fn has(&self, k: usize) -> Result<bool, StoreError> {
+        match self.read(k)? {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(reason)) => Err(StoreError::Damaged {
+                path: self.chunk_path(k),
+                reason,
+            }),
+        }
+    }
+
+    /// Removes every chunk file that fails its check (size or checksum), so that those chunks
+    /// are computed again, and says which they were.
+    pub fn discard_damaged(&self) -> Result<Vec<DamagedChunk>, StoreError> {
+        let mut damaged = Vec::new();
+        for k in 0..self.chunk_count() {
+            if let Some(Err(reason)) = self.read(k)? {
+                let path = self.chunk_path(k);
+                fs::remove_file(&path).map_err(io_error(&path))?;
+                damaged.push(DamagedChunk { chunk: k, reason });
+            }
+        }
+        Ok(damaged)
     }
 
     /// The chunks not stored yet, in order.
@@ -200,7 +261,9 @@ impl ChunkStore {
     /// Stores chunk `k`'s values.
     pub fn write(&self, k: usize, values: &[f32]) -> Result<(), StoreError> {
         assert_eq!(values.len(), self.range(k).len(), "chunk {k}'s length");
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let checksum = self.checksum(k, &bytes);
+        bytes.extend_from_slice(&checksum);
         write_atomically(&self.chunk_path(k), &bytes)
     }
 
@@ -209,18 +272,16 @@ impl ChunkStore {
         let mut values = Vec::with_capacity(self.description.points);
         for k in 0..self.chunk_count() {
             let path = self.chunk_path(k);
-            let bytes = fs::read(&path).map_err(io_error(&path))?;
-            if bytes.len() != self.range(k).len() * 4 {
-                return Err(StoreError::Corrupt {
-                    path,
-                    reason: format!("{} bytes", bytes.len()),
-                });
+            match self.read(k)? {
+                Some(Ok(chunk)) => values.extend(chunk),
+                Some(Err(reason)) => return Err(StoreError::Damaged { path, reason }),
+                None => {
+                    return Err(StoreError::Io {
+                        path,
+                        source: io::Error::new(io::ErrorKind::NotFound, "chunk not computed"),
+                    });
+                }
             }
-            values.extend(
-                bytes
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
         }
         Ok(values)
     }
@@ -294,8 +355,42 @@ mod tests {
         assert!(matches!(err, StoreError::Mismatch { .. }), "{err}");
         fs::write(dir.join("chunk-00000001.f32"), [0u8; 7]).unwrap();
         let store = ChunkStore::open(&dir, description("a")).unwrap();
-        assert!(matches!(store.missing(), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(store.missing(), Err(StoreError::Damaged { .. })));
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn damaged_chunks_are_found_and_discarded() {
+        let dir = temp_dir("damaged");
+        let store = ChunkStore::open(&dir, description("a")).unwrap();
+        store.write(0, &[0.0, 1.0, 2.0, 3.0]).unwrap();
+        store.write(1, &[4.0, 5.0, 6.0, 7.0]).unwrap();
+        store.write(2, &[8.0, 9.0]).unwrap();
+        assert!(store.discard_damaged().unwrap().is_empty());
+        // One flipped bit in a value of chunk 1.
+        let path = dir.join("chunk-00000001.f32");
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[5] ^= 0x01;
+        fs::write(&path, &bytes).unwrap();
+        assert!(matches!(store.has(1), Err(StoreError::Damaged { .. })));
+        assert!(matches!(store.assemble(), Err(StoreError::Damaged { .. })));
+        // Chunk 0's file copied over chunk 1 (same size, valid for index 0 only).
+        fs::copy(dir.join("chunk-00000000.f32"), &path).unwrap();
+        assert!(matches!(store.has(1), Err(StoreError::Damaged { .. })));
+        // The chunks of another store with the same shape fail too.
+        let other_dir = temp_dir("damaged-other");
+        let other = ChunkStore::open(&other_dir, description("b")).unwrap();
+        other.write(2, &[8.0, 9.0]).unwrap();
+        fs::copy(other_dir.join("chunk-00000002.f32"), dir.join("chunk-00000002.f32")).unwrap();
+        let damaged = store.discard_damaged().unwrap();
+        assert_eq!(
+            damaged.iter().map(|d| d.chunk).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(store.missing().unwrap(), vec![1, 2]);
+        assert!(store.has(0).unwrap());
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&other_dir).unwrap();
     }
 
     #[test]

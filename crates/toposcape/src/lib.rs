@@ -50,6 +50,7 @@ pub mod field;
 pub mod figures;
 pub mod gpu;
 pub mod landscape;
+pub mod lock;
 pub mod output;
 pub mod progress;
 pub mod report;

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 /// Every name toposcape writes at the top of a run directory (an epoch's folder holds a subset).
-const RUN_ENTRIES: [&str; 28] = [
+const RUN_ENTRIES: [&str; 29] = [
     ".landscape-chunks",
+    crate::lock::LOCK_FILE,
     "axes.json",
     "checkpoints",
     "config.toml",
@@ -207,10 +208,17 @@ impl RunDir {
         self.train_metrics().is_file()
     }
 
-    /// Deletes the run directory so that a run can start over (`force`): only when everything
-    /// in it is a file or folder toposcape writes into run directories. A folder that holds
-    /// anything else (the user's own files, another program's output, a project) is refused as
-    /// an error of option `key`, naming what toposcape did not write, and nothing is deleted.
+    /// Takes this run directory's lock ([`crate::lock`]), creating the folder if needed: a
+    /// second writer is refused as an error of option `key`.
+    pub fn lock(&self, key: &str) -> Result<crate::lock::FolderLock> {
+        crate::lock::lock(&self.dir, key)
+    }
+
+    /// Empties the run directory so that a run can start over (`force`), keeping the folder
+    /// and its lock: only when everything in it is a file or folder toposcape writes into run
+    /// directories. A folder that holds anything else (the user's own files, another program's
+    /// output, a project) is refused as an error of option `key`, naming what toposcape did not
+    /// write, and nothing is deleted.
     pub fn remove(&self, key: &str) -> Result<()> {
         let dir = &self.dir;
         if !dir.is_dir() {
@@ -232,7 +240,20 @@ impl RunDir {
                 ),
             ));
         }
-        std::fs::remove_dir_all(dir).map_err(|e| Error::file("remove", dir, e))
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::file("read", dir, e))? {
+            let entry = entry.map_err(|e| Error::file("read", dir, e))?;
+            let path = entry.path();
+            if entry.file_name() == crate::lock::LOCK_FILE {
+                continue;
+            }
+            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| Error::file("remove", &path, e))?;
+        }
+        Ok(())
     }
 
     /// How far its run has got.
@@ -289,8 +310,12 @@ mod tests {
             assert!(own.is_file() && run.config().is_file());
             std::fs::remove_file(&own).unwrap();
         }
+        // Its lock file is toposcape's too, and stays (the caller holds it).
+        std::fs::write(run.file(crate::lock::LOCK_FILE), "1 host -").unwrap();
         run.remove("out").unwrap();
-        assert!(!dir.exists());
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, [crate::lock::LOCK_FILE]);
+        std::fs::remove_dir_all(&dir).unwrap();
         // A file where the folder should be is refused too.
         std::fs::write(&dir, "").unwrap();
         assert!(run.remove("out").is_err() && dir.is_file());

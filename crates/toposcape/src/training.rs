@@ -135,13 +135,35 @@ pub fn train(options: &TrainingOptions, progress: &dyn Progress) -> Result<Train
             Some(path)
         }
     };
-    prepare_run_dir(&out, options.force)?;
+    let lock = prepare_run_dir(&out, options.force)?;
     let run_dir = RunDir::new(&out);
-    fs::write(run_dir.config(), config.to_toml())
-        .map_err(|e| Error::file("write", &run_dir.config(), e))?;
+    let result = fs::write(run_dir.config(), config.to_toml())
+        .map_err(|e| Error::file("write", &run_dir.config(), e))
+        .and_then(|()| train_into(&config, &out, options, device, weights, data, progress));
+    if result.is_err() {
+        // A training is not resumed from its checkpoints, so nothing of a failed one is worth
+        // keeping; the folder holds only what this call wrote (it was new, or emptied by
+        // `force`), so removing it loses nothing, and leaves no folder that looks started.
+        let _ = run_dir.remove("out");
+        drop(lock);
+        let _ = fs::remove_dir(&out);
+    }
+    result
+}
+
+/// Trains into the prepared run directory `out`.
+fn train_into(
+    config: &RunConfig,
+    out: &Path,
+    options: &TrainingOptions,
+    device: Device,
+    weights: Option<PathBuf>,
+    data: Option<(SegmentationSet, SegmentationSet)>,
+    progress: &dyn Progress,
+) -> Result<TrainingSummary> {
     let run = Run {
-        config: &config,
-        out: &out,
+        config,
+        out,
         backend: options.backend,
         device,
         started: Instant::now(),
@@ -181,10 +203,11 @@ fn training_data(
     })
 }
 
-/// Creates the run directory; an existing one is an error of `out` unless `force`.
-fn prepare_run_dir(out: &Path, force: bool) -> Result<()> {
+/// Creates the run directory and takes its lock; an existing one is an error of `out` unless
+/// `force`.
+fn prepare_run_dir(out: &Path, force: bool) -> Result<crate::lock::FolderLock> {
     let run = RunDir::new(out);
-    if out.exists() {
+    let lock = if out.exists() {
         if !force {
             let state = if run.is_trained() {
                 "holds a finished run"
@@ -197,11 +220,15 @@ fn prepare_run_dir(out: &Path, force: bool) -> Result<()> {
                 format!("{state}; refusing to overwrite it (pass `force` to replace it)"),
             ));
         }
+        let lock = run.lock("out")?;
         run.remove("out")?;
-    }
+        lock
+    } else {
+        run.lock("out")?
+    };
     fs::create_dir_all(run.checkpoints())
         .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
-    Ok(())
+    Ok(lock)
 }
 
 struct Run<'a> {

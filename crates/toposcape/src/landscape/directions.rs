@@ -94,6 +94,18 @@ pub(super) fn resolve(
         if let Some(missing) = through.iter().find(|f| !f.is_file()) {
             return Err(Error::option("through", missing.display(), "no such file"));
         }
+        // One axis per checkpoint: a `dims` that asks for another count is a contradiction,
+        // not something to give up silently.
+        if let Some(dims) = options.dims.filter(|&d| d != through.len()) {
+            return Err(Error::option(
+                "dims",
+                dims,
+                format!(
+                    "interp directions have one axis per checkpoint, and `through` names {}",
+                    through.len()
+                ),
+            ));
+        }
         // The axes are the checkpoints' differences from theta0, in their units: coordinate 1
         // is the checkpoint, so the range is absolute (1.5 unless given: both ends and beyond).
         config.landscape.dims = through.len();
@@ -267,10 +279,11 @@ fn read_directions(path: &Path, dims: usize, len: usize) -> Result<Vec<Vec<f64>>
             field.shape
         )));
     }
-    if field.shape[0] < dims {
+    if field.shape[0] != dims {
         return Err(fail(format!(
-            "{} rows, fewer than the {dims} axes asked for",
-            field.shape[0]
+            "{} rows, expected one per axis: {dims} (set `dims` to {} to use them all, or save \
+             only the rows to use)",
+            field.shape[0], field.shape[0]
         )));
     }
     let values: Vec<f64> = match field.values {
@@ -280,9 +293,63 @@ fn read_directions(path: &Path, dims: usize, len: usize) -> Result<Vec<Vec<f64>>
     if values.iter().any(|v| !v.is_finite()) {
         return Err(fail("holds non-finite values".into()));
     }
-    Ok(values
-        .chunks_exact(len)
-        .take(dims)
-        .map(<[f64]>::to_vec)
-        .collect())
+    let rows: Vec<Vec<f64>> = values.chunks_exact(len).map(<[f64]>::to_vec).collect();
+    independent(&rows).map_err(fail)?;
+    Ok(rows)
+}
+
+/// Whether `rows` span as many axes as there are rows: none is zero and none is a combination
+/// of the others (a repeated or parallel row would make two axes one), else why not.
+/// Gram-Schmidt in float64: a row whose part orthogonal to the rows before it is below 1e-9 of
+/// its length adds no axis.
+fn independent(rows: &[Vec<f64>]) -> Result<(), String> {
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let length = dot(row, row).sqrt();
+        if length == 0.0 {
+            return Err(format!("row {i} is zero; expected a direction"));
+        }
+        let mut rest = row.clone();
+        // Twice, for the rounding of the first pass.
+        for _ in 0..2 {
+            for b in &basis {
+                let along = dot(&rest, b);
+                rest.iter_mut().zip(b).for_each(|(r, b)| *r -= along * b);
+            }
+        }
+        let left = dot(&rest, &rest).sqrt();
+        if left <= 1e-9 * length {
+            return Err(format!(
+                "row {i} lies in the span of the rows before it (a repeated or parallel row); \
+                 expected independent directions"
+            ));
+        }
+        rest.iter_mut().for_each(|r| *r /= left);
+        basis.push(rest);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::independent;
+
+    #[test]
+    fn dependent_rows_are_named() {
+        assert!(independent(&[vec![1.0, 0.0, 0.0], vec![1.0, 1e-3, 0.0]]).is_ok());
+        let zero = independent(&[vec![1.0, 2.0], vec![0.0, 0.0]]).unwrap_err();
+        assert!(zero.starts_with("row 1 is zero"), "{zero}");
+        let repeated = independent(&[vec![1.0, 2.0, 3.0], vec![1.0, 2.0, 3.0]]).unwrap_err();
+        assert!(repeated.starts_with("row 1 lies in the span"), "{repeated}");
+        let parallel = independent(&[vec![1.0, 2.0, 3.0], vec![-2.0, -4.0, -6.0]]).unwrap_err();
+        assert!(parallel.starts_with("row 1"), "{parallel}");
+        let combination = independent(&[
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![3.0, -2.0, 0.0],
+        ])
+        .unwrap_err();
+        assert!(combination.starts_with("row 2"), "{combination}");
+    }
 }

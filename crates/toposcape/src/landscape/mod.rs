@@ -163,6 +163,9 @@ pub struct AnalysisSummary {
     pub metrics: MetricsDocument,
     /// Seconds the whole analysis took.
     pub seconds: f64,
+    /// What the caller should know although the analysis succeeded (stored chunks that failed
+    /// their checksum and were computed again, weights stored in less precision).
+    pub warnings: Vec<String>,
 }
 
 /// Analyses the landscape that `options` describe into their output directory, reporting
@@ -176,6 +179,8 @@ pub fn analyse(options: &AnalysisOptions, progress: &dyn Progress) -> Result<Ana
 
 fn analyse_prepared(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
     let prepared = prepare(options)?;
+    // One writer per output folder, held until the files are in place.
+    let _lock = RunDir::new(&prepared.out).lock("out")?;
     let device = options.backend.burn().device()?;
     let analysis = Analysis {
         options,
@@ -372,6 +377,7 @@ struct Sampled {
     computed: usize,
     resumed: usize,
     seconds: f64,
+    warnings: Vec<String>,
 }
 
 impl Analysis<'_> {
@@ -461,6 +467,17 @@ impl Analysis<'_> {
         };
         let plan = Sampling::new(landscape, landscape.dims, half, config.seed);
         let store = self.open_store(&plan, problem, theta0, &directions, evaluation)?;
+        let mut warnings = Vec::new();
+        let damaged = store.discard_damaged()?;
+        if let Some(first) = damaged.first() {
+            warnings.push(format!(
+                "{}: {} stored chunk(s) failed their check and were computed again (chunk {}: {})",
+                store.dir().display(),
+                damaged.len(),
+                first.chunk,
+                first.reason
+            ));
+        }
         let missing = store.missing()?;
         let resumed =
             plan.point_count() - missing.iter().map(|&k| store.range(k).len()).sum::<usize>();
@@ -487,6 +504,7 @@ impl Analysis<'_> {
             computed,
             resumed,
             seconds,
+            warnings,
         };
         Ok((sampled, store))
     }
@@ -524,11 +542,11 @@ impl Analysis<'_> {
             fingerprint: fingerprint.hex(),
         };
         match ChunkStore::open(&store_dir, description.clone()) {
-            Err(StoreError::Mismatch { .. }) if self.options.force => {
+            Err(StoreError::Mismatch { .. } | StoreError::Corrupt { .. }) if self.options.force => {
                 fs::remove_dir_all(&store_dir)?;
                 Ok(ChunkStore::open(&store_dir, description)?)
             }
-            Err(e @ StoreError::Mismatch { .. }) => Err(Error::option(
+            Err(e @ (StoreError::Mismatch { .. } | StoreError::Corrupt { .. })) => Err(Error::option(
                 "out",
                 out.display(),
                 format!("{e}; pass `force` to discard it"),
@@ -584,6 +602,7 @@ impl Analysis<'_> {
             metrics,
             // Set by `analyse` when it is over.
             seconds: 0.0,
+            warnings: sampled.warnings,
         }
     }
 

@@ -46,6 +46,38 @@ use crate::run::{RunEvent, RunOptions};
 use crate::rundir::RunDir;
 use crate::{Error, EvalBackend, Progress, Result};
 
+/// The environment variable through which a sweep gives its child runs its process id
+/// ([`Execution::Processes`]); see [`stop_with_sweep`].
+pub const SWEEP_PARENT_ENV: &str = "TOPOSCAPE_SWEEP_PARENT";
+
+/// In a child run of a sweep (the environment names the sweep's process): watches, on a
+/// thread of its own, for the sweep to be gone (killed, even with -9), and then ends this
+/// process with status 1 so that no orphaned run goes on writing into a folder the resumed
+/// sweep will use. Every file a run writes is moved into place whole, so ending at any moment
+/// leaves nothing half-written, and its folder's lock is taken over as stale. Does nothing
+/// elsewhere.
+pub fn stop_with_sweep() {
+    #[cfg(unix)]
+    {
+        let Some(sweep) = std::env::var(SWEEP_PARENT_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+        else {
+            return;
+        };
+        std::thread::spawn(move || {
+            loop {
+                // An orphan is adopted by another process: its parent changes.
+                if std::os::unix::process::parent_id() != sweep {
+                    eprintln!("toposcape: the sweep that started this run is gone; stopping");
+                    std::process::exit(1);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        });
+    }
+}
+
 /// How a sweep's runs are executed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Execution {
@@ -157,6 +189,9 @@ pub fn sweep(
     let plan = SweepPlan::read(&options.sweep)?;
     let out = options.out_dir();
     let configs = out.join("configs");
+    check_same_sweep(&plan, &out, &configs)?;
+    // One sweep at a time in a folder (each run's folder has a lock of its own as well).
+    let _lock = crate::lock::lock(&out, "out")?;
     fs::create_dir_all(&configs)
         .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
     for run in &plan.runs {
@@ -293,6 +328,7 @@ impl Runs<'_> {
                 "--threads",
                 &threads.to_string(),
             ])
+            .env(SWEEP_PARENT_ENV, std::process::id().to_string())
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(log))
             .status()
@@ -303,6 +339,38 @@ impl Runs<'_> {
             Err(format!("{status}; see {}", log_path.display()))
         }
     }
+}
+
+/// A sweep folder that holds runs of another sweep is refused: a run of this plan whose config
+/// there (`configs/<run>.toml`) says otherwise would be reported from the old run's files
+/// while its config was overwritten. The same sweep, or one that adds combinations, resumes.
+fn check_same_sweep(plan: &SweepPlan, out: &Path, configs: &Path) -> Result<()> {
+    for run in &plan.runs {
+        let path = configs.join(format!("{}.toml", run.name));
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let same = match (
+            crate::config::parse(&text, &path.display().to_string()),
+            crate::config::parse(&run.config, &run.name),
+        ) {
+            (Ok(old), Ok(new)) => old == new,
+            _ => false,
+        };
+        if !same {
+            return Err(Error::option(
+                "out",
+                out.display(),
+                format!(
+                    "holds another sweep: its run {} has a different config ({}); choose \
+                     another `out`, or remove that folder to start over",
+                    run.name,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// runs.csv, the figures and seed_distances.csv, then report.html (which shows the figures).

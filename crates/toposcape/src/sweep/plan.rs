@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config;
+use crate::config::{self, RunConfig};
 use crate::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -155,27 +155,54 @@ fn base_table(name: &str, path: &Path) -> Result<toml::Table> {
     let mut base: toml::Table = text
         .parse()
         .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    let base_dir = config::folder_of(path);
+    resolve_paths(&mut base, &config::folder_of(path));
+    Ok(base)
+}
+
+/// The path keys of `table` made absolute against `dir` (the folder of the file that named
+/// them). The directions are a path only when they name an .npy file.
+fn resolve_paths(table: &mut toml::Table, dir: &Path) {
     let absolute = |v: &toml::Value| match v {
-        toml::Value::String(s) => toml::Value::String(base_dir.join(s).display().to_string()),
+        toml::Value::String(s) => toml::Value::String(dir.join(s).display().to_string()),
         other => other.clone(),
     };
-    // The directions are a path only when they name an .npy file.
     let is_path = |key: &str, value: &toml::Value| {
         key != "landscape.directions" || value.as_str().is_some_and(|s| s.ends_with(".npy"))
     };
     for key in PATH_KEYS {
-        if let Some(value) = get_key(&base, key).cloned().filter(|v| is_path(key, v)) {
+        if let Some(value) = get_key(table, key).cloned().filter(|v| is_path(key, v)) {
             let resolved = match &value {
                 toml::Value::Array(items) => {
                     toml::Value::Array(items.iter().map(absolute).collect())
                 }
                 other => absolute(other),
             };
-            set_key(&mut base, key, resolved).map_err(Error::Internal)?;
+            // The key was just read, so every section on its way is a table.
+            set_key(table, key, resolved).expect("a key that is there");
         }
     }
-    Ok(base)
+}
+
+/// The files a run's config names, each checked to exist, so that a sweep fails before it
+/// runs anything rather than at the combination that names a missing file.
+fn check_files(config: &RunConfig, what: &str) -> Result<()> {
+    let mut files: Vec<(&str, &str)> = Vec::new();
+    if let Some(weights) = &config.training.weights {
+        files.push(("training.weights", weights));
+    }
+    if config.landscape.directions.ends_with(".npy") {
+        files.push(("landscape.directions", &config.landscape.directions));
+    }
+    for through in &config.landscape.through {
+        files.push(("landscape.through", through));
+    }
+    if let Some(pet) = &config.pet {
+        files.push(("pet.root", &pet.root));
+    }
+    match files.into_iter().find(|(_, file)| !Path::new(file).exists()) {
+        Some((key, file)) => Err(Error::Input(format!("{what}: key {key}: {file}: no such file"))),
+        None => Ok(()),
+    }
 }
 
 /// The `[values]` lists, in the file's order (the first key varies slowest, and the first two
@@ -238,14 +265,24 @@ impl SweepPlan {
                 rest /= list.len();
             }
             chosen.reverse();
-            let mut table = base.clone();
+            let mut swept = toml::Table::new();
             for (key, value) in &chosen {
-                set_key(&mut table, key, value.clone())
+                set_key(&mut swept, key, value.clone())
+                    .map_err(|e| Error::Input(format!("{name}: key values.{key}: {e}")))?;
+            }
+            // Paths among the values are the sweep file's, relative to its folder.
+            resolve_paths(&mut swept, &config::folder_of(path));
+            let mut table = base.clone();
+            for (key, _) in &chosen {
+                let value = get_key(&swept, key).cloned().expect("set above");
+                set_key(&mut table, key, value)
                     .map_err(|e| Error::Input(format!("{name}: key values.{key}: {e}")))?;
             }
             let run = run_name(&chosen, &varies);
             let text = toml::to_string(&table).map_err(|e| Error::Internal(e.to_string()))?;
-            let checked = config::parse(&text, &format!("{name} (run {run})"))?;
+            let what = format!("{name} (run {run})");
+            let checked = config::parse(&text, &what)?;
+            check_files(&checked, &what)?;
             runs.push(SweepRun {
                 name: run,
                 values: chosen,
