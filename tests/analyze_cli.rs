@@ -263,7 +263,11 @@ fn a_killed_run_resumes_to_the_same_landscape() {
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     let message = stderr(&second);
     assert!(
-        message.contains(&format!("--out {}: is being written by toposcape (process {}", killed.display(), child.id())),
+        message.contains(&format!(
+            "--out {}: is being written by toposcape (process {}",
+            killed.display(),
+            child.id()
+        )),
         "{message}"
     );
     assert_eq!(message.lines().count(), 1, "{message}");
@@ -449,7 +453,11 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
         .unwrap();
         toposcape_perturb::params::ParamLayout::of(&model).len()
     };
-    let row = |i: usize| -> Vec<f64> { (0..length).map(|j| ((i + 1) * j % 7) as f64 - 3.0).collect() };
+    let row = |i: usize| -> Vec<f64> {
+        (0..length)
+            .map(|j| ((i + 1) * j % 7) as f64 - 3.0)
+            .collect()
+    };
     let directions = |name: &str, rows: &[Vec<f64>]| {
         let path = dir.join(name);
         write_rows(&path, rows);
@@ -529,8 +537,16 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
         // Interpolation has one axis per checkpoint: two axes through one is a contradiction.
         (
             vec![
-                "analyze", PINN, "--out", o, "--directions", "interp", "--through", checkpoint,
-                "--dims", "2",
+                "analyze",
+                PINN,
+                "--out",
+                o,
+                "--directions",
+                "interp",
+                "--through",
+                checkpoint,
+                "--dims",
+                "2",
             ],
             "--dims 2: interp directions have one axis per checkpoint",
         ),

@@ -211,7 +211,12 @@ fn a_killed_sweep_takes_its_child_runs_with_it() {
     fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0]\n").unwrap();
     let out = dir.join("out");
     let mut parent = std::process::Command::new(env!("CARGO_BIN_EXE_toposcape"))
-        .args(["sweep", sweep.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         // Child processes (one job runs in this process).
         .args(["--jobs", "2"])
         .stdout(std::process::Stdio::null())
@@ -270,7 +275,13 @@ fn another_sweep_into_a_sweep_folder_is_refused() {
     fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0, 1]\n").unwrap();
     let grown = toposcape_out("sweep", &sweep, &out);
     assert!(grown.status.success(), "{}", stderr(&grown));
-    assert_eq!(fs::read_to_string(out.join("runs.csv")).unwrap().lines().count(), 3);
+    assert_eq!(
+        fs::read_to_string(out.join("runs.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -277,8 +277,15 @@ fn bad_configs_exit_2_naming_the_file_and_key_and_create_nothing() {
     let text = TINY_PINN.replace("[training]", "[training]\nweights = \"bad.safetensors\"");
     let output = train(&dir, &text, "run", &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("bad.safetensors"), "{}", stderr(&output));
-    assert!(!dir.join("run").exists(), "a failed training left its folder");
+    assert!(
+        stderr(&output).contains("bad.safetensors"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !dir.join("run").exists(),
+        "a failed training left its folder"
+    );
     let missing = toposcape(&["train", dir.join("absent.toml").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("absent.toml"));

@@ -94,7 +94,10 @@ pub fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
         if let Some(value) = ready() {
             return value;
         }
-        assert!(std::time::Instant::now() < deadline, "waited too long for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited too long for {what}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }

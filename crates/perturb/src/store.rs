@@ -381,7 +381,11 @@ mod tests {
         let other_dir = temp_dir("damaged-other");
         let other = ChunkStore::open(&other_dir, description("b")).unwrap();
         other.write(2, &[8.0, 9.0]).unwrap();
-        fs::copy(other_dir.join("chunk-00000002.f32"), dir.join("chunk-00000002.f32")).unwrap();
+        fs::copy(
+            other_dir.join("chunk-00000002.f32"),
+            dir.join("chunk-00000002.f32"),
+        )
+        .unwrap();
         let damaged = store.discard_damaged().unwrap();
         assert_eq!(
             damaged.iter().map(|d| d.chunk).collect::<Vec<_>>(),

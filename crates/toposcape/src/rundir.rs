@@ -313,7 +313,10 @@ mod tests {
         // Its lock file is toposcape's too, and stays (the caller holds it).
         std::fs::write(run.file(crate::lock::LOCK_FILE), "1 host -").unwrap();
         run.remove("out").unwrap();
-        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left, [crate::lock::LOCK_FILE]);
         std::fs::remove_dir_all(&dir).unwrap();
         // A file where the folder should be is refused too.

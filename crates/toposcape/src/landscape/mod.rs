@@ -546,11 +546,13 @@ impl Analysis<'_> {
                 fs::remove_dir_all(&store_dir)?;
                 Ok(ChunkStore::open(&store_dir, description)?)
             }
-            Err(e @ (StoreError::Mismatch { .. } | StoreError::Corrupt { .. })) => Err(Error::option(
-                "out",
-                out.display(),
-                format!("{e}; pass `force` to discard it"),
-            )),
+            Err(e @ (StoreError::Mismatch { .. } | StoreError::Corrupt { .. })) => {
+                Err(Error::option(
+                    "out",
+                    out.display(),
+                    format!("{e}; pass `force` to discard it"),
+                ))
+            }
             other => Ok(other?),
         }
     }

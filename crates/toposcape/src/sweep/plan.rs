@@ -199,8 +199,13 @@ fn check_files(config: &RunConfig, what: &str) -> Result<()> {
     if let Some(pet) = &config.pet {
         files.push(("pet.root", &pet.root));
     }
-    match files.into_iter().find(|(_, file)| !Path::new(file).exists()) {
-        Some((key, file)) => Err(Error::Input(format!("{what}: key {key}: {file}: no such file"))),
+    match files
+        .into_iter()
+        .find(|(_, file)| !Path::new(file).exists())
+    {
+        Some((key, file)) => Err(Error::Input(format!(
+            "{what}: key {key}: {file}: no such file"
+        ))),
         None => Ok(()),
     }
 }
