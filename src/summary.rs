@@ -63,17 +63,27 @@ pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
                 .write_all(text.as_bytes())
         });
     };
+    // Reading a large sweep checks every combination first (10^4 of them take seconds).
+    println!(
+        "sweep        {}: checking every combination, then running those not complete",
+        options.sweep.display()
+    );
     let summary = toposcape::sweep::sweep(options, &Bars::default(), &mut log)?;
     print(&sweep_lines(&summary));
-    for (name, why) in &summary.failures {
-        eprintln!("toposcape: run failed: {name}: {why}");
+    for f in &summary.failures {
+        eprintln!("toposcape: run failed: {}: {}", f.run, f.why);
     }
-    if !summary.failures.is_empty() {
-        anyhow::bail!(
-            "{} of {} runs failed (see logs/<run>.log)",
-            summary.failures.len(),
-            summary.plan.runs.len()
-        );
+    let failed = summary.failures.len();
+    if failed > 0 {
+        let total = summary.plan.runs.len();
+        // Bad input of every failed run (a file, a key, too little memory) is the user's to
+        // fix: exit status 2; any failure inside toposcape makes it 1.
+        if summary.failures.iter().all(|f| f.input) {
+            crate::bail_input!(
+                "{failed} of {total} runs failed on their input (see logs/<run>.log)"
+            );
+        }
+        anyhow::bail!("{failed} of {total} runs failed (see logs/<run>.log)");
     }
     Ok(summary)
 }
@@ -96,6 +106,10 @@ fn event_lines(event: &RunEvent<'_>, out: &std::path::Path) -> Vec<String> {
             out.display()
         )],
         RunEvent::Trained(s) => training_lines(s),
+        RunEvent::Diverged => vec![format!(
+            "warning: {}: the training diverged; the run ends without a landscape",
+            out.display()
+        )],
         RunEvent::Analysed(s) => analysis_lines(s),
         RunEvent::Checkpoint {
             epoch,
@@ -137,6 +151,7 @@ fn training_lines(s: &TrainingSummary) -> Vec<String> {
         }
     ));
     lines.push(format!("run directory: {}", s.out.display()));
+    lines.extend(s.warnings.iter().map(|w| format!("warning: {w}")));
     lines
 }
 
@@ -346,6 +361,22 @@ fn sweep_lines(s: &SweepSummary) -> Vec<String> {
         lines.push(format!(
             "seeds        {} pairs of seeds compared in seed_distances.csv",
             s.seed_pairs.len()
+        ));
+    }
+    let diverged: Vec<&str> = s
+        .plan
+        .runs
+        .iter()
+        .zip(&s.rows)
+        .filter(|(_, row)| row.diverged)
+        .map(|(run, _)| run.name.as_str())
+        .collect();
+    if !diverged.is_empty() {
+        lines.push(format!(
+            "warning: {} of {} runs diverged in training and have no landscape: {}",
+            diverged.len(),
+            s.plan.runs.len(),
+            diverged.join(", ")
         ));
     }
     lines.push(format!(

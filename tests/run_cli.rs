@@ -213,3 +213,51 @@ fn a_config_naming_weights_loads_them_instead_of_training() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_diverged_training_ends_the_run_with_a_warning() {
+    let dir = scratch("run-diverged");
+    let config = dir.join("c.toml");
+    // At a learning rate of 1e30 Adam's first steps overflow the weights.
+    fs::write(
+        &config,
+        CONFIG.replace("learning_rate = 0.01", "learning_rate = 1e30"),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let first = toposcape_out("run", &config, &out);
+    let printed = stdout(&first);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        printed.contains("warning: the training diverged: its loss is not finite from epoch"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("the training diverged; the run ends without a landscape"),
+        "{printed}"
+    );
+    assert!(!out.join("landscape.npy").exists());
+    let train: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("train_metrics.json")).unwrap()).unwrap();
+    assert_eq!(train["diverged"], true, "{train}");
+    assert!(train["first_nonfinite_epoch"].as_u64().unwrap() >= 1);
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("This training diverged"));
+    // Run again: nothing is trained or analysed, and it says why.
+    let weights = fs::read(out.join("theta0.safetensors")).unwrap();
+    let again = toposcape_out("run", &config, &out);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("ends without a landscape"));
+    assert!(!stdout(&again).contains("trained the PINN"));
+    assert_eq!(fs::read(out.join("theta0.safetensors")).unwrap(), weights);
+    // Analysing its weights is refused, naming them.
+    let analysed = toposcape(&[
+        "analyze",
+        out.to_str().unwrap(),
+        "--out",
+        dir.join("a").to_str().unwrap(),
+    ]);
+    assert_eq!(analysed.status.code(), Some(2), "{}", stderr(&analysed));
+    assert!(stderr(&analysed).contains("are not finite (a diverged training?)"));
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -338,3 +338,84 @@ fn bad_sweeps_exit_2_naming_the_key() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_diverged_run_is_a_result_and_bad_input_of_a_run_exits_2() {
+    let dir = scratch("sweep-diverged");
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    let sweep = dir.join("s.toml");
+    let out = dir.join("out");
+    // Adam's steps are of the learning rate's size: at 1e30 the weights overflow f32 and
+    // the loss is no longer finite.
+    fs::write(
+        &sweep,
+        "base = \"base.toml\"\n[values]\n\"training.learning_rate\" = [0.01, 1e30]\n",
+    )
+    .unwrap();
+    let output = toposcape_out("sweep", &sweep, &out);
+    let printed = common::stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Its first word comes before the combinations are checked (10^4 of them take seconds).
+    assert!(
+        printed
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("checking every combination, then running those not complete"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("warning: 1 of 2 runs diverged in training and have no landscape"),
+        "{printed}"
+    );
+    let csv = fs::read_to_string(out.join("runs.csv")).unwrap();
+    let lines: Vec<Vec<String>> = csv.lines().map(common::csv_fields).collect();
+    let col = |name: &str| lines[0].iter().position(|h| h == name).unwrap();
+    let diverged: Vec<(&str, &str)> = lines[1..]
+        .iter()
+        .map(|l| (l[col("complete")].as_str(), l[col("diverged")].as_str()))
+        .collect();
+    assert_eq!(diverged, [("true", "false"), ("false", "true")], "{csv}");
+    let run = out.join("runs").join(&lines[2][0]);
+    let train = json(&run.join("train_metrics.json"));
+    assert_eq!(train["diverged"], true);
+    assert!(
+        ["nan", "inf"].contains(&train["final_loss"].as_str().unwrap()),
+        "{train}"
+    );
+    assert!(!run.join("landscape.npy").exists());
+    assert!(run.join("report.html").exists());
+
+    // Weights that are not weights fail their run inside it (the files are checked up front
+    // only for being there): bad input, exit 2, with the run's own message.
+    fs::write(dir.join("bad.safetensors"), "garbage").unwrap();
+    fs::write(
+        &sweep,
+        "base = \"base.toml\"\n[values]\n\"training.weights\" = [\"bad.safetensors\"]\n",
+    )
+    .unwrap();
+    for jobs in ["1", "2"] {
+        let out = dir.join(format!("bad-{jobs}"));
+        let args = [
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ];
+        let failed = toposcape(&args);
+        let message = stderr(&failed);
+        assert_eq!(failed.status.code(), Some(2), "--jobs {jobs}: {message}");
+        assert!(
+            message.contains("1 of 1 runs failed on their input"),
+            "--jobs {jobs}: {message}"
+        );
+        assert!(
+            message.contains("bad.safetensors"),
+            "--jobs {jobs}: {message}"
+        );
+        assert!(!message.contains("exit status"), "--jobs {jobs}: {message}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}

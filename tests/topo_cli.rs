@@ -293,6 +293,7 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
     let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
     let good = npy_bytes("<f4", false, &[3, 4], &f32_bytes(&[0.5; 12]));
     fs::write(path("good.npy"), &good).unwrap();
+    fs::create_dir(path("shown")).unwrap();
     fs::write(path("truncated.npy"), &good[..good.len() - 7]).unwrap();
     let ramp: Vec<f32> = (0..12).map(|i| i as f32).collect();
     fs::write(
@@ -314,6 +315,11 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
     )
     .unwrap();
     fs::write(path("text.npy"), "not numpy at all\n").unwrap();
+    // A header that does not parse (npyz's message quotes it over several lines).
+    let mut garbled = good.clone();
+    let at = garbled.windows(5).position(|w| w == b"False").unwrap();
+    garbled[at..at + 5].copy_from_slice(b"Flase");
+    fs::write(path("garbled.npy"), &garbled).unwrap();
     fs::write(
         path("nokey.npz"),
         npz_bytes(&[("weights", good.clone())], false),
@@ -324,6 +330,10 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec![path("missing.npy")], "missing.npy: cannot open"),
         (vec![path("truncated.npy")], "truncated.npy: is truncated"),
+        (
+            vec![path("garbled.npy")],
+            "garbled.npy: not a valid .npy header",
+        ),
         (
             vec![path("header-only.npy")],
             "header-only.npy: is truncated",
@@ -421,6 +431,27 @@ fn bad_inputs_exit_2_with_one_line_and_no_output() {
                 path("x.json"),
             ],
             "--profile-json and --metrics both name",
+        ),
+        // The same file under two spellings, and a figure of --figures named again.
+        (
+            vec![
+                path("good.npy"),
+                "--metrics".into(),
+                path("x.json"),
+                "--profile-json".into(),
+                path("./x.json"),
+            ],
+            "--profile-json and --metrics both name",
+        ),
+        (
+            vec![
+                path("good.npy"),
+                "--figures".into(),
+                path("shown"),
+                "--profile".into(),
+                path("shown/profile.png"),
+            ],
+            "--profile and --figures both name",
         ),
         (
             vec![

@@ -259,6 +259,12 @@ fn bad_configs_exit_2_naming_the_file_and_key_and_create_nothing() {
             "task = \"unet-pet\"\n[pet]\nroot = \"no-such-folder\"\n".to_string(),
             "pet.root",
         ),
+        // 4e9 parameters with activations of 1e9 per point: terabytes, more than any machine
+        // this runs on, refused before anything is allocated (it aborted with status 134).
+        (
+            TINY_PINN.replace("widths = [2, 8, 8, 1]", "widths = [2, 1000000000, 1]"),
+            "key pinn.widths: training needs at least",
+        ),
     ];
     for (text, key) in cases {
         let output = train(&dir, &text, "run", &[]);

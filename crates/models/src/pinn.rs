@@ -30,6 +30,20 @@ impl PinnConfig {
             .collect();
         Pinn { layers }
     }
+
+    /// The number of parameters [`PinnConfig::init`] makes, counted without making them (in
+    /// `f64`, so that no width overflows it): a memory estimate's start.
+    pub fn num_params(&self) -> f64 {
+        self.widths
+            .windows(2)
+            .map(|w| (w[0] as f64 + 1.0) * w[1] as f64)
+            .sum()
+    }
+
+    /// The activations one input point passes through: every layer's output.
+    pub fn activations_per_point(&self) -> f64 {
+        self.widths.iter().skip(1).map(|&w| w as f64).sum()
+    }
 }
 
 /// The network: dense layers with tanh between them, none after the last.
@@ -154,6 +168,17 @@ mod tests {
 
     fn values(t: Tensor<2>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().expect("f32 data")
+    }
+
+    #[test]
+    fn parameters_counted_without_making_them() {
+        for widths in [vec![2, 50, 50, 50, 50, 1], vec![2, 1], vec![2, 7, 3, 1]] {
+            let config = PinnConfig::new().with_widths(widths);
+            let made = config.init(&Device::flex()).num_params();
+            assert_eq!(config.num_params(), made as f64);
+        }
+        let huge = PinnConfig::new().with_widths(vec![2, usize::MAX, 1]);
+        assert!(huge.num_params() > 1e19);
     }
 
     #[test]

@@ -97,24 +97,65 @@ pub struct Unet {
 }
 
 impl UnetConfig {
-    /// What is wrong with this shape, if anything.
-    pub fn check(&self) -> Result<(), String> {
+    /// What is wrong with this shape, if anything: the field at fault and what it expected.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.classes < 2 {
-            return Err(format!("classes = {}: expected at least 2", self.classes));
-        }
-        if self.base_width == 0
-            || self.norm_groups == 0
-            || !self.base_width.is_multiple_of(self.norm_groups)
-        {
-            return Err(format!(
-                "norm_groups = {} must be positive and divide base_width = {}",
-                self.norm_groups, self.base_width
+            return Err((
+                "classes",
+                format!("expected at least 2, got {}", self.classes),
             ));
         }
-        if self.in_channels == 0 || self.depth > 6 {
-            return Err("in_channels must be positive and depth at most 6".into());
+        if self.in_channels == 0 {
+            return Err(("in_channels", "expected a positive integer, got 0".into()));
+        }
+        if self.depth > 6 {
+            return Err(("depth", format!("expected at most 6, got {}", self.depth)));
+        }
+        if self.base_width == 0 {
+            return Err(("base_width", "expected a positive integer, got 0".into()));
+        }
+        if self.norm_groups == 0 || !self.base_width.is_multiple_of(self.norm_groups) {
+            return Err((
+                "norm_groups",
+                format!(
+                    "expected a positive divisor of base_width = {}, got {}",
+                    self.base_width, self.norm_groups
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// The number of parameters [`UnetConfig::init`] makes, counted without making them (in
+    /// `f64`, so that no width overflows it): a memory estimate's start.
+    pub fn num_params(&self) -> f64 {
+        let width = |level: usize| self.base_width as f64 * 2f64.powi(level as i32);
+        // Two 3x3 convolutions with biases, each followed by a group norm's scale and shift.
+        let block = |i: f64, o: f64| 9.0 * i * o + 9.0 * o * o + 6.0 * o;
+        let mut count = 0.0;
+        let mut input = self.in_channels as f64;
+        for level in 0..=self.depth {
+            count += block(input, width(level));
+            input = width(level);
+        }
+        for level in 0..self.depth {
+            // The 2x2 transposed convolution up from level + 1, then the block over it and the
+            // skip connection.
+            count += 4.0 * width(level + 1) * width(level) + width(level);
+            count += block(2.0 * width(level), width(level));
+        }
+        count + (width(0) + 1.0) * self.classes as f64
+    }
+
+    /// The activations one `size` x `size` image passes through: the outputs of every
+    /// convolution and norm at each level going down; coming up, the transposed convolution,
+    /// its concatenation with the skip and the block over them.
+    pub fn activations_per_image(&self, size: usize) -> f64 {
+        let pixels = |level: usize| (size as f64 / 2f64.powi(level as i32)).powi(2);
+        let width = |level: usize| self.base_width as f64 * 2f64.powi(level as i32);
+        let down: f64 = (0..=self.depth).map(|l| 4.0 * width(l) * pixels(l)).sum();
+        let up: f64 = (0..self.depth).map(|l| 7.0 * width(l) * pixels(l)).sum();
+        down + up + self.classes as f64 * pixels(0)
     }
 
     /// A freshly initialised network (burn's default initialisations).
@@ -122,8 +163,8 @@ impl UnetConfig {
     /// # Panics
     /// If [`UnetConfig::check`] fails.
     pub fn init(&self, device: &Device) -> Unet {
-        if let Err(problem) = self.check() {
-            panic!("invalid UNet config: {problem}");
+        if let Err((field, problem)) = self.check() {
+            panic!("invalid UNet config: {field}: {problem}");
         }
         let width = |level: usize| self.base_width << level;
         let groups = self.norm_groups;
@@ -308,7 +349,30 @@ mod tests {
             + 4 * 3
             + 3;
         assert_eq!(model.num_params(), expected);
-        assert!(UnetConfig::new().with_norm_groups(3).check().is_err());
+        assert_eq!(config.num_params(), expected as f64);
+        for (depth, width, groups, classes) in [(0, 2, 1, 2), (3, 6, 3, 3), (1, 8, 4, 2)] {
+            let config = UnetConfig::new()
+                .with_depth(depth)
+                .with_base_width(width)
+                .with_norm_groups(groups)
+                .with_classes(classes);
+            assert_eq!(
+                config.num_params(),
+                config.init(&device).num_params() as f64
+            );
+        }
+        assert_eq!(
+            UnetConfig::new().with_norm_groups(3).check().unwrap_err().0,
+            "norm_groups"
+        );
+        assert_eq!(
+            UnetConfig::new().with_base_width(0).check().unwrap_err().0,
+            "base_width"
+        );
+        assert_eq!(
+            UnetConfig::new().with_depth(9).check().unwrap_err().0,
+            "depth"
+        );
     }
 
     /// Images and labels in float64 (the labels a fixed pattern of the classes).

@@ -3,7 +3,8 @@
 
 use burn::prelude::*;
 use toposcape_models::checkpoint::{
-    load_checkpoint, load_safetensors, save_checkpoint, save_safetensors,
+    load_checkpoint, load_safetensors, narrow_tensors, safetensors_bytes, save_checkpoint,
+    save_safetensors,
 };
 use toposcape_models::convection::{ConvectionConfig, model_error};
 use toposcape_models::pinn::{Pinn, PinnConfig};
@@ -150,6 +151,30 @@ fn checkpoints_and_safetensors_load_back_to_the_same_loss() {
     assert_eq!(
         metadata.metadata().as_ref().unwrap().get("beta").unwrap(),
         "2"
+    );
+    // The same model and metadata give the same bytes every time (the metadata were written
+    // in a hash map's order, different from one call to the next).
+    let many: Vec<(&str, String)> = ["task", "config", "layout", "a", "b", "c", "d", "e"]
+        .iter()
+        .map(|&k| (k, format!("value of {k}")))
+        .collect();
+    let first = safetensors_bytes(&model, &many).unwrap();
+    for _ in 0..6 {
+        assert_eq!(safetensors_bytes(&model, &many).unwrap(), first);
+    }
+    let (_, read) = safetensors::SafeTensors::read_metadata(&first).unwrap();
+    assert_eq!(read.metadata().as_ref().unwrap().len(), many.len());
+    assert_eq!(read.metadata().as_ref().unwrap()["c"], "value of c");
+    assert_eq!(narrow_tensors(&exported).unwrap(), vec![]);
+    // A file of half-precision tensors is named as such (loading widens them silently).
+    let half = folder.join("half.safetensors");
+    let data = [0u8; 8];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![4], &data).unwrap();
+    safetensors::serialize_to_file([("w", view)], None, &half).unwrap();
+    assert_eq!(
+        narrow_tensors(&half).unwrap(),
+        vec![("w".to_string(), "F16".to_string())]
     );
     // A file for another shape is refused with the path in the message.
     let wrong = PinnConfig::new().with_widths(vec![2, 8, 1]).init(&device);

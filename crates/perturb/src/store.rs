@@ -89,7 +89,7 @@ pub enum StoreError {
         found: String,
         expected: String,
     },
-    #[error("{path}: not a landscape store ({reason})")]
+    #[error("{path}: damaged, or not the description of a landscape store ({reason})")]
     Corrupt { path: PathBuf, reason: String },
     #[error(
         "{path}: a stored chunk is damaged ({reason}); run the same command again to compute it anew"

@@ -438,10 +438,12 @@ fn positive(key: &str, value: usize) -> Result<(), (String, String)> {
 
 fn finite(key: &str, value: f64, low: f64) -> Result<(), (String, String)> {
     if !(value.is_finite() && value >= low) {
-        return Err((
-            key.into(),
-            format!("expected a finite number >= {low}, got {value}"),
-        ));
+        let expected = if low == f64::NEG_INFINITY {
+            "expected a finite number".to_string()
+        } else {
+            format!("expected a finite number >= {low}")
+        };
+        return Err((key.into(), format!("{expected}, got {value}")));
     }
     Ok(())
 }
@@ -567,7 +569,7 @@ impl RunConfig {
         if let Some(u) = &self.unet {
             self.unet_config()
                 .check()
-                .map_err(|what| ("unet".to_string(), what))?;
+                .map_err(|(field, what)| (format!("unet.{field}"), what))?;
             if !(2..=3).contains(&u.classes) {
                 return Err((
                     "unet.classes".into(),
@@ -828,7 +830,19 @@ mod tests {
             ),
             (
                 "task = \"unet-shapes\"\n[unet]\nnorm_groups = 3\n",
-                "key unet",
+                "key unet.norm_groups: expected a positive divisor of base_width = 8, got 3",
+            ),
+            (
+                "task = \"unet-shapes\"\n[unet]\ndepth = 9\n",
+                "key unet.depth: expected at most 6, got 9",
+            ),
+            (
+                "task = \"unet-shapes\"\n[unet]\nbase_width = 0\n",
+                "key unet.base_width: expected a positive integer, got 0",
+            ),
+            (
+                "task = \"pinn-convection\"\n[convection]\nbeta = inf\n",
+                "key convection.beta: expected a finite number, got inf",
             ),
             ("task = \"unet-pet\"\n", "key pet"),
             ("task = \"gan\"\n", "key task"),

@@ -24,6 +24,64 @@ impl Serialize for JsonNumber {
     }
 }
 
+/// A value read back as [`JsonNumber`] writes it: a number, or "nan", "inf" or "-inf".
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ReadNumber {
+    Number(f64),
+    Text(String),
+}
+
+impl ReadNumber {
+    fn value<E: serde::de::Error>(self) -> Result<f64, E> {
+        match self {
+            ReadNumber::Number(x) => Ok(x),
+            ReadNumber::Text(t) => match t.as_str() {
+                "nan" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::custom(format!(
+                    "expected a number, \"nan\", \"inf\" or \"-inf\", got \"{t}\""
+                ))),
+            },
+        }
+    }
+}
+
+/// `Vec<f64>` through [`JsonNumber`] (serde_json alone writes a non-finite value as null).
+mod numbers {
+    use super::{JsonNumber, ReadNumber};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|&x| JsonNumber(x)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Vec::<ReadNumber>::deserialize(d)?
+            .into_iter()
+            .map(ReadNumber::value)
+            .collect()
+    }
+}
+
+/// `Vec<[f64; 2]>` through [`JsonNumber`].
+mod pairs {
+    use super::{JsonNumber, ReadNumber};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[[f64; 2]], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|p| [JsonNumber(p[0]), JsonNumber(p[1])]))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[f64; 2]>, D::Error> {
+        Vec::<[ReadNumber; 2]>::deserialize(d)?
+            .into_iter()
+            .map(|[a, b]| Ok([a.value()?, b.value()?]))
+            .collect()
+    }
+}
+
 fn kind_name(tree: &MergeTree, kind: NodeKind) -> &'static str {
     match kind {
         NodeKind::Leaf => tree.kind().leaf_name(),
@@ -293,9 +351,11 @@ impl MetricsJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiagramJson {
-    /// Finite (birth, death) pairs.
+    /// (birth, death) pairs that die; a birth may be -inf (a vertex whose loss is -inf).
+    #[serde(with = "pairs")]
     pub points: Vec<[f64; 2]>,
-    /// Births of the pairs that never die.
+    /// Births of the pairs that never die (-inf where the lowest loss is).
+    #[serde(with = "numbers")]
     pub essential: Vec<f64>,
 }
 
@@ -488,5 +548,30 @@ impl ContourTreeDocument {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diagram_keeps_its_infinities_through_json() {
+        let diagram = DiagramJson {
+            points: vec![[f64::NEG_INFINITY, 1.0], [0.5, 2.0]],
+            essential: vec![f64::NEG_INFINITY, 0.25],
+        };
+        let text = serde_json::to_string(&diagram).unwrap();
+        assert_eq!(
+            text,
+            r#"{"points":[["-inf",1.0],[0.5,2.0]],"essential":["-inf",0.25]}"#
+        );
+        let back: DiagramJson = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, diagram);
+        let nan: DiagramJson =
+            serde_json::from_str(r#"{"points":[],"essential":["nan"]}"#).unwrap();
+        assert!(nan.essential[0].is_nan());
+        let bad = serde_json::from_str::<DiagramJson>(r#"{"points":[],"essential":["low"]}"#);
+        assert!(bad.unwrap_err().to_string().contains("got \"low\""));
     }
 }

@@ -170,7 +170,18 @@ pub fn load_field(path: &Path, key: Option<&str>) -> Result<Field, Error> {
 fn header_problem(e: std::io::Error) -> String {
     match e.kind() {
         ErrorKind::UnexpectedEof => "is truncated: it ends inside the .npy header".into(),
-        _ => format!("not a valid .npy header: {e}"),
+        // npyz's parse errors run over several lines (the header text and a caret under the
+        // fault): one line, and not without end.
+        _ => {
+            let text = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let short: String = text.chars().take(200).collect();
+            let more = if short.len() < text.len() { " ..." } else { "" };
+            format!("not a valid .npy header: {short}{more}")
+        }
     }
 }
 

@@ -51,6 +51,7 @@ pub mod figures;
 pub mod gpu;
 pub mod landscape;
 pub mod lock;
+pub mod memory;
 pub mod output;
 pub mod progress;
 pub mod report;

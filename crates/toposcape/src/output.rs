@@ -3,7 +3,7 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -29,6 +29,45 @@ pub fn check_output_path(key: &'static str, path: &Path, inputs: &[&Path]) -> Re
         }
     }
     Ok(())
+}
+
+/// The file `path` names, one path for every spelling of it: `x.json`, `./x.json` and
+/// `d/../x.json` alike. A path that exists is resolved by the system (links and all); one that
+/// does not yet is taken lexically (`.` dropped, `..` taking off one name) and its nearest
+/// existing folder resolved.
+pub fn file_identity(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    if let Ok(real) = fs::canonicalize(&absolute) {
+        return real;
+    }
+    let mut lexical = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    let mut rest = Vec::new();
+    let mut base = lexical.as_path();
+    loop {
+        if let Ok(real) = fs::canonicalize(base) {
+            return rest.iter().rev().fold(real, |p, name| p.join(name));
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                base = parent;
+            }
+            _ => return lexical.clone(),
+        }
+    }
 }
 
 /// A set of output files written to temporaries and moved into place together by
@@ -157,4 +196,27 @@ pub fn write_npz(w: &mut (impl Write + std::io::Seek), arrays: &[(&str, NpyArray
     }
     zip.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_a_file_is_one_identity() {
+        let dir = std::env::temp_dir().join(format!("toposcape-identity-{}", std::process::id()));
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        let plain = file_identity(&dir.join("x.json"));
+        assert_eq!(file_identity(&dir.join("./x.json")), plain);
+        assert_eq!(file_identity(&dir.join("sub/../x.json")), plain);
+        // Through a folder that does not exist yet, and once the file exists.
+        assert_eq!(
+            file_identity(&dir.join("new/./p.png")),
+            file_identity(&dir.join("new/p.png"))
+        );
+        fs::write(dir.join("x.json"), "{}").unwrap();
+        assert_eq!(file_identity(&dir.join("sub/.././x.json")), plain);
+        assert_ne!(file_identity(&dir.join("sub/x.json")), plain);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -277,6 +277,12 @@ fn summary_section(page: &mut Page, dir: &Path) {
             .into(),
         ]);
     }
+    if train["diverged"] == true {
+        page.note(
+            "This training diverged: its loss or weights are not finite, so it has no \
+             landscape. A smaller training.learning_rate may train.",
+        );
+    }
     if rows.is_empty() {
         page.note("This run has not finished training: no train_metrics.json.");
     } else {

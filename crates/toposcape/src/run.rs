@@ -62,6 +62,9 @@ pub enum RunEvent<'a> {
     Retraining,
     /// The model is trained.
     Trained(&'a TrainingSummary),
+    /// The training diverged (its loss or weights are not finite): there is no landscape to
+    /// analyse, and the run ends here.
+    Diverged,
     /// A landscape is analysed (the run's own, or a checkpoint's).
     Analysed(&'a AnalysisSummary),
     /// The landscape of the checkpoint of `epoch` (the `index`-th of `count`, from 0) is
@@ -118,6 +121,9 @@ pub fn run(
     };
     if trained && !options.force && run.state().is_analysed() {
         events(RunEvent::Complete);
+    } else if trained && !options.force && run.is_diverged() {
+        events(RunEvent::Diverged);
+        return finish(&out, events).map(|()| run);
     } else {
         if trained && !options.force {
             events(RunEvent::TrainedFound);
@@ -134,15 +140,25 @@ pub fn run(
                 progress,
             )?;
             events(RunEvent::Trained(&summary));
+            if summary.diverged {
+                events(RunEvent::Diverged);
+                return finish(&out, events).map(|()| run);
+            }
         }
         events(RunEvent::Analysed(&analyse(&analysis, progress)?));
     }
     if config.landscape.checkpoints {
         analyse_checkpoints(&run, &config, &analysis, progress, events)?;
     }
-    crate::report::write_run_report(&out)?;
-    events(RunEvent::Report(&out.join("report.html")));
+    finish(&out, events)?;
     Ok(run)
+}
+
+/// The run's report.
+fn finish(out: &Path, events: &mut dyn FnMut(RunEvent<'_>)) -> Result<()> {
+    crate::report::write_run_report(out)?;
+    events(RunEvent::Report(&out.join("report.html")));
+    Ok(())
 }
 
 /// `[landscape] checkpoints = true`: the landscape around every checkpoint's weights (each

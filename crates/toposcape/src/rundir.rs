@@ -208,6 +208,15 @@ impl RunDir {
         self.train_metrics().is_file()
     }
 
+    /// Whether its training diverged (`train_metrics.json` says so): its weights are not
+    /// finite, and it has no landscape.
+    pub fn is_diverged(&self) -> bool {
+        std::fs::read_to_string(self.train_metrics())
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .is_some_and(|doc| doc["diverged"] == serde_json::Value::Bool(true))
+    }
+
     /// Takes this run directory's lock ([`crate::lock`]), creating the folder if needed: a
     /// second writer is refused as an error of option `key`.
     pub fn lock(&self, key: &str) -> Result<crate::lock::FolderLock> {

@@ -155,14 +155,8 @@ impl TopoSummary {
 /// figures' folder can be made. The files of the figures' folder, by name.
 fn check(options: &TopoOptions) -> Result<Vec<(&'static str, PathBuf)>> {
     let outputs = options.files();
-    for (i, &(key, path)) in outputs.iter().enumerate() {
+    for &(key, path) in &outputs {
         check_output_path(key, path, &[&options.field])?;
-        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| *p == path) {
-            return Err(Error::Options(format!(
-                "`{other}` and `{key}` both name {}; give different files",
-                path.display()
-            )));
-        }
     }
     // The figures' folder is checked now but created only when the results are ready.
     let figures: Vec<(&'static str, PathBuf)> = match &options.figures {
@@ -184,6 +178,23 @@ fn check(options: &TopoOptions) -> Result<Vec<(&'static str, PathBuf)>> {
     };
     for (_, path) in figures.iter().filter(|(_, path)| path.exists()) {
         check_output_path("figures", path, &[&options.field])?;
+    }
+    // No file is two outputs, whatever its spellings (`./x.json` and `x.json`, `figures D` and
+    // `profile D/profile.png`): the second would overwrite the first half-way.
+    let named = outputs
+        .iter()
+        .map(|&(key, path)| (key, Path::new(path)))
+        .chain(figures.iter().map(|(_, path)| ("figures", path.as_path())));
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for (key, path) in named {
+        let identity = crate::output::file_identity(path);
+        if let Some((other, _)) = seen.iter().find(|(_, p)| *p == identity) {
+            return Err(Error::Options(format!(
+                "`{other}` and `{key}` both name {}; give different files",
+                path.display()
+            )));
+        }
+        seen.push((key, identity));
     }
     if options.split && (options.wants_profile() || options.metrics.is_some()) {
         return Err(Error::option_as_a_whole(

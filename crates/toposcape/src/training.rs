@@ -22,6 +22,7 @@ use toposcape_topology::render::{self, FigureOptions, Series};
 
 use crate::backend::{Backend, load_weights};
 use crate::config::{self, RunConfig, Task};
+use crate::documents::JsonNumber;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Stage};
 use crate::rundir::RunDir;
@@ -70,6 +71,11 @@ pub struct TrainingSummary {
     pub final_loss: f64,
     /// The final weights' error or scores.
     pub evaluation: Evaluation,
+    /// Whether the training diverged: the final loss or a weight is not finite. Such weights
+    /// have no landscape; `toposcape run` stops after training them.
+    pub diverged: bool,
+    /// What the caller should know: a divergence, weights loaded from half precision.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -78,7 +84,12 @@ struct TrainMetrics {
     backend: &'static str,
     epochs: usize,
     parameters: usize,
-    final_loss: f64,
+    final_loss: JsonNumber,
+    /// The final loss or a weight is not finite.
+    diverged: bool,
+    /// The first epoch whose loss was not finite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_nonfinite_epoch: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     relative_l2_error: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +130,11 @@ pub fn train(options: &TrainingOptions, progress: &dyn Progress) -> Result<Train
         }
     };
     // Everything the caller can get wrong is checked before the run directory is created.
+    crate::memory::training(&config)
+        .check(crate::memory::available())
+        .map_err(|(key, what)| {
+            Error::Input(format!("{}: key {key}: {what}", options.config.display()))
+        })?;
     let data = training_data(&config, &config_dir, &options.config)?;
     let device = options.backend.device()?;
     let weights = match &config.training.weights {
@@ -201,6 +217,22 @@ fn training_data(
             Some(sets)
         }
     })
+}
+
+/// A warning when the `.safetensors` file `path` holds tensors narrower than `f32`: they are
+/// widened exactly, so the model is the rounded one, not the one that was trained.
+pub fn narrow_weights_warning(path: &Path) -> Result<Option<String>> {
+    let narrow = toposcape_models::checkpoint::narrow_tensors(path)?;
+    let Some((name, dtype)) = narrow.first() else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "{}: {} of its tensors ({name} the first) are stored as {dtype}, not F32; they are read \
+         as f32 exactly, so the model is the one rounded to {dtype}, not the one that was \
+         trained",
+        path.display(),
+        narrow.len()
+    )))
 }
 
 /// Creates the run directory and takes its lock; an existing one is an error of `out` unless
@@ -368,6 +400,28 @@ impl Run<'_> {
         curve: Curve,
     ) -> Result<TrainingSummary> {
         let run = RunDir::new(self.out);
+        let nonfinite = toposcape_perturb::params::flatten(model)
+            .iter()
+            .filter(|w| !w.is_finite())
+            .count();
+        let diverged = nonfinite > 0 || !final_loss.is_finite();
+        let first_nonfinite_epoch = curve.points.iter().find(|p| !p.1.is_finite()).map(|p| p.0);
+        let mut warnings = Vec::new();
+        if let Some(path) = &self.weights {
+            warnings.extend(narrow_weights_warning(path)?);
+        }
+        if diverged {
+            let when = match first_nonfinite_epoch {
+                Some(epoch) => format!("its loss is not finite from epoch {epoch}"),
+                None => format!("its final loss is {final_loss}"),
+            };
+            warnings.push(format!(
+                "the training diverged: {when}, and {nonfinite} of the {} weights are not \
+                 finite; there is no landscape to analyse (a smaller training.learning_rate \
+                 may train)",
+                model.num_params()
+            ));
+        }
         save_checkpoint(model, &run.file("theta0.bpk"))?;
         let metadata = self.config.weights_metadata();
         save_safetensors(model, &run.weights(), &metadata)?;
@@ -382,7 +436,9 @@ impl Run<'_> {
                 self.config.training.epochs
             },
             parameters: model.num_params(),
-            final_loss,
+            final_loss: JsonNumber(final_loss),
+            diverged,
+            first_nonfinite_epoch,
             relative_l2_error: eval.relative_l2_error,
             pixel_accuracy: eval.pixel_accuracy,
             mean_iou: eval.mean_iou,
@@ -403,6 +459,8 @@ impl Run<'_> {
             seconds: metrics.seconds,
             final_loss,
             evaluation: eval,
+            diverged,
+            warnings,
         })
     }
 

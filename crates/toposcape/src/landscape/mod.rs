@@ -179,6 +179,7 @@ pub fn analyse(options: &AnalysisOptions, progress: &dyn Progress) -> Result<Ana
 
 fn analyse_prepared(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
     let prepared = prepare(options)?;
+    check_memory(options, &prepared)?;
     // One writer per output folder, held until the files are in place.
     let _lock = RunDir::new(&prepared.out).lock("out")?;
     let device = options.backend.burn().device()?;
@@ -339,6 +340,29 @@ fn apply_options(options: &AnalysisOptions, config: &mut RunConfig) -> Result<()
     })
 }
 
+/// The grid and the evaluators fit this machine's memory (before the weights are read into a
+/// model of the config's shape); a grid too large is blamed on the option that set it.
+fn check_memory(options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
+    let threads = options.threads.unwrap_or(match options.backend {
+        EvalBackend::Wgpu => 1,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    });
+    let need = crate::memory::analysis(&prepared.config, threads, options.batch.unwrap_or(1));
+    need.check(crate::memory::available())
+        .map_err(|(key, what)| match key.as_str() {
+            "landscape.points" if options.points.is_some() => {
+                Error::option_as_a_whole("points", what)
+            }
+            "landscape.samples" if options.samples.is_some() => {
+                Error::option_as_a_whole("samples", what)
+            }
+            _ => Error::Input(format!(
+                "{}: key {key}: {what}",
+                prepared.config_path.display()
+            )),
+        })
+}
+
 fn check_out(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(Error::option(
@@ -467,7 +491,10 @@ impl Analysis<'_> {
         };
         let plan = Sampling::new(landscape, landscape.dims, half, config.seed);
         let store = self.open_store(&plan, problem, theta0, &directions, evaluation)?;
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> =
+            crate::training::narrow_weights_warning(&self.prepared.weights)?
+                .into_iter()
+                .collect();
         let damaged = store.discard_damaged()?;
         if let Some(first) = damaged.first() {
             warnings.push(format!(

@@ -146,8 +146,20 @@ pub struct SweepSummary {
     pub seed_pairs: Vec<SeedPair>,
     /// Whether profiles.png has each profile on its own scale.
     pub own_scale: bool,
-    /// The runs that failed: their name and why.
-    pub failures: Vec<(String, String)>,
+    /// The runs that failed, in the plan's order.
+    pub failures: Vec<RunFailure>,
+}
+
+/// A run of a sweep that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFailure {
+    /// The run's name.
+    pub run: String,
+    /// Why, in one line.
+    pub why: String,
+    /// Whether it failed on its input (a file, a key, its memory need; exit status 2 for a
+    /// child run) rather than inside toposcape.
+    pub input: bool,
 }
 
 impl SweepSummary {
@@ -246,7 +258,7 @@ impl Runs<'_> {
     }
 
     /// One run after another, here; the failures.
-    fn in_process(&self, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) -> Vec<(String, String)> {
+    fn in_process(&self, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) -> Vec<RunFailure> {
         let mut failures = Vec::new();
         let total = self.plan.runs.len();
         for (i, (run, dir)) in self.plan.runs.iter().zip(self.dirs).enumerate() {
@@ -258,14 +270,18 @@ impl Runs<'_> {
             let result = crate::run::run(&options, self.progress, &mut |event| events(run, event));
             self.progress.finish();
             if let Err(e) = result {
-                failures.push((run.name.clone(), e.with_flags()));
+                failures.push(RunFailure {
+                    run: run.name.clone(),
+                    why: e.with_flags(),
+                    input: e.is_input(),
+                });
             }
         }
         failures
     }
 
     /// `jobs` child processes at a time; the failures.
-    fn in_processes(&self, program: &Path, jobs: usize) -> Vec<(String, String)> {
+    fn in_processes(&self, program: &Path, jobs: usize) -> Vec<RunFailure> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (cores / jobs).max(1);
         let total = self.plan.runs.len();
@@ -281,9 +297,9 @@ impl Runs<'_> {
                         let run = &self.plan.runs[i];
                         self.progress
                             .sweep(done.load(Ordering::Relaxed), total, Some(&run.name));
-                        if let Err(e) = self.child(program, run, &self.dirs[i], threads) {
+                        if let Err(failure) = self.child(program, run, &self.dirs[i], threads) {
                             let mut failures = failures.lock().unwrap_or_else(|p| p.into_inner());
-                            failures.push((run.name.clone(), e));
+                            failures.push(failure);
                         }
                         done.fetch_add(1, Ordering::Relaxed);
                     }
@@ -292,7 +308,7 @@ impl Runs<'_> {
         });
         let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
         // Threads finish in any order; report in the plan's.
-        failures.sort_by_key(|(name, _)| self.plan.runs.iter().position(|r| r.name == *name));
+        failures.sort_by_key(|f| self.plan.runs.iter().position(|r| r.name == f.run));
         failures
     }
 
@@ -303,10 +319,14 @@ impl Runs<'_> {
         run: &SweepRun,
         dir: &RunDir,
         threads: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunFailure> {
         let logs = self.configs.with_file_name("logs");
         let log_path = logs.join(format!("{}.log", run.name));
-        let fail = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
+        let fail = |what: &str, e: std::io::Error| RunFailure {
+            run: run.name.clone(),
+            why: format!("cannot {what}: {e}"),
+            input: false,
+        };
         if let Some(parent) = dir.path().parent() {
             fs::create_dir_all(parent).map_err(|e| fail("create the runs folder", e))?;
         }
@@ -334,10 +354,23 @@ impl Runs<'_> {
             .status()
             .map_err(|e| fail(&format!("start {}", program.display()), e))?;
         if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{status}; see {}", log_path.display()))
+            return Ok(());
         }
+        // The child's last line on stderr says why (its log holds the rest).
+        let why = fs::read_to_string(&log_path)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("toposcape: "))
+                    .map(|l| l.strip_prefix("error: ").unwrap_or(l).to_string())
+            })
+            .unwrap_or_else(|| status.to_string());
+        Err(RunFailure {
+            run: run.name.clone(),
+            why: format!("{why} (see {})", log_path.display()),
+            input: status.code() == Some(2),
+        })
     }
 }
 

@@ -199,15 +199,21 @@ fn check_files(config: &RunConfig, what: &str) -> Result<()> {
     if let Some(pet) = &config.pet {
         files.push(("pet.root", &pet.root));
     }
-    match files
+    if let Some((key, file)) = files
         .into_iter()
         .find(|(_, file)| !Path::new(file).exists())
     {
-        Some((key, file)) => Err(Error::Input(format!(
+        return Err(Error::Input(format!(
             "{what}: key {key}: {file}: no such file"
-        ))),
-        None => Ok(()),
+        )));
     }
+    // A model or grid too large for this machine is refused before any run starts, as each
+    // run would refuse it (with one thread: `--jobs` share the cores).
+    let available = crate::memory::available();
+    crate::memory::training(config)
+        .check(available)
+        .and_then(|()| crate::memory::analysis(config, 1, 1).check(available))
+        .map_err(|(key, why)| Error::Input(format!("{what}: key {key}: {why}")))
 }
 
 /// The `[values]` lists, in the file's order (the first key varies slowest, and the first two

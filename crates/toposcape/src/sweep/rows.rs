@@ -18,6 +18,8 @@ const EIGENVALUES: usize = 4;
 pub struct RunRow {
     /// Whether its landscape is analysed.
     pub complete: bool,
+    /// Whether its training diverged (so it has no landscape).
+    pub diverged: bool,
     /// The final training loss.
     pub final_loss: Option<f64>,
     /// The PINN's relative L2 error against the exact solution.
@@ -75,6 +77,7 @@ impl RunRow {
             .and_then(|t| MetricsDocument::from_json(&t).ok());
         RunRow {
             complete: run.state().is_analysed(),
+            diverged: train["diverged"] == true,
             final_loss: number(&train["final_loss"]),
             relative_l2_error: number(&train["relative_l2_error"]),
             pixel_accuracy: number(&train["pixel_accuracy"]),
@@ -149,12 +152,14 @@ pub fn runs_csv(plan: &SweepPlan, rows: &[RunRow]) -> String {
     let mut header = vec!["run".to_string()];
     header.extend(plan.keys.iter().cloned());
     header.push("complete".into());
+    header.push("diverged".into());
     header.extend(RunRow::default().columns().into_iter().map(|(k, _)| k));
     csv.push_str(&line(header));
     for (run, row) in plan.runs.iter().zip(rows) {
         let mut cells = vec![run.name.clone()];
         cells.extend(run.values.iter().map(|(_, v)| show(v)));
         cells.push(row.complete.to_string());
+        cells.push(row.diverged.to_string());
         cells.extend(row.columns().into_iter().map(|(_, v)| text(v)));
         let _ = write!(csv, "{}", line(cells));
     }
