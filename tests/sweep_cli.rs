@@ -4,7 +4,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{scratch, stderr, toposcape, toposcape_out};
 use serde_json::Value;
@@ -18,17 +18,22 @@ base = "base.toml"
 seed = [0, 1]
 "#;
 
+/// A scratch folder with the base config, and the paths of its sweep file and output folder.
+fn sweep_folder(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
+    fs::write(dir.join("base.toml"), BASE).unwrap();
+    let (sweep, out) = (dir.join("s.toml"), dir.join("out"));
+    (dir, sweep, out)
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
 fn a_sweep_runs_every_combination_tabulates_and_resumes() {
-    let dir = scratch("sweep");
-    fs::write(dir.join("base.toml"), BASE).unwrap();
-    let sweep = dir.join("s.toml");
+    let (dir, sweep, out) = sweep_folder("sweep");
     fs::write(&sweep, SWEEP).unwrap();
-    let out = dir.join("out");
     let args = [
         "sweep",
         sweep.to_str().unwrap(),
@@ -245,10 +250,7 @@ fn a_killed_sweep_takes_its_child_runs_with_it() {
 
 #[test]
 fn another_sweep_into_a_sweep_folder_is_refused() {
-    let dir = scratch("sweep-other");
-    fs::write(dir.join("base.toml"), BASE).unwrap();
-    let sweep = dir.join("s.toml");
-    let out = dir.join("out");
+    let (dir, sweep, out) = sweep_folder("sweep-other");
     fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0]\n").unwrap();
     let first = toposcape_out("sweep", &sweep, &out);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -341,10 +343,7 @@ fn bad_sweeps_exit_2_naming_the_key() {
 
 #[test]
 fn a_diverged_run_is_a_result_and_bad_input_of_a_run_exits_2() {
-    let dir = scratch("sweep-diverged");
-    fs::write(dir.join("base.toml"), BASE).unwrap();
-    let sweep = dir.join("s.toml");
-    let out = dir.join("out");
+    let (dir, sweep, out) = sweep_folder("sweep-diverged");
     // Adam's steps are of the learning rate's size: at 1e30 the weights overflow f32 and
     // the loss is no longer finite.
     fs::write(

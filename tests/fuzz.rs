@@ -5,10 +5,12 @@
 //! fixed seed, so CI runs the same cases every time, a bounded number of them
 //! (`TOPOSCAPE_FUZZ_CASES`, default 1500 per reader), and shrinks any failure to a small one.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::fs;
+use std::path::Path;
+
+use common::{npy_bytes, npz_bytes, scratch};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use toposcape::field::load_field;
@@ -105,48 +107,6 @@ fn runner() -> TestRunner {
     TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("toposcape-fuzz-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn npy(descr: &str, fortran: bool, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let order = if fortran { "True" } else { "False" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
-fn npz(entries: &[(&str, Vec<u8>)], deflate: bool) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let method = if deflate {
-        zip::CompressionMethod::Deflated
-    } else {
-        zip::CompressionMethod::Stored
-    };
-    let options = zip::write::SimpleFileOptions::default().compression_method(method);
-    for (name, bytes) in entries {
-        zip.start_file(format!("{name}.npy"), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
-}
-
 fn floats(n: usize) -> (Vec<u8>, Vec<u8>) {
     let f32s = (0..n)
         .flat_map(|i| ((i as f32) * 0.37).sin().to_le_bytes())
@@ -160,16 +120,16 @@ fn floats(n: usize) -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn mutated_arrays_never_panic() {
     let (f32s, f64s) = floats(60);
-    let grid = npy("<f4", false, &[5, 12], &f32s);
+    let grid = npy_bytes("<f4", false, &[5, 12], &f32s);
     let seeds = vec![
         grid.clone(),
-        npy("<f8", true, &[3, 4, 5], &f64s),
-        npy(">f4", false, &[60], &f32s),
-        npy("<f8", false, &[2, 2, 3, 5], &f64s),
-        npz(&[("loss", grid.clone())], false),
-        npz(
+        npy_bytes("<f8", true, &[3, 4, 5], &f64s),
+        npy_bytes(">f4", false, &[60], &f32s),
+        npy_bytes("<f8", false, &[2, 2, 3, 5], &f64s),
+        npz_bytes(&[("loss", grid.clone())], false),
+        npz_bytes(
             &[
-                ("loss", npy("<f8", false, &[6, 10], &f64s)),
+                ("loss", npy_bytes("<f8", false, &[6, 10], &f64s)),
                 ("other", grid),
             ],
             true,
@@ -199,7 +159,7 @@ fn mutated_arrays_never_panic() {
 
 /// The configs a user starts from: the shipped ones and the tests' tiny PINN.
 fn config_seeds() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seeds: Vec<Vec<u8>> = ["configs/pinn-convection.toml", "configs/unet-shapes.toml"]
         .iter()
         .map(|f| fs::read(root.join(f)).unwrap())
@@ -375,12 +335,7 @@ fn configs_with_edge_values_never_panic() {
 #[test]
 fn mutated_sweeps_never_panic() {
     let dir = scratch("sweeps");
-    fs::write(
-        dir.join("base.toml"),
-        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-pinn.toml"))
-            .unwrap(),
-    )
-    .unwrap();
+    fs::write(dir.join("base.toml"), common::TINY_PINN).unwrap();
     let seeds = vec![
         b"base = \"base.toml\"\n[values]\n\"convection.beta\" = [1.0, 4.0]\nseed = [0, 1]\n"
             .to_vec(),
