@@ -26,6 +26,14 @@ fn sweep_folder(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     (dir, sweep, out)
 }
 
+/// The lines of the sweep's runs.csv, its header included.
+fn runs_csv_lines(out: &Path) -> usize {
+    fs::read_to_string(out.join("runs.csv"))
+        .unwrap()
+        .lines()
+        .count()
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -193,13 +201,7 @@ fn a_sweep_runs_every_combination_tabulates_and_resumes() {
     );
     assert!(redo.join("landscape.npy").is_file());
     assert!(out.join("runs/beta=1.0_seed=1/metrics.json").is_file());
-    assert_eq!(
-        fs::read_to_string(out.join("runs.csv"))
-            .unwrap()
-            .lines()
-            .count(),
-        5
-    );
+    assert_eq!(runs_csv_lines(&out), 5);
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -277,13 +279,7 @@ fn another_sweep_into_a_sweep_folder_is_refused() {
     fs::write(&sweep, "base = \"base.toml\"\n[values]\nseed = [0, 1]\n").unwrap();
     let grown = toposcape_out("sweep", &sweep, &out);
     assert!(grown.status.success(), "{}", stderr(&grown));
-    assert_eq!(
-        fs::read_to_string(out.join("runs.csv"))
-            .unwrap()
-            .lines()
-            .count(),
-        3
-    );
+    assert_eq!(runs_csv_lines(&out), 3);
     fs::remove_dir_all(&dir).unwrap();
 }
 
