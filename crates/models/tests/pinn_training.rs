@@ -163,8 +163,11 @@ fn checkpoints_and_safetensors_load_back_to_the_same_loss() {
         assert_eq!(safetensors_bytes(&model, &many).unwrap(), first);
     }
     let (_, read) = safetensors::SafeTensors::read_metadata(&first).unwrap();
-    assert_eq!(read.metadata().as_ref().unwrap().len(), many.len());
-    assert_eq!(read.metadata().as_ref().unwrap()["c"], "value of c");
+    // Ours, beside burn-store's own (its format and version).
+    let read = read.metadata().as_ref().unwrap();
+    for (key, value) in &many {
+        assert_eq!(&read[*key], value);
+    }
     assert_eq!(narrow_tensors(&exported).unwrap(), vec![]);
     // A file of half-precision tensors is named as such (loading widens them silently).
     let half = folder.join("half.safetensors");
