@@ -120,3 +120,19 @@ pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M> {
         ))
     })
 }
+
+/// A warning when the `.safetensors` file `path` holds tensors narrower than `f32`: they are
+/// widened exactly, so the model is the rounded one, not the one that was trained.
+pub fn narrow_weights_warning(path: &Path) -> Result<Option<String>> {
+    let narrow = toposcape_models::checkpoint::narrow_tensors(path)?;
+    let Some((name, dtype)) = narrow.first() else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "{}: {} of its tensors ({name} the first) are stored as {dtype}, not F32; they are read \
+         as f32 exactly, so the model is the one rounded to {dtype}, not the one that was \
+         trained",
+        path.display(),
+        narrow.len()
+    )))
+}

@@ -219,22 +219,6 @@ fn training_data(
     })
 }
 
-/// A warning when the `.safetensors` file `path` holds tensors narrower than `f32`: they are
-/// widened exactly, so the model is the rounded one, not the one that was trained.
-pub fn narrow_weights_warning(path: &Path) -> Result<Option<String>> {
-    let narrow = toposcape_models::checkpoint::narrow_tensors(path)?;
-    let Some((name, dtype)) = narrow.first() else {
-        return Ok(None);
-    };
-    Ok(Some(format!(
-        "{}: {} of its tensors ({name} the first) are stored as {dtype}, not F32; they are read \
-         as f32 exactly, so the model is the one rounded to {dtype}, not the one that was \
-         trained",
-        path.display(),
-        narrow.len()
-    )))
-}
-
 /// Creates the run directory and takes its lock; an existing one is an error of `out` unless
 /// `force`.
 fn prepare_run_dir(out: &Path, force: bool) -> Result<crate::lock::FolderLock> {
@@ -408,7 +392,7 @@ impl Run<'_> {
         let first_nonfinite_epoch = curve.points.iter().find(|p| !p.1.is_finite()).map(|p| p.0);
         let mut warnings = Vec::new();
         if let Some(path) = &self.weights {
-            warnings.extend(narrow_weights_warning(path)?);
+            warnings.extend(crate::backend::narrow_weights_warning(path)?);
         }
         if diverged {
             let when = match first_nonfinite_epoch {

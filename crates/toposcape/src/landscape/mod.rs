@@ -343,11 +343,11 @@ fn apply_options(options: &AnalysisOptions, config: &mut RunConfig) -> Result<()
 /// The grid and the evaluators fit this machine's memory (before the weights are read into a
 /// model of the config's shape); a grid too large is blamed on the option that set it.
 fn check_memory(options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
-    let threads = options.threads.unwrap_or(match options.backend {
-        EvalBackend::Wgpu => 1,
-        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    });
-    let need = crate::memory::analysis(&prepared.config, threads, options.batch.unwrap_or(1));
+    let need = crate::memory::analysis(
+        &prepared.config,
+        threads(options),
+        options.batch.unwrap_or(1),
+    );
     need.check(crate::memory::available())
         .map_err(|(key, what)| match key.as_str() {
             "landscape.points" if options.points.is_some() => {
@@ -361,6 +361,17 @@ fn check_memory(options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
                 prepared.config_path.display()
             )),
         })
+}
+
+/// The analysis's worker threads: `threads`, else every core (one on wgpu).
+fn threads(options: &AnalysisOptions) -> usize {
+    options.threads.unwrap_or_else(|| {
+        if options.backend == EvalBackend::Wgpu {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    })
 }
 
 fn check_out(out: &Path, force: bool) -> Result<()> {
@@ -457,17 +468,10 @@ impl Analysis<'_> {
             },
             None => 1,
         };
-        let threads = self.options.threads.unwrap_or_else(|| {
-            if backend == EvalBackend::Wgpu {
-                1
-            } else {
-                std::thread::available_parallelism().map_or(1, |n| n.get())
-            }
-        });
         Ok(Evaluation {
             backend,
             batch,
-            threads,
+            threads: threads(self.options),
         })
     }
 
@@ -492,7 +496,7 @@ impl Analysis<'_> {
         let plan = Sampling::new(landscape, landscape.dims, half, config.seed);
         let store = self.open_store(&plan, problem, theta0, &directions, evaluation)?;
         let mut warnings: Vec<String> =
-            crate::training::narrow_weights_warning(&self.prepared.weights)?
+            crate::backend::narrow_weights_warning(&self.prepared.weights)?
                 .into_iter()
                 .collect();
         let damaged = store.discard_damaged()?;
