@@ -41,6 +41,30 @@ if ! "$venv/bin/python" -c "import numpy, scipy, autograd" >/dev/null 2>&1; then
 fi
 export TOPOSCAPE_PYTHON="$venv/bin/python"
 
+# The Python package (python/): a wheel built by maturin from the same build as the tests (the
+# dev profile, the same features, so no dependency is compiled twice), installed into a venv of
+# its own with pytest and the peers it is checked against (gudhi, Landscaper), and its pytest
+# suite run against the binary the cargo tests built.
+python_package() {
+    local features=("$@")
+    local pyvenv="${TOPOSCAPE_PYVENV:-$HOME/.cache/toposcape-pyvenv}"
+    local target
+    target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+    if ! "$pyvenv/bin/python" -c "import pytest, gudhi, topopy, maturin, importlib.util as u; assert u.find_spec('landscaper')" >/dev/null 2>&1; then
+        echo "== python venv for the Python package ($pyvenv)"
+        python3 -m venv "$pyvenv"
+        "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
+    fi
+    echo "== python package: maturin build, pytest"
+    rm -rf "$target/wheels"
+    "$pyvenv/bin/maturin" build --quiet -m python/Cargo.toml --profile dev --locked "${features[@]}" \
+        --interpreter "$pyvenv/bin/python" --out "$target/wheels"
+    "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+        "$target"/wheels/toposcape-*.whl
+    # Run from python/tests, so `import toposcape` is the installed wheel, not the source folder.
+    (cd python/tests && TOPOSCAPE_BIN="$target/debug/toposcape" "$pyvenv/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
@@ -49,6 +73,7 @@ if ! $wgpu; then
     cargo clippy --workspace --all-targets --locked -- -D warnings
     echo "== cargo test"
     cargo test --workspace --locked
+    python_package
     exit 0
 fi
 
@@ -67,3 +92,4 @@ echo "== cargo clippy --features wgpu"
 cargo clippy --workspace --all-targets --locked --features wgpu -- -D warnings
 echo "== cargo test --features wgpu (every test; the wgpu backend against the CPU)"
 cargo test --workspace --locked --features wgpu
+python_package --features wgpu

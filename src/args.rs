@@ -138,20 +138,8 @@ impl TreeOptions {
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
-    let expected = "expected a non-negative number (0.05) or a percentage of the loss range (1%)";
-    let (number, percent) = match text.strip_suffix('%') {
-        Some(number) => (number, true),
-        None => (text, false),
-    };
-    let value: f64 = number.trim().parse().map_err(|_| expected.to_string())?;
-    if value.is_nan() || value < 0.0 || value.is_infinite() {
-        return Err(expected.to_string());
-    }
-    Ok(if percent {
-        Threshold::FractionOfRange(value / 100.0)
-    } else {
-        Threshold::Absolute(value)
-    })
+    text.parse()
+        .map_err(|e: toposcape_topology::InvalidThresholdText| e.to_string())
 }
 
 /// How `jobs` runs at a time are executed: here for one, else as child processes of this

@@ -198,39 +198,45 @@ impl ScatteredPlan {
 
     /// The undirected graph joining every point to its `k` nearest neighbours (Euclidean, in
     /// coordinates scaled by `half_widths` so every axis counts alike; ties by index), as
-    /// edges for [`toposcape_topology`]-style graph input. Exact, by brute force: O(N^2 dims).
+    /// edges for [`toposcape_topology`]-style graph input: [`knn_edges`] of the scaled points.
     pub fn knn_edges(&self, k: usize, half_widths: &[f64]) -> Vec<(u32, u32)> {
-        let n = Plan::len(self);
         let scaled: Vec<f64> = self
             .coords
             .chunks_exact(self.dims)
             .flat_map(|p| p.iter().zip(half_widths).map(|(c, h)| c / h))
             .collect();
-        let point = |i: usize| &scaled[i * self.dims..(i + 1) * self.dims];
-        let mut edges = Vec::with_capacity(n * k);
-        let mut candidates: Vec<(f64, usize)> = Vec::with_capacity(n);
-        for i in 0..n {
-            candidates.clear();
-            let a = point(i);
-            for j in (0..n).filter(|&j| j != i) {
-                let d: f64 = a.iter().zip(point(j)).map(|(x, y)| (x - y) * (x - y)).sum();
-                candidates.push((d, j));
-            }
-            let take = k.min(candidates.len());
-            if take == 0 {
-                continue;
-            }
-            candidates
-                .select_nth_unstable_by(take - 1, |x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-            for &(_, j) in &candidates[..take] {
-                let (a, b) = if i < j { (i, j) } else { (j, i) };
-                edges.push((a as u32, b as u32));
-            }
-        }
-        edges.sort_unstable();
-        edges.dedup();
-        edges
+        knn_edges(&scaled, self.dims, k)
     }
+}
+
+/// The undirected graph joining each of the points (`dims` coordinates each, one after
+/// another) to its `k` nearest neighbours, Euclidean, ties by index: edges `(a, b)` with
+/// `a < b`, sorted, without repeats. Exact, by brute force: O(N^2 dims).
+pub fn knn_edges(points: &[f64], dims: usize, k: usize) -> Vec<(u32, u32)> {
+    let n = points.len() / dims.max(1);
+    let point = |i: usize| &points[i * dims..(i + 1) * dims];
+    let mut edges = Vec::with_capacity(n * k);
+    let mut candidates: Vec<(f64, usize)> = Vec::with_capacity(n);
+    for i in 0..n {
+        candidates.clear();
+        let a = point(i);
+        for j in (0..n).filter(|&j| j != i) {
+            let d: f64 = a.iter().zip(point(j)).map(|(x, y)| (x - y) * (x - y)).sum();
+            candidates.push((d, j));
+        }
+        let take = k.min(candidates.len());
+        if take == 0 {
+            continue;
+        }
+        candidates.select_nth_unstable_by(take - 1, |x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        for &(_, j) in &candidates[..take] {
+            let (a, b) = if i < j { (i, j) } else { (j, i) };
+            edges.push((a as u32, b as u32));
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    edges
 }
 
 impl Plan for ScatteredPlan {

@@ -70,8 +70,8 @@ pub use matching::{WassersteinEstimate, bottleneck_geometric, wasserstein_auctio
 pub use metrics::{LARGEST_BASINS, Metrics};
 pub use profile::{Basin, Profile, ProfileOptions, landscape_profile};
 pub use tree::{
-    Arc, MergeTree, Node, NodeId, NodeKind, PARALLEL_MIN_VERTICES, Parallelism, PersistencePair,
-    Threshold, TreeKind, join_tree, split_tree,
+    Arc, InvalidThresholdText, MergeTree, Node, NodeId, NodeKind, PARALLEL_MIN_VERTICES,
+    Parallelism, PersistencePair, Threshold, TreeKind, join_tree, split_tree,
 };
 pub use value::FieldValue;
 

@@ -119,6 +119,32 @@ pub enum Threshold {
     FractionOfRange(f64),
 }
 
+/// The error of parsing a threshold that is not a non-negative number or percentage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a non-negative number (0.05) or a percentage of the loss range (1%)")]
+pub struct InvalidThresholdText;
+
+impl std::str::FromStr for Threshold {
+    type Err = InvalidThresholdText;
+
+    /// `0.05` is an absolute persistence, `1%` a percentage of the finite value range.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (number, percent) = match text.strip_suffix('%') {
+            Some(number) => (number, true),
+            None => (text, false),
+        };
+        let value: f64 = number.trim().parse().map_err(|_| InvalidThresholdText)?;
+        if value.is_nan() || value < 0.0 || value.is_infinite() {
+            return Err(InvalidThresholdText);
+        }
+        Ok(if percent {
+            Threshold::FractionOfRange(value / 100.0)
+        } else {
+            Threshold::Absolute(value)
+        })
+    }
+}
+
 /// How a merge tree is computed: the result is the same, node for node, whichever is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Parallelism {
