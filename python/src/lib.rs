@@ -19,8 +19,8 @@ use toposcape::{Backend, EvalBackend, Progress, Stage};
 use toposcape_topology::render::{self, FigureOptions};
 use toposcape_topology::{
     Basins, Connectivity, ContourNodeKind, ContourTree, Diagram, FieldValue, Graph, Grid,
-    MergeTree as Tree, Neighbourhood, NodeKind, Profile as Geometry, ProfileOptions, Threshold,
-    TreeKind, bottleneck_distance, landscape_profile, wasserstein_distance, wasserstein_estimate,
+    MergeTree as Tree, Neighbourhood, Profile as Geometry, ProfileOptions, Threshold, TreeKind,
+    bottleneck_distance, landscape_profile, wasserstein_distance, wasserstein_estimate,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -342,15 +342,8 @@ impl MergeTree {
         dict.set_item("vertex", vertices.into_pyarray(py))?;
         let values: Vec<f64> = nodes.iter().map(|n| n.value).collect();
         dict.set_item("value", values.into_pyarray(py))?;
-        let leaf = self.tree.kind().leaf_name();
-        let kinds: Vec<&str> = nodes
-            .iter()
-            .map(|n| match n.kind {
-                NodeKind::Leaf => leaf,
-                NodeKind::Saddle => "saddle",
-                NodeKind::Root => "root",
-            })
-            .collect();
+        let tree_kind = self.tree.kind();
+        let kinds: Vec<&str> = nodes.iter().map(|n| n.kind.name(tree_kind)).collect();
         dict.set_item("kind", PyList::new(py, kinds)?)?;
         let parents: Vec<i64> = nodes
             .iter()
@@ -668,19 +661,14 @@ impl Profile {
     /// (a k x 2 float64 array of (x, loss) corners).
     #[getter]
     fn basins<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let leaf = self.tree.kind().leaf_name();
+        let tree_kind = self.tree.kind();
         let list = PyList::empty(py);
         for b in &self.geometry.basins {
             let d = PyDict::new(py);
             d.set_item("node", b.node)?;
             d.set_item("top_node", b.top_node)?;
             d.set_item("parent", b.parent)?;
-            let kind = match b.kind {
-                NodeKind::Leaf => leaf,
-                NodeKind::Saddle => "saddle",
-                NodeKind::Root => "root",
-            };
-            d.set_item("kind", kind)?;
+            d.set_item("kind", b.kind.name(tree_kind))?;
             d.set_item("size", b.size)?;
             d.set_item("x", (b.x[0], b.x[1]))?;
             d.set_item("bottom", b.bottom)?;

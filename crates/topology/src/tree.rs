@@ -51,6 +51,18 @@ pub enum NodeKind {
     Root,
 }
 
+impl NodeKind {
+    /// What a node of this kind is called in a tree of `tree`'s kind: `"minimum"` or
+    /// `"maximum"` for a leaf (as [`TreeKind::leaf_name`]), `"saddle"` or `"root"`.
+    pub fn name(self, tree: TreeKind) -> &'static str {
+        match self {
+            Self::Leaf => tree.leaf_name(),
+            Self::Saddle => "saddle",
+            Self::Root => "root",
+        }
+    }
+}
+
 /// One node of a merge tree.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Node {

@@ -1,7 +1,7 @@
 //! The JSON documents toposcape writes: merge trees, profiles and metrics.
 
 use serde::{Deserialize, Serialize, Serializer};
-use toposcape_topology::{Basins, ContourTree, Diagram, MergeTree, Metrics, NodeKind, Profile};
+use toposcape_topology::{Basins, ContourTree, Diagram, MergeTree, Metrics, Profile};
 
 /// The most finite diagram points (both diagrams together) for the exact Wasserstein
 /// distance: the Hungarian method takes O(n^3) time (about 45 s for 3300 points here) and
@@ -82,14 +82,6 @@ mod pairs {
     }
 }
 
-fn kind_name(tree: &MergeTree, kind: NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Leaf => tree.kind().leaf_name(),
-        NodeKind::Saddle => "saddle",
-        NodeKind::Root => "root",
-    }
-}
-
 /// The merge-tree JSON of docs/ARCHITECTURE.md, contract 3.
 #[derive(Serialize)]
 pub struct TreeDocument {
@@ -145,7 +137,7 @@ impl TreeDocument {
                 id: id as u32,
                 vertex: node.vertex,
                 value: JsonNumber(node.value),
-                kind: kind_name(tree, node.kind),
+                kind: node.kind.name(tree.kind()),
             })
             .collect();
         let arcs = tree
@@ -220,7 +212,7 @@ impl ProfileDocument {
                     node: b.node,
                     top_node: b.top_node,
                     parent: b.parent,
-                    kind: kind_name(tree, b.kind),
+                    kind: b.kind.name(tree.kind()),
                     size: b.size,
                     x: b.x,
                     bottom: b.bottom,
