@@ -6,14 +6,18 @@
 #   scripts/test.sh --wgpu   # every test on a build with the wgpu feature, the wgpu backend
 #                            # checked against the CPU (needs a Vulkan driver: a GPU's, or
 #                            # Mesa's lavapipe)
+#   scripts/test.sh --mpi    # with the mpi feature too: analyses under mpirun with 2 and 3
+#                            # ranks (needs OpenMPI and libclang); combines with --wgpu
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 wgpu=false
+mpi=false
 for arg in "$@"; do
     case "$arg" in
         --wgpu) wgpu=true ;;
-        *) echo "scripts/test.sh: unknown option $arg (expected --wgpu)" >&2; exit 2 ;;
+        --mpi) mpi=true ;;
+        *) echo "scripts/test.sh: unknown option $arg (expected --wgpu or --mpi)" >&2; exit 2 ;;
     esac
 done
 
@@ -29,6 +33,13 @@ if [ -z "${TOPOSCAPE_CHROMIUM:-}" ] &&
     ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null &&
     ! command -v google-chrome >/dev/null; then
     missing "the report test needs Chromium (Debian: chromium) or TOPOSCAPE_CHROMIUM set to one"
+fi
+if $mpi && ! command -v mpirun >/dev/null; then
+    missing "the MPI tests need OpenMPI and libclang (Debian: openmpi-bin libopenmpi-dev libclang-dev)"
+fi
+# The MPI tests run the binary under mpirun; OpenMPI refuses root unless told.
+if $mpi && [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
 # The float64 checks of tests/python/ (the models written again with numpy and autograd) run in a
@@ -68,11 +79,18 @@ python_package() {
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
+# The mpi feature joins the one build of the tests (the Python package is built without it: a
+# wheel does not link an MPI library).
+mpi_features=()
+if $mpi; then
+    mpi_features=(--features mpi)
+fi
+
 if ! $wgpu; then
     echo "== cargo clippy (warnings are errors)"
-    cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo clippy --workspace --all-targets --locked "${mpi_features[@]}" -- -D warnings
     echo "== cargo test"
-    cargo test --workspace --locked
+    cargo test --workspace --locked "${mpi_features[@]}"
     python_package
     exit 0
 fi
@@ -88,8 +106,12 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
     XDG_RUNTIME_DIR="$(mktemp -d)"
     export XDG_RUNTIME_DIR
 fi
-echo "== cargo clippy --features wgpu"
-cargo clippy --workspace --all-targets --locked --features wgpu -- -D warnings
-echo "== cargo test --features wgpu (every test; the wgpu backend against the CPU)"
-cargo test --workspace --locked --features wgpu
+features=wgpu
+if $mpi; then
+    features=wgpu,mpi
+fi
+echo "== cargo clippy --features $features"
+cargo clippy --workspace --all-targets --locked --features "$features" -- -D warnings
+echo "== cargo test --features $features (every test; the wgpu backend against the CPU)"
+cargo test --workspace --locked --features "$features"
 python_package --features wgpu

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use toposcape::AnalysisOptions;
+use toposcape::team::Team;
 
 use crate::args::{EvalBackendArg, PlanArg, RegionArg};
 
@@ -96,6 +97,7 @@ impl From<&AnalyzeArgs> for AnalysisOptions {
     }
 }
 
-pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    crate::summary::analyse(&AnalysisOptions::from(args))
+/// Analyses on every rank of `team`; rank 0 draws the progress and prints the summary.
+pub fn run(args: &AnalyzeArgs, team: &dyn Team) -> Result<()> {
+    crate::summary::analyse(team, &AnalysisOptions::from(args))
 }

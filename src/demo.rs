@@ -75,11 +75,15 @@ pub fn run(args: &DemoArgs) -> Result<()> {
          landscapes analysed ({jobs} at a time) into {}",
         out.display()
     );
-    let outcome = crate::summary::sweep(&SweepOptions {
-        out: Some(out.clone()),
-        execution: crate::args::execution(jobs)?,
-        ..SweepOptions::new(sweep_path, EvalBackend::Cpu)
-    })?;
+    let outcome = crate::summary::sweep(
+        &toposcape::team::Solo,
+        &SweepOptions {
+            out: Some(out.clone()),
+            execution: crate::args::execution(jobs)?,
+            ..SweepOptions::new(sweep_path, EvalBackend::Cpu)
+        },
+    )?
+    .expect("a process alone has the summary");
     println!();
     println!("Open {}", out.join("report.html").display());
     for line in summary(&outcome) {

@@ -7,6 +7,7 @@ mod compare;
 mod demo;
 mod error;
 mod progress;
+mod ranks;
 mod run;
 mod summary;
 mod sweep;
@@ -62,34 +63,62 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    let ranks = match ranks::Ranks::join() {
+        Ok(ranks) => ranks,
+        Err(error) => return report(&error.into(), ""),
+    };
+    let team = ranks.team();
     let result = match &cli.command {
+        Command::Analyze(args) => analyze::run(args, team),
+        Command::Sweep(args) => sweep::run(args, team),
+        _ if team.size() > 1 => Err(ranks::alone(cli.command.name(), team)),
         Command::Demo(args) => demo::run(args),
         Command::Topo(args) => topo::run(args, started),
         Command::Compare(args) => compare::run(args),
         Command::Train(args) => train::run(args),
-        Command::Analyze(args) => analyze::run(args),
         Command::Run(args) => run::run(args),
-        Command::Sweep(args) => sweep::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            if let Some(input) = error.downcast_ref::<InputError>() {
-                eprintln!("toposcape: error: {input}");
-                ExitCode::from(2)
-            } else if let Some(library) = error
-                .downcast_ref::<toposcape::Error>()
-                .filter(|e| e.is_input())
-            {
-                // The library names options by key; here they are flags.
-                eprintln!("toposcape: error: {}", library.with_flags());
-                ExitCode::from(2)
-            } else {
-                eprintln!("toposcape: internal error: {error:#}");
-                ExitCode::from(1)
-            }
+        Err(error) => report(&error, &ranks.prefix()),
+    }
+}
+
+impl Command {
+    /// The subcommand's name on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Demo(_) => "demo",
+            Command::Topo(_) => "topo",
+            Command::Compare(_) => "compare",
+            Command::Train(_) => "train",
+            Command::Analyze(_) => "analyze",
+            Command::Run(_) => "run",
+            Command::Sweep(_) => "sweep",
+            Command::Bench(_) => "bench",
         }
+    }
+}
+
+/// Prints `error` as one line (after `prefix`, which names the MPI rank that failed) and gives
+/// its exit status: 2 for bad input, else 1. An error that another rank reports is not printed
+/// again.
+fn report(error: &anyhow::Error, prefix: &str) -> ExitCode {
+    let library = error.downcast_ref::<toposcape::Error>();
+    if let Some(elsewhere @ toposcape::Error::Elsewhere { .. }) = library {
+        return ExitCode::from(if elsewhere.is_input() { 2 } else { 1 });
+    }
+    if let Some(input) = error.downcast_ref::<InputError>() {
+        eprintln!("toposcape: error: {prefix}{input}");
+        ExitCode::from(2)
+    } else if let Some(library) = library.filter(|e| e.is_input()) {
+        // The library names options by key; here they are flags.
+        eprintln!("toposcape: error: {prefix}{}", library.with_flags());
+        ExitCode::from(2)
+    } else {
+        eprintln!("toposcape: internal error: {prefix}{error:#}");
+        ExitCode::from(1)
     }
 }
 

@@ -8,6 +8,7 @@ use anyhow::Result;
 use toposcape::config::Task;
 use toposcape::landscape::hessian::DENSITY_FILE;
 use toposcape::sweep::SweepRun;
+use toposcape::team::Team;
 use toposcape::training::{TrainingOptions, TrainingSummary};
 use toposcape::{
     AnalysisOptions, AnalysisSummary, RunEvent, RunOptions, SweepOptions, SweepSummary,
@@ -29,9 +30,11 @@ pub fn train(options: &TrainingOptions) -> Result<()> {
 }
 
 /// Runs one analysis with progress bars and prints its summary.
-pub fn analyse(options: &AnalysisOptions) -> Result<()> {
-    let summary = toposcape::analyse(options, &Bars::default())?;
-    print(&analysis_lines(&summary));
+pub fn analyse(team: &dyn Team, options: &AnalysisOptions) -> Result<()> {
+    // Rank 0 speaks for the job; the other ranks only compute.
+    if let Some(summary) = toposcape::landscape::analyse_on(team, options, &Bars::default())? {
+        print(&analysis_lines(&summary));
+    }
     Ok(())
 }
 
@@ -46,7 +49,9 @@ pub fn run(options: &RunOptions) -> Result<()> {
 
 /// Runs a sweep with progress bars (its runs in this process log what they do to
 /// `logs/<run>.log`, as child processes do), prints what it found, and fails when a run did.
-pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
+/// On several MPI ranks rank 0 draws and prints; the others run their share of the runs
+/// silently (each run still logs to `logs/<run>.log`) and return `None`.
+pub fn sweep(team: &dyn Team, options: &SweepOptions) -> Result<Option<SweepSummary>> {
     let logs = options.out_dir().join("logs");
     let mut log = |run: &SweepRun, event: RunEvent<'_>| {
         let out = options.out_dir().join("runs").join(&run.name);
@@ -63,12 +68,19 @@ pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
                 .write_all(text.as_bytes())
         });
     };
+    let rank0 = team.rank() == 0;
     // Reading a large sweep checks every combination first (10^4 of them take seconds).
-    println!(
-        "sweep        {}: checking every combination, then running those not complete",
-        options.sweep.display()
-    );
-    let summary = toposcape::sweep::sweep(options, &Bars::default(), &mut log)?;
+    if rank0 {
+        println!(
+            "sweep        {}: checking every combination, then running those not complete",
+            options.sweep.display()
+        );
+    }
+    let (bars, silent) = (Bars::default(), toposcape::progress::Silent);
+    let progress: &dyn toposcape::Progress = if rank0 { &bars } else { &silent };
+    let Some(summary) = toposcape::sweep::sweep_on(team, options, progress, &mut log)? else {
+        return Ok(None);
+    };
     print(&sweep_lines(&summary));
     for f in &summary.failures {
         eprintln!("toposcape: run failed: {}: {}", f.run, f.why);
@@ -85,7 +97,7 @@ pub fn sweep(options: &SweepOptions) -> Result<SweepSummary> {
         }
         anyhow::bail!("{failed} of {total} runs failed (see logs/<run>.log)");
     }
-    Ok(summary)
+    Ok(Some(summary))
 }
 
 /// What a run event says, for the run in `out`.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use toposcape::SweepOptions;
+use toposcape::team::Team;
 
 use crate::args::EvalBackendArg;
 
@@ -29,13 +30,17 @@ pub struct SweepArgs {
     pub backend: EvalBackendArg,
 }
 
-pub fn run(args: &SweepArgs) -> Result<()> {
-    crate::summary::sweep(&SweepOptions {
-        sweep: args.sweep.clone(),
-        out: args.out.clone(),
-        execution: crate::args::execution(args.jobs)?,
-        own_scale: args.own_scale,
-        backend: args.backend.into(),
-    })?;
+/// The sweep on every rank of `team` (its runs spread over them); rank 0 prints.
+pub fn run(args: &SweepArgs, team: &dyn Team) -> Result<()> {
+    crate::summary::sweep(
+        team,
+        &SweepOptions {
+            sweep: args.sweep.clone(),
+            out: args.out.clone(),
+            execution: crate::args::execution(args.jobs)?,
+            own_scale: args.own_scale,
+            backend: args.backend.into(),
+        },
+    )?;
     Ok(())
 }

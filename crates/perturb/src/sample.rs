@@ -2,6 +2,7 @@
 //! the evaluator trait, and a driver that keeps every worker busy and stores chunks as they
 //! finish.
 
+use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -174,6 +175,61 @@ impl<M: Module + Send, F: Fn(&M) -> Tensor<1> + Send> PointEvaluator for OnDevic
     }
 }
 
+/// Where a sampler's workers get the chunks to compute and where they put what they computed:
+/// a [`ChunkStore`] in one process ([`StoreChunks`]), or the rank that owns the store when
+/// several processes share one landscape (the `toposcape` crate's `team` module).
+pub trait ChunkSource: Sync {
+    /// The next chunk to compute, or `None` when none is left for this process.
+    fn next(&self) -> Option<usize>;
+    /// The point indices of chunk `k`.
+    fn range(&self, k: usize) -> Range<usize>;
+    /// Takes chunk `k`'s values, as they were computed.
+    fn put(&self, k: usize, values: &[f32]) -> Result<(), StoreError>;
+}
+
+/// The chunks a store lacks, handed out in order, each stored as it is put.
+pub struct StoreChunks<'a> {
+    store: &'a ChunkStore,
+    missing: Vec<usize>,
+    next: AtomicUsize,
+}
+
+impl<'a> StoreChunks<'a> {
+    /// The chunks missing from `store` now.
+    pub fn missing(store: &'a ChunkStore) -> Result<Self, StoreError> {
+        Ok(StoreChunks {
+            missing: store.missing()?,
+            store,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// The number of points in the chunks not yet handed out.
+    pub fn points_left(&self) -> usize {
+        let taken = self.next.load(Ordering::Relaxed).min(self.missing.len());
+        self.missing[taken..]
+            .iter()
+            .map(|&k| self.store.range(k).len())
+            .sum()
+    }
+}
+
+impl ChunkSource for StoreChunks<'_> {
+    fn next(&self) -> Option<usize> {
+        self.missing
+            .get(self.next.fetch_add(1, Ordering::Relaxed))
+            .copied()
+    }
+
+    fn range(&self, k: usize) -> Range<usize> {
+        self.store.range(k)
+    }
+
+    fn put(&self, k: usize, values: &[f32]) -> Result<(), StoreError> {
+        self.store.write(k, values)
+    }
+}
+
 /// Samples every chunk of `plan` missing from `store`, with one thread per evaluator, and
 /// stores each chunk as it finishes. `progress` is called with the number of points finished
 /// in this call so far. Returns the number of points computed (0 if the store was complete).
@@ -183,32 +239,41 @@ pub fn sample<P: Plan + ?Sized, E: PointEvaluator>(
     evaluators: Vec<E>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<usize, StoreError> {
+    sample_from(plan, &StoreChunks::missing(store)?, evaluators, progress)
+}
+
+/// Computes the chunks `source` hands out, with one thread per evaluator, until it has none
+/// left or putting one fails. `progress` is called with the number of points computed in this
+/// call so far. Returns that number.
+pub fn sample_from<P: Plan + ?Sized, E: PointEvaluator>(
+    plan: &P,
+    source: &dyn ChunkSource,
+    evaluators: Vec<E>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<usize, StoreError> {
     assert!(!evaluators.is_empty(), "at least one evaluator");
-    let missing = store.missing()?;
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failure: Mutex<Option<StoreError>> = Mutex::new(None);
     let dims = plan.dims();
     std::thread::scope(|scope| {
         for mut evaluator in evaluators {
-            let (missing, next, done, failure) = (&missing, &next, &done, &failure);
+            let (done, failure) = (&done, &failure);
             scope.spawn(move || {
                 let mut coords = Vec::new();
                 let mut values = Vec::new();
                 loop {
-                    let slot = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&k) = missing.get(slot) else { break };
                     if failure.lock().expect("lock").is_some() {
                         break;
                     }
-                    let range = store.range(k);
+                    let Some(k) = source.next() else { break };
+                    let range = source.range(k);
                     coords.resize(range.len() * dims, 0.0);
                     for (i, point) in range.clone().zip(coords.chunks_exact_mut(dims)) {
                         plan.point_into(i, point);
                     }
                     values.resize(range.len(), 0.0);
                     evaluator.evaluate(&coords, &mut values);
-                    if let Err(e) = store.write(k, &values) {
+                    if let Err(e) = source.put(k, &values) {
                         failure.lock().expect("lock").get_or_insert(e);
                         break;
                     }

@@ -32,6 +32,19 @@ pub struct StoreDescription {
     pub fingerprint: String,
 }
 
+impl StoreDescription {
+    /// The number of chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.points.div_ceil(self.chunk)
+    }
+
+    /// The point indices of chunk `k`.
+    pub fn range(&self, k: usize) -> Range<usize> {
+        let start = k * self.chunk;
+        start..(start + self.chunk).min(self.points)
+    }
+}
+
 /// FNV-1a (64 bits) over the bytes of everything a landscape depends on: not cryptographic,
 /// only to notice that a folder holds the chunks of a different computation.
 #[derive(Debug, Clone)]
@@ -173,14 +186,17 @@ impl ChunkStore {
         &self.dir
     }
 
+    pub fn description(&self) -> &StoreDescription {
+        &self.description
+    }
+
     pub fn chunk_count(&self) -> usize {
-        self.description.points.div_ceil(self.description.chunk)
+        self.description.chunk_count()
     }
 
     /// The point indices of chunk `k`.
     pub fn range(&self, k: usize) -> Range<usize> {
-        let start = k * self.description.chunk;
-        start..(start + self.description.chunk).min(self.description.points)
+        self.description.range(k)
     }
 
     fn chunk_path(&self, k: usize) -> PathBuf {

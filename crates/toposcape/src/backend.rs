@@ -49,9 +49,12 @@ fn wgpu_device() -> Result<Device> {
     static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
     DEVICE
         .get_or_init(|| {
-            Device::wgpu_options()
-                .init()
-                .map_err(|e| e.to_string().replace('\n', " "))
+            let mut options = Device::wgpu_options();
+            // A rank of several on this machine takes its own GPU.
+            if let Some(index) = crate::gpu::local_gpu_index(&crate::gpu::adapters()) {
+                options = options.device_kind(burn::tensor::DeviceKind::DiscreteGpu(index));
+            }
+            options.init().map_err(|e| e.to_string().replace('\n', " "))
         })
         .clone()
         .map_err(|e| Error::option("backend", "wgpu", format!("no usable wgpu adapter: {e}")))

@@ -64,6 +64,15 @@ pub enum Error {
     /// Anything else that is not the caller's to fix.
     #[error("{0}")]
     Internal(String),
+    /// Another rank of the job failed and reports its error itself (`crate::team`): this
+    /// rank has nothing to add.
+    #[error("rank {rank} failed")]
+    Elsewhere {
+        /// The rank that failed.
+        rank: usize,
+        /// Whether it failed on its input (so that every rank exits with the same status).
+        input: bool,
+    },
 }
 
 /// The library's results.
@@ -76,7 +85,7 @@ impl Error {
         matches!(
             self,
             Error::Input(_) | Error::Option { .. } | Error::Options(_)
-        )
+        ) || matches!(self, Error::Elsewhere { input: true, .. })
     }
 
     /// An error of option `key` about its value `value`.

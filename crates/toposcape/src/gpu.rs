@@ -59,15 +59,37 @@ pub fn adapters() -> Vec<Adapter> {
     Vec::new()
 }
 
-/// The adapter burn's runtime settles on: a GPU when there is one (as cubecl chooses), else
-/// the first.
+/// The adapter burn's runtime settles on: a GPU when there is one (as cubecl chooses; the
+/// local rank's, see [`use_local_gpu`]), else the first.
 pub fn chosen() -> Option<Adapter> {
     choose(&adapters()).cloned()
 }
 
-/// The one of `all` that burn's runtime settles on: the first GPU, else the first adapter.
+/// The one of `all` that burn's runtime settles on: the first GPU (the local rank's, see
+/// [`use_local_gpu`]), else the first adapter.
 pub fn choose(all: &[Adapter]) -> Option<&Adapter> {
-    all.iter().find(|a| !a.cpu).or(all.first())
+    let mut gpus = all.iter().filter(|a| !a.cpu);
+    gpus.nth(local_gpu_index(all).unwrap_or(0)).or(all.first())
+}
+
+static LOCAL_GPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Ranks of one job on one machine take a GPU each: the machine's `index`-th rank the
+/// `index`-th GPU (modulo the machine's GPUs). Called before the wgpu device is made, once per
+/// process; later calls change nothing.
+pub fn use_local_gpu(index: usize) {
+    let _ = LOCAL_GPU.set(index);
+}
+
+/// The local rank's GPU index of [`use_local_gpu`], if it was called.
+pub fn local_gpu() -> Option<usize> {
+    LOCAL_GPU.get().copied()
+}
+
+/// The GPUs among `all`, the index of the local rank's one among them.
+pub fn local_gpu_index(all: &[Adapter]) -> Option<usize> {
+    let gpus = all.iter().filter(|a| !a.cpu).count();
+    local_gpu().filter(|_| gpus > 0).map(|index| index % gpus)
 }
 
 /// Bytes of the batched PINN's largest tensor per point: every stacked row (values at all

@@ -52,6 +52,8 @@ pub mod gpu;
 pub mod landscape;
 pub mod lock;
 pub mod memory;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod output;
 pub mod progress;
 pub mod report;
@@ -59,6 +61,7 @@ pub mod run;
 pub mod rundir;
 pub mod stats;
 pub mod sweep;
+pub mod team;
 pub mod topo;
 pub mod training;
 

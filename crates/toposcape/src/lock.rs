@@ -93,12 +93,16 @@ fn host() -> String {
 }
 
 /// Field 22 of `/proc/PID/stat`: when the process started; `None` when there is no such
-/// process (or no `/proc`).
+/// process (or no `/proc`), or when it has ended and only its exit status is left (a zombie,
+/// as the ranks of a killed MPI job are until they are reaped): it writes nothing more.
 fn start_time(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut after = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if after.next()? == "Z" {
+        return None;
+    }
+    after.nth(18)?.parse().ok()
 }
 
 /// Takes the lock of `dir` (creating the folder if needed) for this process, or refuses as an

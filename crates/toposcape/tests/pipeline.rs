@@ -292,3 +292,71 @@ fn weights_that_are_not_finite_are_refused_before_anything_is_written() {
     assert!(!RunDir::new(&out).metrics().exists());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `analyse_on` on every rank of a team of threads, each with its own options; what each rank
+/// returned, in rank order.
+fn analyse_on_threads(
+    options: &[AnalysisOptions],
+) -> Vec<toposcape::Result<Option<toposcape::AnalysisSummary>>> {
+    use toposcape::team::Threads;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = Threads::team(options.len())
+            .into_iter()
+            .zip(options)
+            .map(|(team, options)| {
+                scope.spawn(move || toposcape::landscape::analyse_on(&team, options, &Silent))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn ranks_of_a_team_sample_the_landscape_of_one_process() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/pinn-beta1");
+    let dir = scratch("team");
+    let options = |out: &str, points: usize| AnalysisOptions {
+        out: Some(dir.join(out)),
+        points: Some(points),
+        directions: Some("hessian".into()),
+        threads: Some(1),
+        ..AnalysisOptions::new(&models, EvalBackend::Cpu)
+    };
+    analyse(&options("alone", 9), &Silent).unwrap();
+    let ranks = analyse_on_threads(&vec![options("team", 9); 3]);
+    let summary = ranks[0].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(summary.computed, 81);
+    assert!(ranks[1..].iter().all(|r| matches!(r, Ok(None))));
+    for file in ["landscape.npy", "directions.npy", "tree.json"] {
+        assert_eq!(
+            fs::read(dir.join("alone").join(file)).unwrap(),
+            fs::read(dir.join("team").join(file)).unwrap(),
+            "{file} bit for bit"
+        );
+    }
+
+    // A rank given another grid is found out before anything is written; it reports, the
+    // others only know that it failed.
+    let ranks = analyse_on_threads(&[options("refused", 9), options("refused", 7)]);
+    let reported = ranks[1].as_ref().unwrap_err();
+    assert!(reported.is_input());
+    assert!(
+        reported.to_string().starts_with(
+            "this rank was given another analysis than rank 0 (its landscape would be 49 points"
+        ),
+        "{reported}"
+    );
+    assert!(
+        matches!(
+            ranks[0],
+            Err(Error::Elsewhere {
+                rank: 1,
+                input: true
+            })
+        ),
+        "{:?}",
+        ranks[0]
+    );
+    assert!(!RunDir::new(dir.join("refused")).chunk_store().exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

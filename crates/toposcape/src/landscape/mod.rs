@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{self, Adapter};
 use crate::progress::{Progress, Stage};
 use crate::rundir::RunDir;
+use crate::team::{self, Solo, Team};
 
 pub use directions::DirectionKind;
 pub use explore::{Axes, ExploreOptions, Explored, explore};
@@ -171,19 +172,47 @@ pub struct AnalysisSummary {
 /// Analyses the landscape that `options` describe into their output directory, reporting
 /// [`Stage::Hessian`] and [`Stage::Landscape`] to `progress`.
 pub fn analyse(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
+    Ok(analyse_on(&Solo, options, progress)?.expect("rank 0 of one has the summary"))
+}
+
+/// [`analyse`] on every rank of `team`, which share the sampling (see [`crate::team`]): every
+/// rank calls it with the same options. Rank 0 computes the directions, keeps the store, writes
+/// the files, reports to `progress` and returns the summary; the other ranks return `None`.
+pub fn analyse_on(
+    team: &dyn Team,
+    options: &AnalysisOptions,
+    progress: &dyn Progress,
+) -> Result<Option<AnalysisSummary>> {
     let started = std::time::Instant::now();
-    let mut summary = analyse_prepared(options, progress)?;
-    summary.seconds = started.elapsed().as_secs_f64();
+    let mut summary = analyse_prepared(team, options, progress)?;
+    if let Some(summary) = &mut summary {
+        summary.seconds = started.elapsed().as_secs_f64();
+    }
     Ok(summary)
 }
 
-fn analyse_prepared(options: &AnalysisOptions, progress: &dyn Progress) -> Result<AnalysisSummary> {
-    let prepared = prepare(options)?;
-    check_memory(options, &prepared)?;
-    // One writer per output folder, held until the files are in place.
-    let _lock = RunDir::new(&prepared.out).lock("out")?;
-    let device = options.backend.burn().device()?;
+fn analyse_prepared(
+    team: &dyn Team,
+    options: &AnalysisOptions,
+    progress: &dyn Progress,
+) -> Result<Option<AnalysisSummary>> {
+    let ready = (|| {
+        let prepared = prepare(options)?;
+        check_memory(team, options, &prepared)?;
+        // One writer per output folder, held until the files are in place: rank 0.
+        let lock = match team.rank() {
+            0 => Some(RunDir::new(&prepared.out).lock("out")?),
+            _ => None,
+        };
+        if team.size() > 1 {
+            crate::gpu::use_local_gpu(team.local().1);
+        }
+        let device = options.backend.burn().device()?;
+        Ok((prepared, lock, device))
+    })();
+    let (prepared, _lock, device) = team::agree(team, ready)?;
     let analysis = Analysis {
+        team,
         options,
         prepared: &prepared,
         device: device.clone(),
@@ -191,21 +220,21 @@ fn analyse_prepared(options: &AnalysisOptions, progress: &dyn Progress) -> Resul
     };
     let config = &prepared.config;
     match config.task {
-        Task::PinnConvection => {
+        Task::PinnConvection => analysis.run((|| {
             let model = load_weights(config.pinn_config().init(&device), &prepared.weights)?;
-            analysis.run(problem::pinn_problem(
+            Ok(problem::pinn_problem(
                 config,
                 model,
                 &device,
                 options.backend,
             ))
-        }
-        Task::UnetShapes | Task::UnetPet => {
+        })()),
+        Task::UnetShapes | Task::UnetPet => analysis.run((|| {
             let train_set =
                 problem::unet_train_set(config, &prepared.config_dir, &prepared.config_path)?;
             let model = load_weights(config.unet_config().init(&device), &prepared.weights)?;
-            analysis.run(problem::unet_problem(config, model, &train_set, &device))
-        }
+            Ok(problem::unet_problem(config, model, &train_set, &device))
+        })()),
     }
 }
 
@@ -342,10 +371,10 @@ fn apply_options(options: &AnalysisOptions, config: &mut RunConfig) -> Result<()
 
 /// The grid and the evaluators fit this machine's memory (before the weights are read into a
 /// model of the config's shape); a grid too large is blamed on the option that set it.
-fn check_memory(options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
+fn check_memory(team: &dyn Team, options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
     let need = crate::memory::analysis(
         &prepared.config,
-        threads(options),
+        threads(team, options),
         options.batch.unwrap_or(1),
     );
     need.check(crate::memory::available())
@@ -363,13 +392,14 @@ fn check_memory(options: &AnalysisOptions, prepared: &Prepared) -> Result<()> {
         })
 }
 
-/// The analysis's worker threads: `threads`, else every core (one on wgpu).
-fn threads(options: &AnalysisOptions) -> usize {
+/// The analysis's worker threads: `threads`, else every core of this rank's share of the
+/// machine (one on wgpu).
+fn threads(team: &dyn Team, options: &AnalysisOptions) -> usize {
     options.threads.unwrap_or_else(|| {
         if options.backend == EvalBackend::Wgpu {
             1
         } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            team::cores(team)
         }
     })
 }
@@ -395,6 +425,7 @@ fn check_out(out: &Path, force: bool) -> Result<()> {
 
 /// One analysis in progress.
 struct Analysis<'a> {
+    team: &'a dyn Team,
     options: &'a AnalysisOptions,
     prepared: &'a Prepared,
     device: Device,
@@ -416,27 +447,115 @@ struct Sampled {
 }
 
 impl Analysis<'_> {
-    fn run<M: Module + Clone + 'static>(&self, problem: Problem<M>) -> Result<AnalysisSummary> {
-        let evaluation = self.evaluation(&problem)?;
-        let layout = ParamLayout::of(&problem.model);
-        let theta0 = flatten(&problem.model);
-        let nonfinite = theta0.iter().filter(|w| !w.is_finite()).count();
-        if nonfinite > 0 {
-            return Err(Error::Input(format!(
-                "{}: {nonfinite} of its {} weights are not finite (a diverged training?); a \
-                 landscape needs finite weights",
-                self.prepared.weights.display(),
-                theta0.len()
-            )));
+    /// The analysis of `problem` (built on every rank, which agree that it was): rank 0's
+    /// summary, `None` on the other ranks.
+    fn run<M: Module + Clone + 'static>(
+        &self,
+        problem: Result<Problem<M>>,
+    ) -> Result<Option<AnalysisSummary>> {
+        let ready = problem.and_then(|problem| {
+            let evaluation = self.evaluation(&problem)?;
+            let theta0 = flatten(&problem.model);
+            let nonfinite = theta0.iter().filter(|w| !w.is_finite()).count();
+            if nonfinite > 0 {
+                return Err(Error::Input(format!(
+                    "{}: {nonfinite} of its {} weights are not finite (a diverged training?); \
+                     a landscape needs finite weights",
+                    self.prepared.weights.display(),
+                    theta0.len()
+                )));
+            }
+            Ok((problem, evaluation, theta0))
+        });
+        let (problem, evaluation, theta0) = team::agree(self.team, ready)?;
+        if self.team.rank() == 0 {
+            self.run_root(&problem, evaluation, &theta0).map(Some)
+        } else {
+            self.run_member(&problem, evaluation, &theta0)?;
+            Ok(None)
         }
+    }
+
+    /// Rank 0: the directions (shared with the other ranks), the sampling (with them) and the
+    /// files.
+    fn run_root<M: Module + Clone + 'static>(
+        &self,
+        problem: &Problem<M>,
+        evaluation: Evaluation,
+        theta0: &[f32],
+    ) -> Result<AnalysisSummary> {
+        let layout = ParamLayout::of(&problem.model);
         let mut reference = problem.module_loss_with_tangent(&self.device);
-        let loss_at_theta0 = reference.loss(&theta0);
-        let (rows, analysis, hessian) = self.directions(&layout, &theta0, &mut reference)?;
-        let directions = Directions::from_rows(&rows);
-        let (sampled, store) = self.sample(&problem, layout, &theta0, directions, evaluation)?;
-        let metrics = files::write(self, &problem, &sampled, &analysis, &hessian)?;
-        store.remove()?;
-        Ok(self.summary(sampled, hessian, evaluation, loss_at_theta0, metrics))
+        let loss_at_theta0 = reference.loss(theta0);
+        let ready =
+            self.directions(&layout, theta0, &mut reference)
+                .map(|(rows, analysis, hessian)| {
+                    let directions = Directions::from_rows(&rows);
+                    let plan = self.plan(theta0);
+                    let description =
+                        self.store_description(&plan.0, problem, theta0, &directions, evaluation);
+                    (directions, plan, description, analysis, hessian)
+                });
+        // The other ranks get the directions, or word that rank 0 failed (its error is its
+        // own to report).
+        let shared = match &ready {
+            Ok((directions, _, description, ..)) => Ok(share(directions, description)),
+            Err(e) => Err(Error::Elsewhere {
+                rank: 0,
+                input: e.is_input(),
+            }),
+        };
+        team::from_root(self.team, Some(shared)).ok();
+        // The other ranks check that they were given the same analysis; then rank 0 opens the
+        // store, so that nothing is written for an analysis refused.
+        let (directions, plan, description, analysis, hessian) = team::agree(self.team, ready)?;
+        let store = team::agree(self.team, self.open_store(description))?;
+        team::finish(
+            self.team,
+            (|| {
+                let sampled = self.sample(
+                    problem, layout, theta0, directions, plan, &store, evaluation,
+                )?;
+                let metrics = files::write(self, problem, &sampled, &analysis, &hessian)?;
+                store.remove()?;
+                Ok(self.summary(sampled, hessian, evaluation, loss_at_theta0, metrics))
+            })(),
+        )
+    }
+
+    /// A rank other than 0: rank 0's directions, checked to describe the same landscape as
+    /// this rank's options, and the chunks rank 0 hands out.
+    fn run_member<M: Module + Clone + 'static>(
+        &self,
+        problem: &Problem<M>,
+        evaluation: Evaluation,
+        theta0: &[f32],
+    ) -> Result<()> {
+        let checked = team::from_root(self.team, None).and_then(|bytes| {
+            let (directions, root) = unshare(&bytes);
+            let (plan, ..) = self.plan(theta0);
+            let mine = self.store_description(&plan, problem, theta0, &directions, evaluation);
+            if mine != root {
+                return Err(Error::Input(format!(
+                    "this rank was given another analysis than rank 0 (its landscape would be \
+                     {} points in chunks of {}, fingerprint {}; rank 0's is {} in chunks of {}, \
+                     fingerprint {}): every rank needs the same command, config and weights",
+                    mine.points,
+                    mine.chunk,
+                    mine.fingerprint,
+                    root.points,
+                    root.chunk,
+                    root.fingerprint
+                )));
+            }
+            Ok((directions, plan, root))
+        });
+        let (directions, plan, description) = team::agree(self.team, checked)?;
+        // Rank 0 opens the store.
+        team::agree(self.team, Ok(()))?;
+        let workers = problem.evaluators(theta0, &directions, evaluation, &self.device);
+        team::sample_member(self.team, plan.plan(), &description, workers);
+        team::final_status(self.team)
     }
 
     /// Points per forward pass and threads: `batch`, else for the PINN on wgpu the largest
@@ -471,20 +590,12 @@ impl Analysis<'_> {
         Ok(Evaluation {
             backend,
             batch,
-            threads: threads(self.options),
+            threads: threads(self.team, self.options),
         })
     }
 
-    /// The plan around theta0 along `directions`, sampled into the chunk store of the output
-    /// (resuming what an interrupted analysis stored).
-    fn sample<M: Module + Clone + 'static>(
-        &self,
-        problem: &Problem<M>,
-        layout: ParamLayout,
-        theta0: &[f32],
-        directions: Directions,
-        evaluation: Evaluation,
-    ) -> Result<(Sampled, ChunkStore)> {
+    /// The plan around theta0, its half-width and ||theta0||.
+    fn plan(&self, theta0: &[f32]) -> (Sampling, f64, f64) {
         let config = &self.prepared.config;
         let landscape = &config.landscape;
         let theta0_norm = norm(theta0);
@@ -494,7 +605,22 @@ impl Analysis<'_> {
             landscape.range
         };
         let plan = Sampling::new(landscape, landscape.dims, half, config.seed);
-        let store = self.open_store(&plan, problem, theta0, &directions, evaluation)?;
+        (plan, half, theta0_norm)
+    }
+
+    /// The plan around theta0 along `directions`, sampled into the chunk store of the output
+    /// (resuming what an interrupted analysis stored) by every rank.
+    #[allow(clippy::too_many_arguments)]
+    fn sample<M: Module + Clone + 'static>(
+        &self,
+        problem: &Problem<M>,
+        layout: ParamLayout,
+        theta0: &[f32],
+        directions: Directions,
+        (plan, half, theta0_norm): (Sampling, f64, f64),
+        store: &ChunkStore,
+        evaluation: Evaluation,
+    ) -> Result<Sampled> {
         let mut warnings: Vec<String> =
             crate::backend::narrow_weights_warning(&self.prepared.weights)?
                 .into_iter()
@@ -520,12 +646,12 @@ impl Analysis<'_> {
         let started = Instant::now();
         let progress = |done: usize| self.progress.set((resumed + done) as u64);
         let workers = problem.evaluators(theta0, &directions, evaluation, &self.device);
-        let computed = plan.sample(&store, workers, &progress)?;
+        let computed = team::sample_root(self.team, plan.plan(), store, workers, &progress)?;
         self.progress.finish();
         let seconds = started.elapsed().as_secs_f64();
         let values = store.assemble()?;
         // The store's chunks go once the files are in place.
-        let sampled = Sampled {
+        Ok(Sampled {
             layout,
             directions,
             plan,
@@ -536,20 +662,18 @@ impl Analysis<'_> {
             resumed,
             seconds,
             warnings,
-        };
-        Ok((sampled, store))
+        })
     }
 
-    /// The chunk store of the output directory, keyed by everything the values depend on; one
-    /// of another analysis is replaced with `force`, else refused.
-    fn open_store<M>(
+    /// What the store of this analysis holds, keyed by everything the values depend on.
+    fn store_description<M>(
         &self,
         plan: &Sampling,
         problem: &Problem<M>,
         theta0: &[f32],
         directions: &Directions,
         evaluation: Evaluation,
-    ) -> Result<ChunkStore> {
+    ) -> StoreDescription {
         let mut fingerprint = Fingerprint::default();
         fingerprint
             .f32s(theta0)
@@ -558,12 +682,7 @@ impl Analysis<'_> {
             .text(evaluation.backend.name())
             .text(&evaluation.batch.to_string());
         plan.fingerprint(&mut fingerprint);
-        let out = &self.prepared.out;
-        fs::create_dir_all(out)
-            .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
-        let run = RunDir::new(out);
-        let store_dir = run.chunk_store();
-        let description = StoreDescription {
+        StoreDescription {
             points: plan.point_count(),
             chunk: sampling::chunk_size(
                 plan.point_count(),
@@ -571,7 +690,17 @@ impl Analysis<'_> {
                 evaluation.batch,
             ),
             fingerprint: fingerprint.hex(),
-        };
+        }
+    }
+
+    /// The chunk store of the output directory; one of another analysis is replaced with
+    /// `force`, else refused.
+    fn open_store(&self, description: StoreDescription) -> Result<ChunkStore> {
+        let out = &self.prepared.out;
+        fs::create_dir_all(out)
+            .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
+        let run = RunDir::new(out);
+        let store_dir = run.chunk_store();
         match ChunkStore::open(&store_dir, description.clone()) {
             Err(StoreError::Mismatch { .. } | StoreError::Corrupt { .. }) if self.options.force => {
                 fs::remove_dir_all(&store_dir)?;
@@ -653,6 +782,30 @@ impl Analysis<'_> {
             )?),
         })
     }
+}
+
+/// Rank 0's directions and store description, for the other ranks.
+fn share(directions: &Directions, description: &StoreDescription) -> Vec<u8> {
+    let mut bytes = (directions.count as u64).to_le_bytes().to_vec();
+    bytes.extend((directions.len as u64).to_le_bytes());
+    bytes.extend(team::f32_bytes(&directions.values));
+    bytes.extend(serde_json::to_vec(description).expect("serialisable"));
+    bytes
+}
+
+/// What [`share`] sent.
+fn unshare(bytes: &[u8]) -> (Directions, StoreDescription) {
+    let word =
+        |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8")) as usize;
+    let (count, len) = (word(0), word(1));
+    let end = 16 + 4 * count * len;
+    let directions = Directions {
+        count,
+        len,
+        values: team::bytes_f32(&bytes[16..end]),
+    };
+    let description = serde_json::from_slice(&bytes[end..]).expect("rank 0's description");
+    (directions, description)
 }
 
 /// The config's sections that define the loss (everything but `[landscape]`, `[hessian]` and

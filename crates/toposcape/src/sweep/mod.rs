@@ -44,6 +44,7 @@ pub use seeds::SeedPair;
 use crate::output::Outputs;
 use crate::run::{RunEvent, RunOptions};
 use crate::rundir::RunDir;
+use crate::team::{self, Solo, Team};
 use crate::{Error, EvalBackend, Progress, Result};
 
 /// The environment variable through which a sweep gives its child runs its process id
@@ -195,21 +196,44 @@ pub fn sweep(
     progress: &dyn Progress,
     events: &mut dyn FnMut(&SweepRun, RunEvent<'_>),
 ) -> Result<SweepSummary> {
-    if let Execution::Processes { jobs: 0, .. } = options.execution {
-        return Err(Error::option("jobs", 0, "expected at least one job"));
-    }
-    let plan = SweepPlan::read(&options.sweep)?;
-    let out = options.out_dir();
-    let configs = out.join("configs");
-    check_same_sweep(&plan, &out, &configs)?;
-    // One sweep at a time in a folder (each run's folder has a lock of its own as well).
-    let _lock = crate::lock::lock(&out, "out")?;
-    fs::create_dir_all(&configs)
-        .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
-    for run in &plan.runs {
-        let path = configs.join(format!("{}.toml", run.name));
-        fs::write(&path, &run.config).map_err(|e| Error::file("write", &path, e))?;
-    }
+    Ok(sweep_on(&Solo, options, progress, events)?.expect("rank 0 of one has the summary"))
+}
+
+/// [`sweep`] on every rank of `team` (see [`crate::team`]), each with the same options: rank 0
+/// takes the sweep folder and writes the configs, every rank runs the runs rank 0 hands out
+/// (one at a time, each whole on one rank, in this process), and rank 0 writes runs.csv and
+/// the report when all are done and returns the summary; the other ranks return `None`.
+pub fn sweep_on(
+    team: &dyn Team,
+    options: &SweepOptions,
+    progress: &dyn Progress,
+    events: &mut dyn FnMut(&SweepRun, RunEvent<'_>),
+) -> Result<Option<SweepSummary>> {
+    let ready = (|| {
+        match options.execution {
+            Execution::Processes { jobs: 0, .. } => {
+                return Err(Error::option("jobs", 0, "expected at least one job"));
+            }
+            Execution::Processes { jobs, .. } if team.size() > 1 => {
+                return Err(Error::option(
+                    "jobs",
+                    jobs,
+                    "a sweep on several MPI ranks spreads its runs over the ranks; start more \
+                     ranks instead of jobs",
+                ));
+            }
+            _ => {}
+        }
+        let plan = SweepPlan::read(&options.sweep)?;
+        let out = options.out_dir();
+        let configs = out.join("configs");
+        let lock = match team.rank() {
+            0 => Some(take_folder(&plan, &out, &configs)?),
+            _ => None,
+        };
+        Ok((plan, out, configs, lock))
+    })();
+    let (plan, out, configs, _lock) = team::agree(team, ready)?;
     let dirs: Vec<RunDir> = plan
         .runs
         .iter()
@@ -221,26 +245,51 @@ pub fn sweep(
         configs: &configs,
         backend: options.backend,
         progress,
+        team,
     };
+    if team.rank() > 0 {
+        runs.member(events);
+        return team::final_status(team).map(|()| None);
+    }
     let failures = match &options.execution {
+        Execution::InProcess if team.size() > 1 => runs.on_team(events),
         Execution::InProcess => runs.in_process(events),
         Execution::Processes { program, jobs } => runs.in_processes(program, *jobs),
     };
-    progress.sweep(plan.runs.len(), plan.runs.len(), None);
-    let rows: Vec<RunRow> = dirs.iter().map(RunRow::read).collect();
-    let measure = Measure::of(&rows);
-    let summary = SweepSummary {
-        correlations: figures::correlations(&rows, measure),
-        seed_pairs: seeds::seed_distances(&plan, &dirs, &rows),
-        out,
-        plan,
-        rows,
-        measure,
-        own_scale: options.own_scale,
-        failures,
-    };
-    write_files(&summary, options)?;
-    Ok(summary)
+    team::finish(
+        team,
+        (|| {
+            progress.sweep(plan.runs.len(), plan.runs.len(), None);
+            let rows: Vec<RunRow> = dirs.iter().map(RunRow::read).collect();
+            let measure = Measure::of(&rows);
+            let summary = SweepSummary {
+                correlations: figures::correlations(&rows, measure),
+                seed_pairs: seeds::seed_distances(&plan, &dirs, &rows),
+                out,
+                plan,
+                rows,
+                measure,
+                own_scale: options.own_scale,
+                failures,
+            };
+            write_files(&summary, options)?;
+            Ok(Some(summary))
+        })(),
+    )
+}
+
+/// Rank 0's hold on the sweep folder: the same sweep or none before (each run's folder has a
+/// lock of its own as well), its lock, and the runs' configs written.
+fn take_folder(plan: &SweepPlan, out: &Path, configs: &Path) -> Result<crate::lock::FolderLock> {
+    check_same_sweep(plan, out, configs)?;
+    let lock = crate::lock::lock(out, "out")?;
+    fs::create_dir_all(configs)
+        .map_err(|e| Error::option("out", out.display(), format!("cannot create: {e}")))?;
+    for run in &plan.runs {
+        let path = configs.join(format!("{}.toml", run.name));
+        fs::write(&path, &run.config).map_err(|e| Error::file("write", &path, e))?;
+    }
+    Ok(lock)
 }
 
 /// The runs of a sweep and where they go.
@@ -250,6 +299,7 @@ struct Runs<'a> {
     configs: &'a Path,
     backend: EvalBackend,
     progress: &'a dyn Progress,
+    team: &'a dyn Team,
 }
 
 impl Runs<'_> {
@@ -259,25 +309,71 @@ impl Runs<'_> {
 
     /// One run after another, here; the failures.
     fn in_process(&self, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) -> Vec<RunFailure> {
-        let mut failures = Vec::new();
         let total = self.plan.runs.len();
-        for (i, (run, dir)) in self.plan.runs.iter().zip(self.dirs).enumerate() {
-            self.progress.sweep(i, total, Some(&run.name));
-            let options = RunOptions {
-                out: Some(dir.path().to_path_buf()),
-                ..RunOptions::new(self.config(run), self.backend)
-            };
-            let result = crate::run::run(&options, self.progress, &mut |event| events(run, event));
-            self.progress.finish();
-            if let Err(e) = result {
-                failures.push(RunFailure {
-                    run: run.name.clone(),
-                    why: e.with_flags(),
-                    input: e.is_input(),
+        (0..total)
+            .filter_map(|i| {
+                self.progress.sweep(i, total, Some(&self.plan.runs[i].name));
+                self.one(i, events)
+            })
+            .collect()
+    }
+
+    /// Run `i` in this process (on this rank's share of the cores); its failure.
+    fn one(&self, i: usize, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) -> Option<RunFailure> {
+        let (run, dir) = (&self.plan.runs[i], &self.dirs[i]);
+        let options = RunOptions {
+            out: Some(dir.path().to_path_buf()),
+            threads: (self.team.size() > 1).then(|| team::cores(self.team)),
+            ..RunOptions::new(self.config(run), self.backend)
+        };
+        let result = crate::run::run(&options, self.progress, &mut |event| events(run, event));
+        self.progress.finish();
+        result.err().map(|e| RunFailure {
+            run: run.name.clone(),
+            why: e.with_flags(),
+            input: e.is_input(),
+        })
+    }
+
+    /// Rank 0 of several: runs here and on the other ranks, each taking the next run not
+    /// taken when it is free; the failures, in the plan's order.
+    fn on_team(&self, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) -> Vec<RunFailure> {
+        let total = self.plan.runs.len();
+        let next = AtomicUsize::new(0);
+        let take = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < total);
+        let done = AtomicUsize::new(0);
+        let mut failures = std::thread::scope(|scope| {
+            let served = scope.spawn(|| {
+                let mut failures = Vec::new();
+                team::hand_out(self.team, &take, &mut |i, bytes| {
+                    failures.extend(decode_failure(&self.plan.runs[i], &bytes));
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    self.progress.sweep(finished, total, None);
                 });
+                failures
+            });
+            let mut failures = Vec::new();
+            while let Some(i) = take() {
+                let finished = done.load(Ordering::Relaxed);
+                self.progress
+                    .sweep(finished, total, Some(&self.plan.runs[i].name));
+                failures.extend(self.one(i, events));
+                done.fetch_add(1, Ordering::Relaxed);
             }
-        }
+            failures.extend(served.join().expect("the run server"));
+            failures
+        });
+        failures.sort_by_key(|f| self.plan.runs.iter().position(|r| r.name == f.run));
         failures
+    }
+
+    /// A rank other than 0: the runs rank 0 hands out, each reported back.
+    fn member(&self, events: &mut dyn FnMut(&SweepRun, RunEvent<'_>)) {
+        while let Some(i) = team::ask(self.team) {
+            let failure = self.one(i, events);
+            team::give(self.team, i, &encode_failure(failure.as_ref()));
+        }
+        team::done(self.team);
     }
 
     /// `jobs` child processes at a time; the failures.
@@ -372,6 +468,25 @@ impl Runs<'_> {
             input: status.code() == Some(2),
         })
     }
+}
+
+/// A run's failure as bytes for rank 0: nothing for success, else whether it was bad input and
+/// why.
+fn encode_failure(failure: Option<&RunFailure>) -> Vec<u8> {
+    failure.map_or_else(Vec::new, |f| {
+        let mut bytes = vec![u8::from(f.input)];
+        bytes.extend_from_slice(f.why.as_bytes());
+        bytes
+    })
+}
+
+fn decode_failure(run: &SweepRun, bytes: &[u8]) -> Option<RunFailure> {
+    let (&input, why) = bytes.split_first()?;
+    Some(RunFailure {
+        run: run.name.clone(),
+        why: String::from_utf8_lossy(why).into_owned(),
+        input: input == 1,
+    })
 }
 
 /// A sweep folder that holds runs of another sweep is refused: a run of this plan whose config
