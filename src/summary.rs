@@ -294,9 +294,13 @@ fn sampling_line(s: &AnalysisSummary) -> String {
         details.push(format!("batches of {}", evaluation.batch));
     }
     let threads = evaluation.threads;
+    if s.ranks > 1 {
+        details.push(format!("{} MPI ranks", s.ranks));
+    }
     details.push(format!(
-        "{threads} thread{}",
-        if threads == 1 { "" } else { "s" }
+        "{threads} thread{}{}",
+        if threads == 1 { "" } else { "s" },
+        if s.ranks > 1 { " on rank 0" } else { "" }
     ));
     format!(
         "sampling     {} computed{} in {:.1} s: {} points/s on {} ({})",

@@ -80,6 +80,11 @@ fn two_and_three_ranks_sample_the_landscape_of_one_process() {
             &out,
             &["landscape.npy", "directions.npy", "tree.json", "axes.json"],
         );
+        assert!(
+            stdout(&output).contains(&format!("{ranks} MPI ranks")),
+            "{}",
+            stdout(&output)
+        );
         // Rank 0 alone prints the summary.
         assert_eq!(
             stdout(&output).lines().count(),

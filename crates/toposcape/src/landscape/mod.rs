@@ -146,8 +146,10 @@ pub struct AnalysisSummary {
     pub resumed: usize,
     /// Seconds of sampling.
     pub sampling_seconds: f64,
-    /// How the points were evaluated.
+    /// How the points were evaluated (on rank 0, with several ranks).
     pub evaluation: Evaluation,
+    /// The processes that sampled the landscape: 1, or an MPI job's ranks.
+    pub ranks: usize,
     /// wgpu: the adapter the points were evaluated on.
     pub adapter: Option<Adapter>,
     /// The loss at theta0, in the loss's own precision.
@@ -753,6 +755,7 @@ impl Analysis<'_> {
             resumed: sampled.resumed,
             sampling_seconds: sampled.seconds,
             evaluation,
+            ranks: self.team.size(),
             adapter: (evaluation.backend == EvalBackend::Wgpu)
                 .then(gpu::chosen)
                 .flatten(),
